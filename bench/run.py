@@ -1,0 +1,215 @@
+"""Benchmark ``brulee report`` against the lxml parsing floor on synthetic fleets.
+
+Usage: ``python bench/run.py [--hosts 10000,100000] [--workdir DIR] [--seed N]
+[--extra-args "ARGS"] [--timeout S]``
+
+For each size: generate the Nmap XML once (cached in the work directory, keyed by
+size, seed and generator source), time ``bench/floor.py`` on it, then time
+``brulee report FILE -o OUTDIR -f json,html``, each in a child process whose wall
+time and peak RSS (``os.wait4``) are recorded; print a Markdown table.
+A failing ``brulee`` is reported (stderr shown) and the run continues; the exit
+status is non-zero only when the harness itself fails (generator or floor).
+
+This process stays small on purpose: a child's ``ru_maxrss`` starts from the
+parent's own peak (vfork + exec inherits it), so nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+GENERATOR = BENCH / "gen_nmap_xml.py"
+FLOOR = BENCH / "floor.py"
+STDERR_TAIL = 40  # lines of a failing child's stderr to show
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Outcome of one child process."""
+
+    returncode: int
+    wall: float  # seconds, fork to reap
+    peak_mib: float  # the child's ru_maxrss
+    stdout: str
+    stderr: str
+    timed_out: bool
+
+
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    hosts: int
+    size_mib: float
+    floor: Measured
+    report: Measured | None  # None when brulee could not be started
+
+
+def _mib(maxrss: int) -> float:
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
+
+
+def measure(cmd: Sequence[str], timeout: float | None = None) -> Measured:
+    """Run ``cmd``; return its status, wall time, peak RSS and output."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill) if timeout else None
+        if timer:
+            timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            if timer:
+                timer.cancel()
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            returncode=proc.returncode,
+            wall=wall,
+            peak_mib=_mib(usage.ru_maxrss),
+            stdout=out.read().decode(errors="replace"),
+            stderr=err.read().decode(errors="replace"),
+            timed_out=killed.is_set(),
+        )
+
+
+def _tail(text: str, lines: int = STDERR_TAIL) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def _fail(what: str, m: Measured) -> str:
+    why = "timed out" if m.timed_out else f"exit status {m.returncode}"
+    return f"{what} failed ({why}):\n{_tail(m.stderr or m.stdout)}"
+
+
+def ensure_file(workdir: Path, hosts: int, seed: int) -> Path:
+    """Return the cached XML for ``hosts``, generating it first if needed."""
+    digest = hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:10]
+    path = workdir / f"nmap-{hosts}h-seed{seed}-{digest}.xml"
+    if path.exists():
+        print(f"[{hosts}] using cached {path}", flush=True)
+        return path
+    for stale in workdir.glob(f"nmap-{hosts}h-seed{seed}-*.xml"):
+        stale.unlink()
+    m = measure([sys.executable, str(GENERATOR), str(hosts), str(path), "--seed", str(seed)])
+    if m.returncode != 0:
+        raise RuntimeError(_fail("generator", m))
+    print(f"[{hosts}] generated {path} in {m.wall:.2f} s", flush=True)
+    return path
+
+
+def run_size(
+    workdir: Path, hosts: int, seed: int, extra: Sequence[str], timeout: float | None
+) -> Row:
+    """Generate (or reuse) the file for ``hosts``, then time the floor and brulee on it."""
+    xml = ensure_file(workdir, hosts, seed)
+    size_mib = xml.stat().st_size / 2**20
+
+    floor = measure([sys.executable, str(FLOOR), str(xml)], timeout)
+    if floor.returncode != 0:
+        raise RuntimeError(_fail("floor", floor))
+    print(f"[{hosts}] floor: {floor.wall:.2f} s, {floor.peak_mib:.1f} MiB", flush=True)
+
+    brulee = Path(sys.executable).parent / "brulee"
+    if not brulee.exists():
+        print(f"[{hosts}] brulee report skipped: {brulee} not found", flush=True)
+        return Row(hosts, size_mib, floor, None)
+    outdir = workdir / f"out-{hosts}h"
+    shutil.rmtree(outdir, ignore_errors=True)
+    cmd = [str(brulee), "report", str(xml), "-o", str(outdir), "-f", "json,html", *extra]
+    print(f"[{hosts}] $ {shlex.join(cmd)}", flush=True)
+    report = measure(cmd, timeout)
+    if report.returncode != 0:
+        print(f"[{hosts}] {_fail('brulee report', report)}", flush=True)
+    else:
+        print(f"[{hosts}] brulee report: {report.wall:.2f} s, {report.peak_mib:.1f} MiB",
+              flush=True)
+    return Row(hosts, size_mib, floor, report)
+
+
+def table(rows: Sequence[Row]) -> str:
+    """Render the results as a Markdown table."""
+    lines = [
+        "| hosts | file MiB | floor s | floor peak MiB | report s | report peak MiB "
+        "| report/floor time | report/floor peak |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        f, rep = r.floor, r.report
+        if rep is None or rep.returncode != 0:
+            why = "not run" if rep is None else ("timeout" if rep.timed_out else "failed")
+            cells = [why, why, "n/a", "n/a"]
+        else:
+            cells = [f"{rep.wall:.2f}", f"{rep.peak_mib:.1f}",
+                     f"{rep.wall / f.wall:.1f}x", f"{rep.peak_mib / f.peak_mib:.1f}x"]
+        lines.append(
+            f"| {r.hosts:,} | {r.size_mib:,.1f} | {f.wall:.2f} | {f.peak_mib:.1f} | "
+            + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text}") from exc
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("host counts must be positive")
+    return sizes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description="benchmark brulee report against the lxml floor")
+    ap.add_argument("--hosts", type=_sizes, default=[10_000, 100_000],
+                    help="comma-separated host counts (default 10000,100000)")
+    ap.add_argument("--workdir", type=Path, default=BENCH / ".work",
+                    help="cache for generated files and report output (default bench/.work)")
+    ap.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    ap.add_argument("--extra-args", default="", metavar="ARGS",
+                    help="extra arguments for brulee report, shell-quoted in one string")
+    ap.add_argument("--timeout", type=float, default=None, metavar="S",
+                    help="kill a floor or brulee run after S seconds (default: none)")
+    args = ap.parse_args(argv)
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    extra = shlex.split(args.extra_args)
+    rows: list[Row] = []
+    try:
+        for hosts in args.hosts:
+            rows.append(run_size(args.workdir, hosts, args.seed, extra, args.timeout))
+    except (RuntimeError, OSError) as exc:
+        print(f"bench harness error: {exc}", file=sys.stderr)
+        if rows:
+            print(table(rows))
+        return 1
+    print()
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Entry point for ``python -m brulee``."""
+
+from brulee.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""Command line: parse arguments, call the pipeline, map BruleeError to one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from brulee import __version__, pipeline
+from brulee.errors import EXIT_OK, EXIT_RUNTIME, BruleeError, UsageError
+from brulee.nmap import Job, check_user_args
+from brulee.report.interface import DEFAULT_FORMATS, FORMATS
+from brulee.targets import DEFAULT_MAX_SCOPE, Spec, build_scope, parse_list, read_target_file
+
+log = logging.getLogger("brulee")
+_DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so errors are handled once."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in text.split(",") if f.strip()))
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(unknown) or '(none)'}; choose from {','.join(FORMATS)}"
+        )
+    return chosen
+
+
+def duration(text: str) -> str:
+    if not _DURATION.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 90s or 2h")
+    return text
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _output_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="DIR",
+        help="directory for report.<ext> files and nmap/ (default: reports/<UTC timestamp>/)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-f", "--formats", type=formats, default=DEFAULT_FORMATS, metavar="FORMATS",
+        help=f"comma list of {','.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)})",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="brulee", description="Network vulnerability scanner built on Nmap -sV.")
+    parser.add_argument("--version", action="version", version=f"brulee {__version__}")
+    parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    scan = commands.add_parser("scan", help="scan targets with Nmap and write reports")
+    scan.add_argument("targets", nargs="*", metavar="TARGET",
+                      help="IP, CIDR, range (10.0.0.1-20) or hostname")  # fmt: skip
+    scan.add_argument("-iL", dest="target_files", action="append", type=Path, default=[],
+                      metavar="FILE", help="file with one target per line (# comments)")  # fmt: skip
+    scan.add_argument("--exclude", action="append", default=[], metavar="SPEC,...",
+                      help="targets to leave out (comma list)")  # fmt: skip
+    scan.add_argument("--exclude-file", action="append", type=Path, default=[], metavar="FILE")
+    scan.add_argument("--nmap-args", default="", metavar='"ARGS"',
+                      help='extra Nmap options, e.g. "-sU -p 53,161 -T4"')  # fmt: skip
+    scan.add_argument("--workers", type=positive, default=1, metavar="N",
+                      help="Nmap processes to run in parallel (default 1)")  # fmt: skip
+    scan.add_argument("--host-timeout", type=duration, default="30m", metavar="DURATION",
+                      help="give up on a host after this long (default 30m; 0 = never)")  # fmt: skip
+    scan.add_argument("--allow-large", action="store_true",
+                      help="allow a scope over --max-scope addresses")  # fmt: skip
+    scan.add_argument("--max-scope", type=positive, default=DEFAULT_MAX_SCOPE, metavar="N",
+                      help=f"largest scope without --allow-large (default {DEFAULT_MAX_SCOPE})")
+    scan.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    _output_args(scan)
+
+    report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
+    report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML")
+    report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    _output_args(report)
+    return parser
+
+
+def _progress_factory(console: Console, enabled: bool) -> pipeline.ProgressFactory:
+    def factory(jobs: Sequence[Job]) -> Callable[[int, int], None]:
+        if not enabled:
+            return lambda index, done: None
+        bar = Progress(
+            TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("hosts"), TimeElapsedColumn(), console=console, transient=True,
+        )  # fmt: skip
+        task = bar.add_task("scan", total=sum(job.total for job in jobs))
+        done_by_job = {job.index: 0 for job in jobs}
+        bar.start()
+
+        def update(index: int, done: int) -> None:
+            done_by_job[index] = min(done, next(j.total for j in jobs if j.index == index))
+            bar.update(task, completed=sum(done_by_job.values()))
+            if all(done_by_job[j.index] >= j.total for j in jobs):
+                bar.stop()
+
+        return update
+
+    return factory
+
+
+def _scope_specs(args: argparse.Namespace) -> tuple[list[Spec], list[Spec]]:
+    specs = parse_list(args.targets, "target")
+    for path in args.target_files:
+        specs += read_target_file(path)
+    excluded = parse_list(args.exclude, "--exclude")
+    for path in args.exclude_file:
+        excluded += read_target_file(path)
+    return specs, excluded
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    directory = args.output or pipeline.default_output_dir(pipeline.utc_now())
+    if args.command == "report":
+        written = pipeline.render_reports(args.xml, args.formats, directory)
+    else:
+        user_args = tuple(check_user_args(args.nmap_args))
+        specs, excluded = _scope_specs(args)
+        scope = build_scope(specs, excluded, args.max_scope, args.allow_large)
+        request = pipeline.ScanRequest(
+            scope=scope,
+            targets=tuple(s.text for s in specs),
+            user_args=user_args,
+            workers=args.workers,
+            host_timeout=None if args.host_timeout in {"0", "0s"} else args.host_timeout,
+            formats=args.formats,
+            directory=directory,
+        )
+        show = not args.no_progress and console.is_terminal
+        written = pipeline.scan(request, _progress_factory(console, show))
+    if written.incomplete:
+        console.print("[yellow]warning:[/] the scan is incomplete (Nmap was interrupted)")
+    console.print(
+        f"{written.hosts_up} hosts up, {written.services} services, "
+        f"{written.vulnerable} vulnerable. Reports:"
+    )
+    for path in written.files:
+        console.print(f"  {path}", highlight=False, markup=False)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console(stderr=True, soft_wrap=True)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in raw
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_time=False, show_path=debug)],
+        force=True,
+    )
+    try:
+        return _run(build_parser().parse_args(raw), console)
+    except BruleeError as exc:
+        if debug:
+            log.exception("failed")
+        console.print(f"brulee: error: {exc}", highlight=False, markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.print("brulee: interrupted", highlight=False, markup=False)
+        return EXIT_RUNTIME
+    except OSError as exc:
+        if debug:
+            log.exception("failed")
+        console.print(f"brulee: error: {exc}", highlight=False, markup=False)
+        return EXIT_RUNTIME

@@ -1,0 +1,126 @@
+"""Group ports by the service running on them; one group lists every location and CVE."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from brulee.model import Host, Port, Service
+from brulee.spool import Location, OpenPort, Spool
+from brulee.vulns.interface import SEVERITIES, Assessment, Severity, Status, Vulnerability
+from brulee.vulns.merge import merge_vulnerabilities
+
+_STATUS_ORDER: dict[Status, int] = {
+    "vulnerable": 0, "unknown": 1, "unchecked": 2, "unversioned": 3, "clean": 4,
+}  # fmt: skip
+_SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+_NO_SERVICE = Service()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceGroup:
+    """One distinct service (same software identity) and everything known about it."""
+
+    key: str
+    service: Service
+    protocol: str
+    status: Status
+    notes: tuple[str, ...]
+    vulnerabilities: tuple[Vulnerability, ...]
+    references: tuple[str, ...]
+    location_count: int
+
+    @property
+    def max_severity(self) -> Severity | None:
+        return self.vulnerabilities[0].severity if self.vulnerabilities else None
+
+    def severity_counts(self) -> dict[Severity, int]:
+        counts = Counter(v.severity for v in self.vulnerabilities)
+        return {name: counts.get(name, 0) for name in SEVERITIES}
+
+
+def group_key(service: Service, protocol: str) -> str:
+    """Stable short id of a service identity (used in file names, anchors and diffs)."""
+    raw = "\x1f".join((protocol, *service.key))
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def group_order(group: ServiceGroup) -> tuple[int, int, int, str, str]:
+    """Vulnerable first, most severe first, most CVEs first, then by name."""
+    severity = group.max_severity
+    return (
+        _STATUS_ORDER[group.status],
+        _SEVERITY_RANK[severity] if severity else len(SEVERITIES),
+        -len(group.vulnerabilities),
+        group.service.label.lower(),
+        group.key,
+    )
+
+
+@dataclass(slots=True)
+class _Accumulator:
+    service: Service
+    protocol: str
+    statuses: Counter[Status] = field(default_factory=Counter)
+    notes: dict[str, None] = field(default_factory=dict)
+    vulns: dict[str, Vulnerability] = field(default_factory=dict)
+    references: dict[str, None] = field(default_factory=dict)
+    count: int = 0
+    seen: dict[int, Assessment] = field(default_factory=dict)
+
+
+class ServiceGrouper:
+    """Collects (host, port, assessment) triples; locations go to the spool as they arrive."""
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+        self._groups: dict[str, _Accumulator] = {}
+
+    def add_host(self, host: Host, assessed: list[tuple[Port, Assessment]]) -> None:
+        """Record one host: its summary, and each open port under its service group."""
+        rows: list[tuple[str, Location]] = []
+        open_ports: list[OpenPort] = []
+        for port, assessment in assessed:
+            service = port.service or _NO_SERVICE
+            open_ports.append(OpenPort(port.protocol, port.portid, port.state, service.label))
+            key = group_key(service, port.protocol)
+            acc = self._groups.get(key)
+            if acc is None:
+                acc = self._groups[key] = _Accumulator(service, port.protocol)
+            acc.count += 1
+            if id(assessment) not in acc.seen:
+                # Sources return the same object for the same evidence: merge each one once.
+                acc.seen[id(assessment)] = assessment
+                acc.statuses[assessment.status] += 1
+                if assessment.note:
+                    acc.notes[assessment.note] = None
+                for vuln in assessment.vulnerabilities:
+                    acc.vulns.setdefault(vuln.id, vuln)
+                    if acc.vulns[vuln.id] != vuln:
+                        acc.vulns[vuln.id] = merge_vulnerabilities((acc.vulns[vuln.id], vuln))[0]
+                acc.references.update(dict.fromkeys(assessment.references))
+            rows.append((key, Location(host.address, host.hostname, port.portid, port.protocol)))
+        self._spool.add_host(host, open_ports)
+        self._spool.add_locations(rows)
+
+    def groups(self) -> tuple[ServiceGroup, ...]:
+        """The service groups, most urgent first."""
+        groups = [self._finish(key, acc) for key, acc in self._groups.items()]
+        return tuple(sorted(groups, key=group_order))
+
+    @staticmethod
+    def _finish(key: str, acc: _Accumulator) -> ServiceGroup:
+        vulns = merge_vulnerabilities(acc.vulns.values())
+        # The most cautious status wins: one location with data makes the software vulnerable.
+        status = "vulnerable" if vulns else min(acc.statuses, key=_STATUS_ORDER.__getitem__)
+        return ServiceGroup(
+            key=key,
+            service=acc.service,
+            protocol=acc.protocol,
+            status=status,
+            notes=tuple(acc.notes),
+            vulnerabilities=vulns,
+            references=tuple(acc.references),
+            location_count=acc.count,
+        )

@@ -1,0 +1,169 @@
+"""Where the stages meet, in order: targets -> nmap -> parse -> match -> group -> render."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from brulee import __version__
+from brulee.errors import NmapError, OutputError, ReportError
+from brulee.findings import ServiceGrouper
+from brulee.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
+from brulee.nmapxml import NmapXmlReader, merge_runs
+from brulee.report.interface import Report, ScanSummary, extension_of, renderer_for
+from brulee.spool import Spool
+from brulee.targets import Scope
+from brulee.vulns.interface import VulnerabilitySource
+from brulee.vulns.merge import Assessor
+from brulee.vulns.vulners import VulnersSource
+
+log = logging.getLogger(__name__)
+
+CONNECT_SCAN_NOTE = (
+    "not running as root: Nmap cannot send raw packets and uses a TCP connect scan (-sT), "
+    "which is slower and louder; UDP and OS detection need root"
+)
+
+
+def default_sources() -> list[VulnerabilitySource]:
+    return [VulnersSource()]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_output_dir(now: datetime) -> Path:
+    return Path("reports") / now.strftime("%Y%m%dT%H%M%SZ")
+
+
+def prepare_output(directory: Path) -> Path:
+    """Create ``directory`` and its ``nmap/`` folder for the raw XML; returns the latter."""
+    raw = directory / "nmap"
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output directory {directory}: {exc.strerror}") from exc
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The report files written, and what a user should know about them."""
+
+    files: tuple[Path, ...]
+    incomplete: bool
+    hosts_up: int
+    services: int
+    vulnerable: int
+
+
+def render_reports(
+    xml_files: Sequence[Path],
+    formats: Sequence[str],
+    directory: Path,
+    *,
+    targets: Sequence[str] = (),
+    warnings: Sequence[str] = (),
+    sources: Sequence[VulnerabilitySource] | None = None,
+    now: datetime | None = None,
+) -> Written:
+    """Stream every XML file through matching and grouping, then write each format."""
+    renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
+    assessor = Assessor(default_sources() if sources is None else sources)
+    directory.mkdir(parents=True, exist_ok=True)
+    with Spool() as spool:
+        grouper = ServiceGrouper(spool)
+        runs = []
+        for path in xml_files:
+            reader = NmapXmlReader(path)
+            for host in reader.hosts():
+                grouper.add_host(host, [(port, assessor(port)) for port in host.open_ports])
+            runs.append(reader.run)
+        run = merge_runs(runs)
+        summary = ScanSummary(
+            run=run,
+            targets=tuple(targets),
+            generated=(now or utc_now()).isoformat(timespec="seconds"),
+            tool_version=__version__,
+            inputs=tuple(str(p) for p in xml_files),
+            warnings=tuple(warnings),
+        )
+        report = Report(summary, grouper.groups(), spool)
+        files, failed = [], []
+        for fmt, renderer in renderers:
+            path = directory / f"report.{extension_of(fmt)}"
+            try:
+                renderer.render(report, path)
+            except ReportError as exc:  # the other formats are still worth writing
+                failed.append(str(exc))
+            else:
+                files.append(path)
+    if failed:
+        raise ReportError("; ".join(failed) + f" (other reports were written to {directory})")
+    return Written(
+        files=tuple(files),
+        incomplete=run.incomplete,
+        hosts_up=run.hosts_up,
+        services=len(report.services),
+        vulnerable=report.status_counts().get("vulnerable", 0),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    scope: Scope
+    targets: tuple[str, ...]
+    user_args: tuple[str, ...]
+    workers: int
+    host_timeout: str | None
+    formats: tuple[str, ...]
+    directory: Path
+
+
+ProgressFactory = Callable[[Sequence[Job]], Callable[[int, int], None]]
+
+
+def _failures(results: Sequence[JobResult]) -> list[str]:
+    failures = []
+    for result in results:
+        if result.returncode != 0:
+            last = result.stderr.splitlines()[-1] if result.stderr else "no message"
+            failures.append(f"nmap job {result.job.index} exited with {result.returncode}: {last}")
+    return failures
+
+
+def scan(request: ScanRequest, progress: ProgressFactory) -> Written:
+    """Run Nmap over the scope, then render the reports, even from a partial scan."""
+    nmap = find_nmap()
+    raw = prepare_output(request.directory)
+    jobs = plan_jobs(request.scope, request.workers, request.user_args, raw)
+    warnings = []
+    if not is_privileged():
+        warnings.append(CONNECT_SCAN_NOTE)
+        log.warning(CONNECT_SCAN_NOTE)
+    runner = Runner(nmap, request.user_args, request.host_timeout)
+    interrupted = False
+    try:
+        results = runner.run(jobs, progress(jobs))
+    except KeyboardInterrupt:
+        runner.stop()
+        interrupted = True
+        results = []
+    failures = ["the scan was interrupted"] if interrupted else _failures(results)
+    xml_files = [job.xml for job in jobs if job.xml.exists() and job.xml.stat().st_size]
+    written = render_reports(
+        xml_files,
+        request.formats,
+        request.directory,
+        targets=request.targets,
+        warnings=[*warnings, *failures],
+    )
+    if failures:
+        raise NmapError(
+            "; ".join(failures) + f". Partial results were written to {request.directory}"
+        )
+    return written

@@ -1,0 +1,91 @@
+"""Renderers: the typed Report they all receive, the abstract Renderer, and the registry."""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from brulee.findings import ServiceGroup
+from brulee.model import ScanRun
+from brulee.spool import HostRecord, Location, Spool
+from brulee.vulns.interface import SEVERITIES, Severity, Status
+
+SCHEMA_VERSION = "1.0"
+
+# format name -> (module under brulee.report, class name, file extension)
+_REGISTRY: dict[str, tuple[str, str, str]] = {
+    "json": ("json", "JsonRenderer", "json"),
+    "html": ("html", "HtmlRenderer", "html"),
+    "md": ("markdown", "MarkdownRenderer", "md"),
+    "tex": ("latex", "LatexRenderer", "tex"),
+    "pdf": ("pdf", "PdfRenderer", "pdf"),
+}
+FORMATS: tuple[str, ...] = tuple(_REGISTRY)
+DEFAULT_FORMATS: tuple[str, ...] = ("json", "html")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSummary:
+    """What was scanned, how, and when; plus the tool that wrote the report."""
+
+    run: ScanRun
+    targets: tuple[str, ...]
+    generated: str
+    tool_version: str
+    inputs: tuple[str, ...] = ()
+    """Nmap XML files the report was built from."""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a renderer needs. Per-host data is streamed from the spool, in address order."""
+
+    scan: ScanSummary
+    services: tuple[ServiceGroup, ...]
+    spool: Spool
+
+    def locations(self, group: ServiceGroup) -> Iterator[Location]:
+        return self.spool.locations(group.key)
+
+    def hosts(self) -> Iterator[HostRecord]:
+        return self.spool.hosts()
+
+    def severity_counts(self) -> dict[Severity, int]:
+        """Distinct vulnerabilities per severity, over all services."""
+        best: dict[str, Severity] = {}
+        for group in self.services:
+            for vuln in group.vulnerabilities:
+                best.setdefault(vuln.id, vuln.severity)
+        return {name: sum(1 for s in best.values() if s == name) for name in SEVERITIES}
+
+    def status_counts(self) -> dict[Status, int]:
+        counts: dict[Status, int] = {}
+        for group in self.services:
+            counts[group.status] = counts.get(group.status, 0) + 1
+        return counts
+
+
+class Renderer(ABC):
+    """Writes one format. Escaping for that format is the renderer's job alone."""
+
+    extension: str
+
+    @abstractmethod
+    def render(self, report: Report, path: Path) -> None:
+        """Write the report to ``path``; raise ReportError when that is impossible."""
+
+
+def renderer_for(name: str) -> Renderer:
+    """The renderer for a format name; its module (and any optional dependency) loads now."""
+    module_name, class_name, _ = _REGISTRY[name]
+    module = importlib.import_module(f"brulee.report.{module_name}")
+    renderer: Renderer = getattr(module, class_name)()
+    return renderer
+
+
+def extension_of(name: str) -> str:
+    return _REGISTRY[name][2]

@@ -1,0 +1,152 @@
+"""The canonical JSON report (schema: ``schema/report.schema.json``), written as a stream."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from brulee.findings import ServiceGroup
+from brulee.report.interface import SCHEMA_VERSION, Renderer, Report
+from brulee.spool import HostRecord, Location
+from brulee.vulns.interface import Vulnerability
+
+
+def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
+    cvss = vuln.cvss
+    return {
+        "id": vuln.id,
+        "severity": vuln.severity,
+        "cvss": {"score": cvss.score, "version": cvss.version, "vector": cvss.vector}
+        if cvss
+        else None,
+        "epss": None,
+        "kev": None,
+        "description": vuln.description,
+        "url": vuln.url,
+        "published": vuln.published or None,
+        "confidence": vuln.confidence,
+        "reason": vuln.reason,
+        "sources": list(vuln.sources),
+        "exploits": list(vuln.exploits),
+    }
+
+
+def service_dict(group: ServiceGroup) -> dict[str, Any]:
+    """A service group without its locations (those are streamed separately)."""
+    service = group.service
+    return {
+        "id": group.key,
+        "name": service.name,
+        "product": service.product,
+        "version": service.version,
+        "extrainfo": service.extrainfo,
+        "ostype": service.ostype,
+        "tunnel": service.tunnel,
+        "cpe": list(service.cpes),
+        "protocol": group.protocol,
+        "status": group.status,
+        "notes": list(group.notes),
+        "location_count": group.location_count,
+        "vulnerabilities": [vulnerability_dict(v) for v in group.vulnerabilities],
+        "references": list(group.references),
+    }
+
+
+def location_dict(loc: Location) -> dict[str, Any]:
+    return {
+        "address": loc.address,
+        "hostname": loc.hostname,
+        "port": loc.port,
+        "protocol": loc.protocol,
+    }
+
+
+def host_dict(host: HostRecord) -> dict[str, Any]:
+    return {
+        "address": host.address,
+        "hostnames": list(host.hostnames),
+        "status": host.status,
+        "reason": host.reason,
+        "timed_out": host.timed_out,
+        "open_ports": [
+            {"protocol": p.protocol, "port": p.port, "state": p.state, "service": p.service}
+            for p in host.open_ports
+        ],
+        "closed_ports": host.closed_ports,
+        "filtered_ports": host.filtered_ports,
+    }
+
+
+def scan_dict(report: Report) -> dict[str, Any]:
+    scan = report.scan
+    run = scan.run
+    return {
+        "started": run.started or None,
+        "finished": run.finished or None,
+        "nmap_command": run.args,
+        "nmap_version": run.scanner_version,
+        "targets": list(scan.targets),
+        "inputs": list(scan.inputs),
+        "hosts_up": run.hosts_up,
+        "hosts_down": run.hosts_down,
+        "incomplete": run.incomplete,
+        "errors": list(run.errors),
+        "warnings": list(scan.warnings),
+        "database_date": None,
+        "generated": scan.generated,
+    }
+
+
+def summary_dict(report: Report) -> dict[str, Any]:
+    return {
+        "services": len(report.services),
+        "by_status": report.status_counts(),
+        "by_severity": report.severity_counts(),
+    }
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _write_array(out: IO[str], items: Iterable[str], indent: str) -> None:
+    first = True
+    for item in items:
+        out.write(("\n" if first else ",\n") + indent + item)
+        first = False
+    out.write("\n" + indent[:-2] + "]" if not first else "]")
+
+
+class JsonRenderer(Renderer):
+    """One JSON document; locations and hosts stream from the spool, never all in memory."""
+
+    extension = "json"
+
+    def render(self, report: Report, path: Path) -> None:
+        with path.open("w", encoding="utf-8") as out:
+            out.write("{\n")
+            out.write(f'  "schema_version": {_dump(SCHEMA_VERSION)},\n')
+            out.write(
+                '  "generator": '
+                + _dump({"name": "brulee", "version": report.scan.tool_version})
+                + ",\n"
+            )
+            out.write(f'  "scan": {_dump(scan_dict(report))},\n')
+            out.write(f'  "summary": {_dump(summary_dict(report))},\n')
+            out.write('  "services": [')
+            first = True
+            for group in report.services:
+                out.write("\n    " if first else ",\n    ")
+                first = False
+                head = _dump(service_dict(group))
+                out.write(head[:-1] + ', "locations": [')
+                _write_array(
+                    out, (_dump(location_dict(loc)) for loc in report.locations(group)), "      "
+                )
+                out.write("}")
+            out.write("\n  ],\n" if not first else "],\n")
+            out.write('  "hosts": [')
+            _write_array(out, (_dump(host_dict(h)) for h in report.hosts()), "    ")
+            out.write("\n}\n")

@@ -1,0 +1,144 @@
+"""Disk-backed store for per-host data, so a fleet scan never has to sit in memory.
+
+Locations (service -> address:port) and host summaries are appended while the Nmap XML
+streams past, then read back in address order by the renderers. SQLite in a temporary file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from brulee.model import Host
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a service runs."""
+
+    address: str
+    hostname: str
+    port: int
+    protocol: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPort:
+    protocol: str
+    port: int
+    state: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class HostRecord:
+    """A host as the report lists it."""
+
+    address: str
+    hostnames: tuple[str, ...]
+    status: str
+    reason: str
+    timed_out: bool
+    open_ports: tuple[OpenPort, ...]
+    closed_ports: int
+    filtered_ports: int
+
+
+def address_order(address: str) -> bytes:
+    """Sort key: IPv4 before IPv6, numeric within each; names (never expected) last."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return b"\xff" + address.encode()
+    return bytes([ip.version]) + ip.packed
+
+
+_SCHEMA = """
+CREATE TABLE location (grp TEXT, sort BLOB, address TEXT, hostname TEXT, proto TEXT, port INT);
+CREATE TABLE host (sort BLOB, address TEXT, data TEXT);
+"""
+
+
+class Spool:
+    """Append-then-read store of locations and hosts. Use as a context manager."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="brulee-spool-", dir=directory)
+        self._db = sqlite3.connect(Path(self._dir.name) / "spool.sqlite")
+        self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        self._indexed = False
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
+
+    def add_host(self, host: Host, open_ports: list[OpenPort]) -> None:
+        data = [
+            list(host.hostnames), host.status, host.reason, host.timed_out,
+            [[p.protocol, p.port, p.state, p.service] for p in open_ports],
+            host.closed_ports, host.filtered_ports,
+        ]  # fmt: skip
+        self._db.execute(
+            "INSERT INTO host VALUES (?, ?, ?)",
+            (address_order(host.address), host.address, json.dumps(data)),
+        )
+
+    def add_locations(self, rows: list[tuple[str, Location]]) -> None:
+        self._db.executemany(
+            "INSERT INTO location VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (group, address_order(loc.address), loc.address, loc.hostname, loc.protocol, loc.port)
+                for group, loc in rows
+            ],
+        )
+
+    def _index(self) -> None:
+        if not self._indexed:
+            self._db.execute("CREATE INDEX location_by_group ON location (grp, sort, port, proto)")
+            self._db.execute("CREATE INDEX host_by_sort ON host (sort)")
+            self._indexed = True
+
+    def locations(self, group: str) -> Iterator[Location]:
+        """Locations of one service group, by address then port."""
+        self._index()
+        cursor = self._db.execute(
+            "SELECT DISTINCT address, hostname, port, proto FROM location WHERE grp = ? "
+            "ORDER BY sort, port, proto",
+            (group,),
+        )
+        for address, hostname, port, proto in cursor:
+            yield Location(address, hostname, port, proto)
+
+    def hosts(self) -> Iterator[HostRecord]:
+        """Every host, by address; one record per address (the last one read wins)."""
+        self._index()
+        cursor = self._db.execute(
+            "SELECT address, data FROM host WHERE rowid IN "
+            "(SELECT max(rowid) FROM host GROUP BY address) ORDER BY sort"
+        )
+        for address, data in cursor:
+            names, status, reason, timed_out, ports, closed, filtered = json.loads(data)
+            yield HostRecord(
+                address=address,
+                hostnames=tuple(names),
+                status=status,
+                reason=reason,
+                timed_out=timed_out,
+                open_ports=tuple(OpenPort(*p) for p in ports),
+                closed_ports=closed,
+                filtered_ports=filtered,
+            )

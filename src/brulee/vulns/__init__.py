@@ -1,0 +1,1 @@
+"""Vulnerability sources and their merging."""

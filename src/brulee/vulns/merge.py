@@ -1,0 +1,86 @@
+"""Combine the assessments of several sources for one port into one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from brulee.model import Port
+from brulee.vulns.interface import SEVERITIES, Assessment, Status, VulnerabilitySource, Vulnerability
+
+_UNVERSIONED = "no version was detected, so no source can tell which vulnerabilities apply"
+_SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+
+def vulnerability_order(vuln: Vulnerability) -> tuple[int, float, str]:
+    """Most severe first, then highest score, then id."""
+    return (_SEVERITY_RANK[vuln.severity], -vuln.score, vuln.id)
+
+
+def merge_vulnerabilities(vulns: Iterable[Vulnerability]) -> tuple[Vulnerability, ...]:
+    """De-duplicate by id, uniting sources and exploits; sorted by ``vulnerability_order``."""
+    merged: dict[str, Vulnerability] = {}
+    for vuln in vulns:
+        seen = merged.get(vuln.id)
+        if seen is None:
+            merged[vuln.id] = vuln
+        elif seen != vuln:
+            best = seen if (seen.cvss is not None or vuln.cvss is None) else vuln
+            merged[vuln.id] = replace(
+                best,
+                sources=tuple(dict.fromkeys(seen.sources + vuln.sources)),
+                exploits=tuple(dict.fromkeys(seen.exploits + vuln.exploits)),
+            )
+    return tuple(sorted(merged.values(), key=vulnerability_order))
+
+
+def _status(port: Port, assessments: Sequence[Assessment], vulnerable: bool) -> Status:
+    statuses = {a.status for a in assessments}
+    if vulnerable or "vulnerable" in statuses:
+        return "vulnerable"
+    if "clean" in statuses:
+        return "clean"
+    if port.service is None or not port.service.version:
+        return "unversioned"
+    return "unknown" if "unknown" in statuses else "unchecked"
+
+
+def assess(port: Port, sources: Sequence[VulnerabilitySource]) -> Assessment:
+    """Ask every source about the port and merge their answers."""
+    assessments = [source.assess(port) for source in sources]
+    vulns = merge_vulnerabilities(v for a in assessments for v in a.vulnerabilities)
+    status = _status(port, assessments, bool(vulns))
+    notes = [a.note for a in assessments if a.note and a.status != "vulnerable"]
+    if status == "unversioned":
+        notes = [_UNVERSIONED]
+    elif not sources:
+        notes = ["no vulnerability source was enabled"]
+    return Assessment(
+        status,
+        vulnerabilities=vulns,
+        note="; ".join(dict.fromkeys(notes)),
+        references=tuple(dict.fromkeys(r for a in assessments for r in a.references)),
+    )
+
+
+class Assessor:
+    """``assess`` with a memo: a fleet runs the same service with the same script output on
+    thousands of ports, and the parser hands over the very same objects for them."""
+
+    _LIMIT = 4096
+
+    def __init__(self, sources: Sequence[VulnerabilitySource]) -> None:
+        self.sources = tuple(sources)
+        self._memo: dict[tuple[int, ...], tuple[Port, Assessment]] = {}
+
+    def __call__(self, port: Port) -> Assessment:
+        key = (id(port.service), *map(id, port.scripts))
+        hit = self._memo.get(key)
+        # The memo holds the port it saw, so the ids in the key stay those objects' ids.
+        if hit and hit[0].service is port.service and hit[0].scripts == port.scripts:
+            return hit[1]
+        if len(self._memo) >= self._LIMIT:
+            self._memo.clear()
+        result = assess(port, self.sources)
+        self._memo[key] = (port, result)
+        return result
