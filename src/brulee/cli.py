@@ -1,4 +1,4 @@
-"""Command line: parse arguments, call the pipeline, map BruleeError to one line and an exit code."""
+"""Command line: parse arguments, call the pipeline, map BruleeError to one line and exit code."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("targets", nargs="*", metavar="TARGET",
                       help="IP, CIDR, range (10.0.0.1-20) or hostname")  # fmt: skip
     scan.add_argument("-iL", dest="target_files", action="append", type=Path, default=[],
-                      metavar="FILE", help="file with one target per line (# comments)")  # fmt: skip
+                      metavar="FILE", help="one target per line, # comments")  # fmt: skip
     scan.add_argument("--exclude", action="append", default=[], metavar="SPEC,...",
                       help="targets to leave out (comma list)")  # fmt: skip
     scan.add_argument("--exclude-file", action="append", type=Path, default=[], metavar="FILE")
@@ -83,11 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--workers", type=positive, default=1, metavar="N",
                       help="Nmap processes to run in parallel (default 1)")  # fmt: skip
     scan.add_argument("--host-timeout", type=duration, default="30m", metavar="DURATION",
-                      help="give up on a host after this long (default 30m; 0 = never)")  # fmt: skip
+                      help="give up on a host after this (default 30m; 0 = never)")  # fmt: skip
     scan.add_argument("--allow-large", action="store_true",
                       help="allow a scope over --max-scope addresses")  # fmt: skip
-    scan.add_argument("--max-scope", type=positive, default=DEFAULT_MAX_SCOPE, metavar="N",
-                      help=f"largest scope without --allow-large (default {DEFAULT_MAX_SCOPE})")
+    scan.add_argument(
+        "--max-scope",
+        type=positive,
+        default=DEFAULT_MAX_SCOPE,
+        metavar="N",
+        help=f"largest scope without --allow-large (default {DEFAULT_MAX_SCOPE})",
+    )
     scan.add_argument("--no-progress", action="store_true", help="no progress bar")
     scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(scan)
@@ -162,6 +167,33 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+_NMAP_OUTPUT_FLAGS = {"-oX", "-oN", "-oG", "-oA", "-oS", "-oM", "-oH"}
+
+
+def normalise_argv(argv: Sequence[str]) -> list[str]:
+    """Bind ``--nmap-args VALUE`` as one word (its value starts with '-', which argparse would
+    take for an option) and refuse Nmap's output flags, which argparse would read as ``-o X``."""
+    words: list[str] = []
+    pending = False
+    for index, word in enumerate(argv):
+        if word == "--" and not pending:
+            return words + list(argv[index:])
+        if pending:
+            words[-1] += word
+            pending = False
+        elif word == "--nmap-args":
+            words.append("--nmap-args=")
+            pending = True
+        elif word in _NMAP_OUTPUT_FLAGS:
+            raise UsageError(
+                f"{word} is an Nmap output option: brulee keeps the raw XML in DIR/nmap/ "
+                "(see -o DIR)"
+            )
+        else:
+            words.append(word)
+    return words
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=True, soft_wrap=True)
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -173,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         force=True,
     )
     try:
-        return _run(build_parser().parse_args(raw), console)
+        return _run(build_parser().parse_args(normalise_argv(raw)), console)
     except BruleeError as exc:
         if debug:
             log.exception("failed")

@@ -53,15 +53,21 @@ _REFUSED = {
 }
 
 # Options that take their value as the next word (so that word is not a target).
+# fmt: off
 _TAKES_VALUE = frozenset(
-    """p e S D g b M T sI iL iR oX oN oG oA oS oM oH exclude-ports top-ports port-ratio script
-    script-args script-args-file script-help script-timeout host-timeout scan-delay
-    max-scan-delay min-rate max-rate max-retries min-rtt-timeout max-rtt-timeout
-    initial-rtt-timeout min-hostgroup max-hostgroup min-parallelism max-parallelism
-    version-intensity ttl data data-string data-length ip-options mtu spoof-mac proxies
-    source-port dns-servers servicedb versiondb stats-every scanflags exclude excludefile
-    datadir resume stylesheet max-os-tries""".split()
+    {
+        "p", "e", "S", "D", "g", "b", "M", "T", "sI", "iL", "iR", "oX", "oN", "oG", "oA", "oS",
+        "oM", "oH", "exclude-ports", "top-ports", "port-ratio", "script", "script-args",
+        "script-args-file", "script-help", "script-timeout", "host-timeout", "scan-delay",
+        "max-scan-delay", "min-rate", "max-rate", "max-retries", "min-rtt-timeout",
+        "max-rtt-timeout", "initial-rtt-timeout", "min-hostgroup", "max-hostgroup",
+        "min-parallelism", "max-parallelism", "version-intensity", "ttl", "data", "data-string",
+        "data-length", "ip-options", "mtu", "spoof-mac", "proxies", "source-port", "dns-servers",
+        "servicedb", "versiondb", "stats-every", "scanflags", "exclude", "excludefile", "datadir",
+        "resume", "stylesheet", "max-os-tries",
+    }
 )
+# fmt: on
 
 _STATS = re.compile(rb"(\d+) hosts? completed")
 
@@ -216,8 +222,7 @@ class Runner:
         stderr: list[bytes] = []
         drain = threading.Thread(target=lambda: stderr.extend(proc.stderr or ()), daemon=True)
         drain.start()
-        assert proc.stdout is not None
-        for line in proc.stdout:
+        for line in proc.stdout or ():
             match = _STATS.search(line)
             if match:
                 progress(job.index, int(match[1]))

@@ -150,8 +150,9 @@ class NmapXmlReader:
         )
 
     def _check_prolog(self, root: Element) -> None:
-        if root.tag != "nmaprun":
-            raise self._fail(f"not Nmap XML (root element <{root.tag}>)")
+        tag = root.getroottree().getroot().tag
+        if tag != "nmaprun":
+            raise self._fail(f"not an Nmap XML file (root element <{tag}>)")
         docinfo = root.getroottree().docinfo
         if docinfo.system_url or docinfo.public_id:
             raise self._fail("refused: the DOCTYPE references an external DTD")
@@ -259,7 +260,9 @@ def merge_runs(runs: list[ScanRun]) -> ScanRun:
     finished = [r.finished for r in runs if r.finished]
     return ScanRun(
         args=" ; ".join(dict.fromkeys(r.args for r in runs if r.args)),
-        scanner_version=", ".join(dict.fromkeys(r.scanner_version for r in runs if r.scanner_version)),
+        scanner_version=", ".join(
+            dict.fromkeys(r.scanner_version for r in runs if r.scanner_version)
+        ),
         started=min(started) if started else "",
         finished=max(finished) if finished else "",
         hosts_up=sum(r.hosts_up for r in runs),

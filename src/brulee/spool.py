@@ -101,7 +101,14 @@ class Spool:
         self._db.executemany(
             "INSERT INTO location VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (group, address_order(loc.address), loc.address, loc.hostname, loc.protocol, loc.port)
+                (
+                    group,
+                    address_order(loc.address),
+                    loc.address,
+                    loc.hostname,
+                    loc.protocol,
+                    loc.port,
+                )
                 for group, loc in rows
             ],
         )

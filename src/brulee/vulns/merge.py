@@ -6,7 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from brulee.model import Port
-from brulee.vulns.interface import SEVERITIES, Assessment, Status, VulnerabilitySource, Vulnerability
+from brulee.vulns.interface import (
+    SEVERITIES,
+    Assessment,
+    Status,
+    Vulnerability,
+    VulnerabilitySource,
+)
 
 _UNVERSIONED = "no version was detected, so no source can tell which vulnerabilities apply"
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from brulee.model import Port, ScriptTable
-from brulee.vulns.interface import Assessment, Cvss, VulnerabilitySource, Vulnerability, severity_of
+from brulee.vulns.interface import Assessment, Cvss, Vulnerability, VulnerabilitySource, severity_of
 
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}")
 _NO_OUTPUT = (
@@ -42,7 +42,9 @@ class VulnersSource(VulnerabilitySource):
                 ident = (entry.get("id") or "").strip()
                 if not ident:
                     continue
-                if _CVE.fullmatch(ident) or (entry.get("type") == "cve" and ident.startswith("CVE-")):
+                if _CVE.fullmatch(ident) or (
+                    entry.get("type") == "cve" and ident.startswith("CVE-")
+                ):
                     cves.setdefault(ident, (entry, cpe_table.key or ""))
                 else:
                     others.append((entry, ident))

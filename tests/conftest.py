@@ -1,0 +1,42 @@
+"""Shared fixtures: a loopback banner server, and the network-namespace lab (root only)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ASSETS = Path(__file__).parent / "assets"
+NMAP_XML = ASSETS / "nmap"
+
+needs_nmap = pytest.mark.skipif(
+    shutil.which("nmap") is None, reason="needs the nmap binary (make test installs it)"
+)
+
+
+@pytest.fixture
+def ssh_banner_port() -> Iterator[int]:
+    """A loopback TCP server that greets with a real OpenSSH banner (no root needed)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_7.4p1 Debian-10+deb9u7\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()

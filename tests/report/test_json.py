@@ -1,0 +1,79 @@
+"""The canonical JSON report: valid against the published schema, faithful, streamed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from brulee.pipeline import render_reports
+from tests import xmlsnippets as x
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "schema" / "report.schema.json").read_text())
+CPE = "cpe:/a:apache:http_server:2.4.49"
+HOSTILE = "(\\input{/etc/passwd}&lt;script&gt;alert(1)&lt;/script&gt;=cmd|'/C calc'!A0)"
+WEB = (
+    f'<service name="http" product="Apache httpd" version="2.4.49" extrainfo="{HOSTILE}" '
+    f'method="probed" conf="10"><cpe>{CPE}</cpe></service>'
+)
+
+
+def render(tmp_path: Path, *hosts: str) -> dict[str, Any]:
+    xml = x.write(tmp_path / "in.xml", *hosts)
+    render_reports([xml], ["json"], tmp_path / "out")
+    data: dict[str, Any] = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    return data
+
+
+def test_report_is_valid_and_grouped(tmp_path: Path) -> None:
+    scripts = x.vulners(CPE, [
+        ("CVE-2021-41773", "7.5", "cve", False),
+        ("CVE-2021-42013", "9.8", "cve", False),
+        ("EDB-ID:50383", "7.5", "exploitdb", True),
+    ])  # fmt: skip
+    data = render(
+        tmp_path,
+        x.host("10.0.0.2", x.port(80, WEB, scripts)),
+        x.host("10.0.0.1", x.port(8080, WEB)),
+    )
+    assert data["schema_version"] == "1.0"
+    (service,) = data["services"]
+    assert service["status"] == "vulnerable"
+    assert [v["id"] for v in service["vulnerabilities"]] == ["CVE-2021-42013", "CVE-2021-41773"]
+    assert service["references"] == ["EDB-ID:50383"]
+    assert service["location_count"] == 2
+    assert [(loc["address"], loc["port"]) for loc in service["locations"]] == [
+        ("10.0.0.1", 8080), ("10.0.0.2", 80),
+    ]  # fmt: skip
+    assert data["summary"]["by_severity"] == {
+        "critical": 1, "high": 1, "medium": 0, "low": 0, "unscored": 0,
+    }  # fmt: skip
+    assert [h["address"] for h in data["hosts"]] == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_hostile_banner_round_trips_as_literal_text(tmp_path: Path) -> None:
+    data = render(tmp_path, x.host("10.0.0.1", x.port(80, WEB)))
+    extrainfo = data["services"][0]["extrainfo"]
+    assert extrainfo == "(\\input{/etc/passwd}<script>alert(1)</script>=cmd|'/C calc'!A0)"
+
+
+def test_empty_scan_is_still_a_valid_report(tmp_path: Path) -> None:
+    data = render(tmp_path)
+    assert data["services"] == []
+    assert data["hosts"] == []
+    assert data["scan"]["nmap_version"] == "7.93"
+
+
+def test_incomplete_scan_is_flagged(tmp_path: Path) -> None:
+    xml = tmp_path / "cut.xml"
+    full = x.HEAD + x.host("10.0.0.1", x.port(22, WEB)) + x.host("10.0.0.2", x.port(22, WEB))
+    xml.write_text(full[: full.rindex("<ports>")], "utf-8")  # killed inside the second host
+    render_reports([xml], ["json"], tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    assert data["scan"]["incomplete"] is True
+    assert data["scan"]["finished"] is None
+    assert [h["address"] for h in data["hosts"]] == ["10.0.0.1"]

@@ -1,0 +1,166 @@
+"""The command line, in process: contract, exit codes, one-line errors, files written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from brulee import __version__
+from brulee.cli import main
+from tests import xmlsnippets as x
+from tests.conftest import needs_nmap
+
+SSH = (
+    '<service name="ssh" product="OpenSSH" version="7.4" method="probed" conf="10">'
+    "<cpe>cpe:/a:openbsd:openssh:7.4</cpe></service>"
+)
+
+
+def one_line_error(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert lines[0].startswith("brulee: error: ")
+    return lines[0]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"brulee {__version__}"
+
+
+def test_unknown_format_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["report", str(tmp_path / "a.xml"), "-f", "json,docx"]) == 2
+    assert "unknown format docx" in one_line_error(capsys.readouterr().err)
+
+
+def test_report_writes_each_format_from_xml(tmp_path: Path) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH)))
+    out = tmp_path / "out"
+    assert main(["report", str(xml), "-o", str(out), "-f", "json"]) == 0
+    data = json.loads((out / "report.json").read_text("utf-8"))
+    assert data["services"][0]["status"] == "unchecked"
+    assert data["scan"]["inputs"] == [str(xml)]
+
+
+def test_report_merges_several_files(tmp_path: Path) -> None:
+    a = x.write(tmp_path / "a.xml", x.host("10.0.0.1", x.port(22, SSH)))
+    b = x.write(tmp_path / "b.xml", x.host("10.0.0.2", x.port(22, SSH)))
+    assert main(["report", str(a), str(b), "-o", str(tmp_path / "o"), "-f", "json"]) == 0
+    data = json.loads((tmp_path / "o" / "report.json").read_text("utf-8"))
+    (service,) = data["services"]
+    assert [loc["address"] for loc in service["locations"]] == ["10.0.0.1", "10.0.0.2"]
+    assert data["scan"]["hosts_up"] == 2
+
+
+def test_default_output_is_a_timestamped_reports_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH)))
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(xml), "-f", "json"]) == 0
+    (made,) = (tmp_path / "reports").iterdir()
+    assert len(made.name) == len("20261128T161436Z") and made.name.endswith("Z")
+    assert (made / "report.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '<?xml version="1.0"?><!DOCTYPE nmaprun [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            '<nmaprun args="&x;"></nmaprun>',
+            "external entity",
+        ),
+        ("not xml at all", "not well-formed"),
+        ("", "empty or truncated"),
+        ('<?xml version="1.0"?><html></html>', "not an Nmap XML file"),
+        ('<?xml version="1.0"?><html><host/></html>', "not an Nmap XML file (root element <html>)"),
+    ],
+)
+def test_bad_xml_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "bad.xml"
+    path.write_text(content, "utf-8")
+    assert main(["report", str(path), "-o", str(tmp_path / "o")]) == 2
+    assert message in one_line_error(capsys.readouterr().err)
+
+
+def test_missing_xml_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(tmp_path / "nope.xml"), "-o", str(tmp_path / "o")]) == 2
+    assert "cannot read" in one_line_error(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["scan", "-oX", "out.xml", "10.0.0.1"], "-oX is an Nmap output option"),
+        (["scan", "--", "-oX"], "starts with '-'"),
+        (["scan", "10.0.0.1;id"], "metacharacters"),
+        (["scan", "10.0.0.0/8"], "pass --allow-large"),
+        (["scan", "10.0.0.1", "--nmap-args", "-oN x"], "refused"),
+        (["scan", "10.0.0.1", "--nmap-args", "-p 22 8.8.8.8"], "would scan it as a target"),
+        (["scan", "10.0.0.1", "--workers", "0"], "positive whole number"),
+        (["scan", "10.0.0.1", "--host-timeout", "soon"], "not a duration"),
+        (["scan"], "no targets"),
+    ],
+)
+def test_scan_refuses_bad_input_before_running_nmap(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main([*argv, "-o", str(tmp_path / "o")]) == 2
+    assert message in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_target_file_error_names_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = tmp_path / "targets.txt"
+    targets.write_text("10.0.0.1\n# ok\n--script=evil\n", "utf-8")
+    assert main(["scan", "-iL", str(targets), "-o", str(tmp_path / "o")]) == 2
+    assert f"{targets}:3: refused target" in one_line_error(capsys.readouterr().err)
+
+
+def test_scan_without_nmap_says_how_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a real PATH lookup that finds no nmap
+    assert main(["scan", "127.0.0.1", "-o", str(tmp_path / "o")]) == 3
+    assert "apt-get install nmap" in one_line_error(capsys.readouterr().err)
+
+
+@needs_nmap
+def test_scan_end_to_end_on_loopback(tmp_path: Path, ssh_banner_port: int) -> None:
+    out = tmp_path / "o"
+    argv = ["scan", "127.0.0.1", "--nmap-args", f"-n -Pn -p {ssh_banner_port}", "-o", str(out)]
+    assert main([*argv, "-f", "json", "--no-progress"]) == 0
+    assert (out / "nmap" / "scan-001.xml").is_file()
+    data = json.loads((out / "report.json").read_text("utf-8"))
+    (service,) = data["services"]
+    assert (service["product"], service["version"]) == ("OpenSSH", "7.4p1 Debian 10+deb9u7")
+    assert service["locations"] == [
+        {"address": "127.0.0.1", "hostname": "", "port": ssh_banner_port, "protocol": "tcp"}
+    ]
+    assert f"-p {ssh_banner_port}" in data["scan"]["nmap_command"]
+    assert data["scan"]["targets"] == ["127.0.0.1"]
+
+
+@needs_nmap
+def test_nmap_failure_still_writes_the_report_and_exits_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o"
+    argv = ["scan", "127.0.0.1", "--nmap-args", "-n --max-rtt-timeout 0", "-o", str(out)]
+    assert main([*argv, "-f", "json", "--no-progress"]) == 3
+    err = one_line_error(capsys.readouterr().err)
+    assert "nmap job 1 exited" in err and str(out) in err
+    data = json.loads((out / "report.json").read_text("utf-8"))
+    assert any("nmap job 1 exited" in w for w in data["scan"]["warnings"])

@@ -1,0 +1,116 @@
+"""Grouping by service identity: every location, every CVE from every location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from brulee.findings import ServiceGroup, ServiceGrouper
+from brulee.nmapxml import NmapXmlReader
+from brulee.spool import Spool
+from brulee.vulns.merge import Assessor
+from brulee.vulns.vulners import VulnersSource
+from tests import xmlsnippets as x
+
+CPE = "cpe:/a:openbsd:openssh:7.4p1"
+PATCHED = (
+    '<service name="ssh" product="OpenSSH" version="7.4p1 Debian 10+deb9u7" '
+    f'extrainfo="protocol 2.0" method="probed" conf="10"><cpe>{CPE}</cpe></service>'
+)
+BARE = (
+    '<service name="ssh" product="OpenSSH" version="7.4p1" method="probed" conf="10">'
+    f"<cpe>{CPE}</cpe></service>"
+)
+
+
+def with_cve(portid: int, cve: str, score: str) -> str:
+    return x.port(portid, PATCHED, x.vulners(CPE, [(cve, score, "cve", False)]))
+
+
+HTTP = '<service name="http" method="table" conf="3"/>'
+
+
+def group(path: Path) -> tuple[list[ServiceGroup], dict[str, list[str]]]:
+    assessor = Assessor([VulnersSource()])
+    with Spool() as spool:
+        grouper = ServiceGrouper(spool)
+        for host in NmapXmlReader(path).hosts():
+            grouper.add_host(host, [(p, assessor(p)) for p in host.open_ports])
+        groups = list(grouper.groups())
+        where = {
+            g.service.label: [f"{loc.address}:{loc.port}" for loc in spool.locations(g.key)]
+            for g in groups
+        }
+    return groups, where
+
+
+def test_cves_from_every_host_are_united_not_just_the_first(tmp_path: Path) -> None:
+    path = x.write(
+        tmp_path / "s.xml",
+        x.host("10.0.0.9", x.port(22, PATCHED)),
+        x.host("10.0.0.10", with_cve(22, "CVE-2016-10009", "7.3")),
+        x.host("10.0.0.2", with_cve(2222, "CVE-2023-38408", "9.8")),
+    )  # fmt: skip
+    groups, where = group(path)
+    (ssh,) = groups
+    assert ssh.status == "vulnerable"
+    assert [v.id for v in ssh.vulnerabilities] == ["CVE-2023-38408", "CVE-2016-10009"]
+    assert ssh.location_count == 3
+    # Numeric address order, not string order (10.0.0.10 after 10.0.0.9).
+    assert where["OpenSSH 7.4p1 Debian 10+deb9u7"] == [
+        "10.0.0.2:2222",
+        "10.0.0.9:22",
+        "10.0.0.10:22",
+    ]
+    assert ssh.notes and "vulners" in ssh.notes[0]
+
+
+def test_patched_and_bare_builds_are_different_services(tmp_path: Path) -> None:
+    path = x.write(
+        tmp_path / "s.xml",
+        x.host("10.0.0.1", x.port(22, PATCHED)),
+        x.host("10.0.0.2", x.port(22, BARE)),
+    )
+    groups, _ = group(path)
+    assert sorted(g.service.version for g in groups) == ["7.4p1", "7.4p1 Debian 10+deb9u7"]
+    assert len({g.key for g in groups}) == 2
+
+
+def test_statuses_never_collapse_into_clean(tmp_path: Path) -> None:
+    path = x.write(
+        tmp_path / "s.xml",
+        x.host("10.0.0.1", x.port(22, BARE) + x.port(80, HTTP)),
+    )
+    groups, _ = group(path)
+    statuses = {g.service.label: (g.status, g.notes) for g in groups}
+    assert statuses["OpenSSH 7.4p1"][0] == "unchecked"
+    assert statuses["http"][0] == "unversioned"
+    assert "no version" in statuses["http"][1][0]
+    assert all(g.status != "clean" for g in groups)
+
+
+def test_same_service_on_udp_and_tcp_are_separate_groups(tmp_path: Path) -> None:
+    dns = (
+        '<service name="domain" product="ISC BIND" version="9.11.5-P4-5.1+deb10u5" '
+        'method="probed" conf="10"/>'
+    )
+    path = x.write(
+        tmp_path / "s.xml",
+        x.host("10.0.0.1", x.port(53, dns) + x.port(53, dns, proto="udp")),
+    )
+    groups, _ = group(path)
+    assert sorted(g.protocol for g in groups) == ["tcp", "udp"]
+
+
+def test_vulnerable_groups_sort_first_and_by_severity(tmp_path: Path) -> None:
+    web = '<service name="http" product="Apache httpd" version="2.4.49" method="probed" conf="10"/>'
+    path = x.write(
+        tmp_path / "s.xml",
+        x.host("10.0.0.1",
+               x.port(80, HTTP)
+               + x.port(22, BARE, x.vulners(CPE, [("CVE-2016-10009", "7.3", "cve", False)]))
+               + x.port(8080, web, x.vulners("cpe:/a:apache:http_server:2.4.49",
+                                            [("CVE-2021-41773", "9.8", "cve", False)]))),
+    )  # fmt: skip
+    groups, _ = group(path)
+    assert [g.service.label for g in groups] == ["Apache httpd 2.4.49", "OpenSSH 7.4p1", "http"]
+    assert groups[0].severity_counts()["critical"] == 1

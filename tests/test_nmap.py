@@ -1,0 +1,120 @@
+"""The Nmap runner: argument vetting, argv building, and real Nmap runs on loopback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from brulee.errors import NmapArgsError, NmapError
+from brulee.nmap import Runner, build_argv, check_user_args, find_nmap, plan_jobs
+from brulee.nmapxml import NmapXmlReader
+from brulee.targets import build_scope, parse_list
+from tests.conftest import needs_nmap
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-sU -p 53,161 -T4",
+        "-6 -Pn -n",
+        "--script vulners --script-args mincvss=5.0",
+        "--min-rate=500 --max-retries 1",
+        "-p 22 --version-intensity 9 --open",
+        "-sS -O --top-ports 100",
+    ],
+)
+def test_user_args_pass_through_unchanged(text: str) -> None:
+    assert " ".join(check_user_args(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("-oX /tmp/x.xml", "brulee writes the XML"),
+        ("-oN out.txt", "output files"),
+        ("-oA base", "output files"),
+        ("-oZ x", "output files"),
+        ("--append-output", "output files"),
+        ("-iL targets.txt", "target files to brulee"),
+        ("-iR 100", "random Internet targets"),
+        ("--resume old.xml", "resuming"),
+        ("--resum old.xml", "resuming"),
+        ("--datadir=/tmp/evil", "data directory"),
+        ("--exclude 10.0.0.1", "brulee's --exclude"),
+        ("--excludefile f", "--exclude-file"),
+        ("10.9.9.9", "Nmap would scan it as a target"),
+        ("-p 22 evil.example", "Nmap would scan it as a target"),
+        ("--help", "not a scan"),
+        ("'unbalanced", "cannot parse"),
+    ],
+)
+def test_refused_user_args(text: str, why: str) -> None:
+    with pytest.raises(NmapArgsError, match=why):
+        check_user_args(text)
+
+
+def test_option_values_are_not_mistaken_for_targets() -> None:
+    assert check_user_args("--script-args user=admin -e eth0") == [
+        "--script-args", "user=admin", "-e", "eth0",
+    ]  # fmt: skip
+
+
+def test_argv_is_a_list_with_user_args_and_brulee_output(tmp_path: Path) -> None:
+    scope = build_scope(parse_list(["10.0.0.1", "fd00::1"], "t"), parse_list(["x.example"], "x"))
+    jobs = plan_jobs(scope, 1, ["-p", "22"], tmp_path)
+    assert [job.ipv6 for job in jobs] == [False, True]
+    argv = build_argv("/usr/bin/nmap", jobs[1], ["-p", "22"], "5m")
+    assert argv[:4] == ["/usr/bin/nmap", "-sV", "-p", "22"]
+    assert "-6" in argv
+    assert argv[argv.index("--host-timeout") + 1] == "5m"
+    assert argv[argv.index("-oX") + 1] == str(tmp_path / "scan-002.xml")
+    assert argv[argv.index("--exclude") + 1] == "x.example"
+
+
+def test_workers_split_the_scope(tmp_path: Path) -> None:
+    scope = build_scope(parse_list(["10.0.0.0/26"], "t"))
+    jobs = plan_jobs(scope, 4, [], tmp_path)
+    assert [job.total for job in jobs] == [16, 16, 16, 16]
+    assert len({job.xml for job in jobs}) == 4
+
+
+def test_missing_nmap_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real lookup on a PATH that holds no nmap: nothing is mocked.
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(NmapError, match="apt-get install nmap"):
+        find_nmap()
+
+
+@needs_nmap
+def test_real_nmap_run_with_progress_and_host_timeout(tmp_path: Path, ssh_banner_port: int) -> None:
+    scope = build_scope(parse_list(["127.0.0.1"], "t"))
+    args = ["-n", "-Pn", "-p", str(ssh_banner_port)]
+    jobs = plan_jobs(scope, 1, args, tmp_path)
+    seen: list[tuple[int, int]] = []
+    results = Runner(find_nmap(), args, "2m").run(jobs, lambda i, done: seen.append((i, done)))
+    assert [r.returncode for r in results] == [0]
+    assert seen[-1] == (1, 1)
+    reader = NmapXmlReader(jobs[0].xml)
+    (host,) = list(reader.hosts())
+    (port,) = host.open_ports
+    assert port.service is not None
+    assert (port.service.product, port.service.version) == ("OpenSSH", "7.4p1 Debian 10+deb9u7")
+    assert "cpe:/a:openbsd:openssh:7.4p1" in port.service.cpes
+    assert "--host-timeout 2m" in reader.run.args
+
+
+@needs_nmap
+def test_nmap_failure_is_reported_with_its_message(tmp_path: Path) -> None:
+    scope = build_scope(parse_list(["127.0.0.1"], "t"))
+    jobs = plan_jobs(scope, 1, ["-p", "99999"], tmp_path)
+    (result,) = Runner(find_nmap(), ["-p", "99999"], None).run(jobs, lambda i, d: None)
+    assert result.returncode != 0
+    assert "port" in result.stderr.lower()
+
+
+def test_not_root_note_matches_privilege() -> None:
+    from brulee.nmap import is_privileged
+
+    assert is_privileged() == (os.geteuid() == 0)
