@@ -104,27 +104,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_factory(console: Console, enabled: bool) -> pipeline.ProgressFactory:
-    def factory(jobs: Sequence[Job]) -> Callable[[int, int], None]:
-        if not enabled:
-            return lambda index, done: None
-        bar = Progress(
+class _ScanProgress:
+    """A live bar of hosts done / total over all Nmap jobs, fed by Nmap's --stats-every lines."""
+
+    def __init__(self, console: Console, enabled: bool) -> None:
+        self._bar = Progress(
             TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(),
             TextColumn("hosts"), TimeElapsedColumn(), console=console, transient=True,
-        )  # fmt: skip
+        ) if enabled else None  # fmt: skip
+
+    def __call__(self, jobs: Sequence[Job]) -> Callable[[int, int], None]:
+        bar = self._bar
+        if bar is None:
+            return lambda index, done: None
         task = bar.add_task("scan", total=sum(job.total for job in jobs))
-        done_by_job = {job.index: 0 for job in jobs}
+        totals = {job.index: job.total for job in jobs}
+        done_by_job = dict.fromkeys(totals, 0)
         bar.start()
 
         def update(index: int, done: int) -> None:
-            done_by_job[index] = min(done, next(j.total for j in jobs if j.index == index))
+            done_by_job[index] = min(done, totals[index])
             bar.update(task, completed=sum(done_by_job.values()))
-            if all(done_by_job[j.index] >= j.total for j in jobs):
-                bar.stop()
 
         return update
 
-    return factory
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def _scope_specs(args: argparse.Namespace) -> tuple[list[Spec], list[Spec]]:
@@ -154,8 +160,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             formats=args.formats,
             directory=directory,
         )
-        show = not args.no_progress and console.is_terminal
-        written = pipeline.scan(request, _progress_factory(console, show))
+        progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
+        try:
+            written = pipeline.scan(request, progress)
+        finally:
+            progress.stop()
     if written.incomplete:
         console.print("[yellow]warning:[/] the scan is incomplete (Nmap was interrupted)")
     console.print(
