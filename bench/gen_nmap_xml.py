@@ -101,6 +101,7 @@ class Service:
     tunnel: bool = False
 
 
+# fmt: off
 _LK = "cpe:/o:linux:linux_kernel"
 _WIN = "cpe:/o:microsoft:windows"
 _UBU = "Ubuntu Linux; protocol 2.0"
@@ -187,9 +188,15 @@ PROFILES: tuple[tuple[str, float, tuple[tuple[tuple[int, ...], float], ...]], ..
     ("windows", 15, (((80, 443, 1433, 8080), 1),)),
 )
 
-# Vulners bulletin families: (type, is_exploit, id prefix).
-_EXPLOIT_KINDS = (("exploitdb", "EDB-ID:"), ("packetstorm", "PACKETSTORM:"),
-                  ("zdt", "1337DAY-ID-"), ("githubexploit", ""))
+# fmt: on
+
+# Exploit bulletin kinds: (vulners type, id prefix); githubexploit ids are UUIDs.
+_EXPLOIT_KINDS = (
+    ("exploitdb", "EDB-ID:"),
+    ("packetstorm", "PACKETSTORM:"),
+    ("zdt", "1337DAY-ID-"),
+    ("githubexploit", ""),
+)
 
 
 @dataclass(frozen=True)
@@ -241,15 +248,17 @@ def _family_pools(rng: random.Random) -> dict[str, tuple[list[Vuln], list[Vuln]]
     return pools
 
 
-def _vulns_for(svc: Service, pools: dict[str, tuple[list[Vuln], list[Vuln]]],
-               rng: random.Random) -> list[Vuln]:
+def _vulns_for(
+    svc: Service, pools: dict[str, tuple[list[Vuln], list[Vuln]]], rng: random.Random
+) -> list[Vuln]:
     """The 20 vulners entries for one service identity, sorted like vulners does."""
     cves, exploits = pools[svc.family]
     n_exploit = rng.randint(4, 8)
     n_prion = rng.randint(1, 3)
     picked_cves = rng.sample(cves, VULNS_PER_PORT - n_exploit - n_prion)
-    prions = [Vuln(f"PRION:{v.id}", v.cvss, "prion", False)
-              for v in rng.sample(picked_cves, n_prion)]
+    prions = [
+        Vuln(f"PRION:{v.id}", v.cvss, "prion", False) for v in rng.sample(picked_cves, n_prion)
+    ]
     out = picked_cves + prions + rng.sample(exploits, n_exploit)
     out.sort(key=lambda v: (-v.cvss, not v.is_exploit))
     return out
@@ -257,15 +266,24 @@ def _vulns_for(svc: Service, pools: dict[str, tuple[list[Vuln], list[Vuln]]],
 
 def _attr(value: str) -> str:
     """Escape an attribute value the way Nmap's xml_write_escaped does."""
-    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;").replace("'", "&apos;")
-            .replace("\n", "&#xa;").replace("\t", "&#x9;"))
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&apos;")
+        .replace("\n", "&#xa;")
+        .replace("\t", "&#x9;")
+    )
 
 
 def _port_fragment(svc: Service, vulns: Sequence[Vuln], ttl: int) -> str:
     """Render one complete ``<port>`` element (with its trailing newline)."""
-    attrs = [f'name="{svc.name}"', f'product="{_attr(svc.product)}"',
-             f'version="{_attr(svc.version)}"']
+    attrs = [
+        f'name="{svc.name}"',
+        f'product="{_attr(svc.product)}"',
+        f'version="{_attr(svc.version)}"',
+    ]
     if svc.extrainfo:
         attrs.append(f'extrainfo="{_attr(svc.extrainfo)}"')
     if svc.ostype:
@@ -356,11 +374,11 @@ def generate(hosts: int, out: Path, seed: int = 1) -> int:
         for ports, pweight in portsets:
             per_port: list[tuple[list[str], list[float]]] = []
             for port in ports:
-                cands = [s for s in SERVICES
-                         if s.port == port and s.distro in (distro, "any")]
+                cands = [s for s in SERVICES if s.port == port and s.distro in (distro, "any")]
                 assert cands, (distro, port)
-                per_port.append(([fragments[s] for s in cands],
-                                 list(accumulate(s.weight for s in cands))))
+                per_port.append(
+                    ([fragments[s] for s in cands], list(accumulate(s.weight for s in cands)))
+                )
             ttl = 127 if distro == "windows" else 63
             plans.append((distro, ttl, _extraports(ports, top), per_port))
             plan_weights.append(dweight * pweight / total)
@@ -386,20 +404,26 @@ def generate(hosts: int, out: Path, seed: int = 1) -> int:
             batch = [next(addrs) for _ in range(min(HINT_BATCH, hosts - done))]
             chosen = rng.choices(plans, plan_weights, k=len(batch))
             status = [
-                ('reason="arp-response" reason_ttl="0"' if a.startswith("10.0.0.")
-                 else f'reason="echo-reply" reason_ttl="{plan[1]}"')
+                (
+                    'reason="arp-response" reason_ttl="0"'
+                    if a.startswith("10.0.0.")
+                    else f'reason="echo-reply" reason_ttl="{plan[1]}"'
+                )
                 for a, plan in zip(batch, chosen, strict=True)
             ]
             names = [
                 f'<hostname name="{"win" if plan[0] == "windows" else "srv"}-'
                 f'{a.replace(".", "-")}.corp.example.com" type="PTR"/>\n'
-                if rng.random() < 0.6 else ""
+                if rng.random() < 0.6
+                else ""
                 for a, plan in zip(batch, chosen, strict=True)
             ]
             for a, st, nm in zip(batch, status, names, strict=True):
-                buf.append(f'<hosthint><status state="up" {st}/>\n'
-                           f'<address addr="{a}" addrtype="ipv4"/>\n'
-                           f"<hostnames>\n{nm}</hostnames>\n</hosthint>\n")
+                buf.append(
+                    f'<hosthint><status state="up" {st}/>\n'
+                    f'<address addr="{a}" addrtype="ipv4"/>\n'
+                    f"<hostnames>\n{nm}</hostnames>\n</hosthint>\n"
+                )
             start = now + rng.randint(5, 30)
             for a, plan, st, nm in zip(batch, chosen, status, names, strict=True):
                 end = start + rng.randint(20, 180)
@@ -412,8 +436,10 @@ def generate(hosts: int, out: Path, seed: int = 1) -> int:
                     f"<ports>{plan[2]}"
                 )
                 buf.extend(rng.choices(frags, cum_weights=cum)[0] for frags, cum in plan[3])
-                buf.append(f'</ports>\n<times srtt="{srtt}" rttvar="{rttvar}" '
-                           f'to="{max(100000, srtt + 4 * rttvar)}"/>\n</host>\n')
+                buf.append(
+                    f'</ports>\n<times srtt="{srtt}" rttvar="{rttvar}" '
+                    f'to="{max(100000, srtt + 4 * rttvar)}"/>\n</host>\n'
+                )
                 done += 1
                 if done % FLUSH_HOSTS == 0:
                     written += f.write("".join(buf))

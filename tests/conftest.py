@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.lab.fixtures"]
+
 ASSETS = Path(__file__).parent / "assets"
 NMAP_XML = ASSETS / "nmap"
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from brulee.errors import ParseError
-from brulee.model import ScriptElem, ScriptTable
+from brulee.model import Host, ScriptElem, ScriptTable, Service
 from brulee.nmapxml import NmapXmlReader, merge_runs
 from tests import xmlsnippets as x
+from tests.conftest import NMAP_XML
 
 FULL_SERVICE = (
     '<service name="https" product="nginx" version="1.14.0" extrainfo="Ubuntu" ostype="Linux" '
@@ -25,7 +26,7 @@ NESTED_SCRIPT = (
 )
 
 
-def read(path: Path) -> tuple[list, NmapXmlReader]:  # type: ignore[type-arg]
+def read(path: Path) -> tuple[list[Host], NmapXmlReader]:
     reader = NmapXmlReader(path)
     return list(reader.hosts()), reader
 
@@ -164,3 +165,87 @@ def test_merge_runs_spans_all_files() -> None:
     assert (merged.hosts_up, merged.hosts_down, merged.incomplete) == (5, 1, True)
     assert merged.sources == ("a.xml", "b.xml")
     assert merged.errors == ("cut",)
+
+
+# --- The corpus of real Nmap 7.93 output (tests/assets/nmap/README.md says how each was made).
+
+
+def corpus(name: str) -> tuple[list[Host], NmapXmlReader]:
+    return read(NMAP_XML / name)
+
+
+def services(hosts: list[Host]) -> dict[str, Service]:
+    return {
+        f"{h.address}:{p.key}": p.service for h in hosts for p in h.open_ports if p.service
+    }
+
+
+def test_corpus_lab_scan() -> None:
+    hosts, reader = corpus("lab-basic.xml")
+    assert [h.address for h in hosts] == [f"10.213.77.{i}" for i in range(11, 16)]
+    found = services(hosts)
+    ssh = found["10.213.77.11:tcp/22"]
+    assert (ssh.product, ssh.version, ssh.extrainfo) == (
+        "OpenSSH", "7.4p1 Debian 10+deb9u7", "protocol 2.0",
+    )  # fmt: skip
+    assert ssh.cpes == ("cpe:/a:openbsd:openssh:7.4p1", "cpe:/o:linux:linux_kernel")
+    assert found["10.213.77.11:tcp/21"].cpes == ("cpe:/a:vsftpd:vsftpd:2.3.4",)
+    assert found["10.213.77.14:udp/53"].product == "ISC BIND"
+    assert reader.run.hosts_up == 5 and not reader.run.incomplete
+
+
+def test_corpus_hostile_banner_is_kept_verbatim() -> None:
+    (host,), _ = corpus("hostile-banner.xml")
+    (service,) = services([host]).values()
+    assert service.extrainfo == "(\\input{/etc/passwd}<script>alert(1)</script>=cmd|'/C calc'!A0)"
+
+
+def test_corpus_ipv6_and_udp() -> None:
+    hosts, _ = corpus("ipv6.xml")
+    assert all(h.addrtype == "ipv6" and h.address.startswith("fd42:") for h in hosts)
+    (udp_host,), _ = corpus("udp.xml")
+    (port,) = udp_host.open_ports
+    assert port.protocol == "udp" and port.service is not None
+    assert port.service.cpes[0] == "cpe:/a:isc:bind:9.11.5-p4-5.1%2Bdeb10u5"
+
+
+def test_corpus_multi_cpe_port_keeps_every_cpe() -> None:
+    hosts, _ = corpus("multi-cpe.xml")
+    by_product = {s.product: s for s in services(hosts).values()}
+    assert by_product["D-Link SharePort web access"].cpes == (
+        "cpe:/a:d-link:shareport_web_access:1.0", "cpe:/h:d-link:dir-685",
+        "cpe:/o:linux:linux_kernel",
+    )  # fmt: skip
+
+
+def test_corpus_down_hosts_listed_and_unlisted() -> None:
+    hosts, reader = corpus("hosts-down.xml")
+    assert [h.status for h in hosts] == ["down"] * 3
+    assert (reader.run.hosts_up, reader.run.hosts_down) == (0, 3)
+    hosts, reader = corpus("hosts-down-quiet.xml")
+    assert hosts == [] and reader.run.hosts_down == 3
+
+
+def test_corpus_no_open_ports() -> None:
+    (host,), _ = corpus("no-open-ports.xml")
+    assert host.open_ports == () and host.closed_ports == 1000
+
+
+def test_corpus_interrupted_scan_keeps_the_completed_host() -> None:
+    hosts, reader = corpus("interrupted.xml")
+    assert [h.address for h in hosts] == ["10.213.77.11"]
+    assert reader.run.incomplete and reader.run.finished == ""
+    assert reader.run.hosts_up == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("hostile-xxe.xml", "declares entities"),
+        ("hostile-billion-laughs.xml", "amplification"),
+        ("malformed.xml", "not well-formed"),
+    ],
+)
+def test_corpus_hostile_and_malformed_files_are_refused(name: str, message: str) -> None:
+    with pytest.raises(ParseError, match=message):
+        corpus(name)

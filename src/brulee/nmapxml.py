@@ -53,33 +53,39 @@ def _items(parent: Element) -> tuple[ScriptElem | ScriptTable, ...]:
     return tuple(items)
 
 
+_TEXT = etree.XPath("string(.)")
+
+
 class _Interner:
-    """Returns one shared object for byte-identical elements (the same service or script
-    output recurs on thousands of hosts of a fleet), bounded in size."""
+    """Returns one shared object for identical elements (the same service or script output
+    recurs on thousands of hosts of a fleet), bounded in size.
+
+    A script is identified by its id, its output text and all the text of its structured
+    tables in document order; a service by its attributes and CPEs.
+    """
 
     def __init__(self) -> None:
-        self._scripts: dict[bytes, ScriptResult] = {}
-        self._services: dict[bytes, Service] = {}
+        self._scripts: dict[tuple[str, str, str], ScriptResult] = {}
+        self._services: dict[tuple[object, ...], Service] = {}
 
     def script(self, elem: Element) -> ScriptResult:
-        raw: bytes = etree.tostring(elem)
-        found = self._scripts.get(raw)
+        key = (elem.get("id", ""), elem.get("output", ""), str(_TEXT(elem)))
+        found = self._scripts.get(key)
         if found is None:
             if len(self._scripts) >= _CACHE_LIMIT:
                 self._scripts.clear()
-            found = self._scripts[raw] = ScriptResult(
-                elem.get("id", ""), elem.get("output", ""), _items(elem)
-            )
+            found = self._scripts[key] = ScriptResult(key[0], key[1], _items(elem))
         return found
 
     def service(self, elem: Element) -> Service:
-        raw: bytes = etree.tostring(elem)
-        found = self._services.get(raw)
+        cpes = tuple(c.text.strip() for c in elem.iterfind("cpe") if c.text)
+        key = (*elem.items(), *cpes)
+        found = self._services.get(key)
         if found is None:
             if len(self._services) >= _CACHE_LIMIT:
                 self._services.clear()
             get = elem.get
-            found = self._services[raw] = Service(
+            found = self._services[key] = Service(
                 name=get("name", ""),
                 product=get("product", ""),
                 version=get("version", ""),
@@ -90,7 +96,7 @@ class _Interner:
                 tunnel=get("tunnel", ""),
                 method=get("method", ""),
                 conf=int(get("conf", "0") or 0),
-                cpes=tuple(c.text.strip() for c in elem.iterfind("cpe") if c.text),
+                cpes=cpes,
             )
         return found
 
@@ -161,8 +167,13 @@ class NmapXmlReader:
             raise self._fail("refused: the DOCTYPE declares entities (XXE or entity expansion)")
 
     def hosts(self) -> Iterator[Host]:
-        """Yield each completed ``<host>``; fills ``run`` from the prolog and run stats."""
+        """Yield each completed ``<host>``; fills ``run`` from the prolog and run stats.
+
+        Host counts come from ``<runstats>`` (which also counts down hosts Nmap did not list);
+        a file cut off before it counts the hosts it holds.
+        """
         seen_root = False
+        counted = {"up": 0, "down": 0}
         for event, elem in self._events():
             tag = elem.tag
             if event == "start":
@@ -178,6 +189,7 @@ class NmapXmlReader:
                 continue
             if tag == "host":
                 host = self._host(elem)
+                counted[host.status] = counted.get(host.status, 0) + 1
                 elem.clear(keep_tail=False)
                 parent = elem.getparent()
                 while parent is not None and elem.getprevious() is not None:
@@ -198,6 +210,8 @@ class NmapXmlReader:
                 )
         if not seen_root:
             raise self._fail("no <nmaprun> element: not an Nmap XML file")
+        if self.run.incomplete:
+            self.run = replace(self.run, hosts_up=counted["up"], hosts_down=counted["down"])
 
     def _host(self, elem: Element) -> Host:
         address, addrtype, mac = "", "ipv4", ""

@@ -6,8 +6,8 @@ streams past, then read back in address order by the renderers. SQLite in a temp
 
 from __future__ import annotations
 
-import ipaddress
 import json
+import socket
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -51,12 +51,13 @@ class HostRecord:
 
 
 def address_order(address: str) -> bytes:
-    """Sort key: IPv4 before IPv6, numeric within each; names (never expected) last."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return b"\xff" + address.encode()
-    return bytes([ip.version]) + ip.packed
+    """Sort key: IPv4 before IPv6, numeric within each; anything else last."""
+    for family, tag in ((socket.AF_INET, b"\x04"), (socket.AF_INET6, b"\x06")):
+        try:
+            return tag + socket.inet_pton(family, address)
+        except OSError:
+            continue
+    return b"\xff" + address.encode()
 
 
 _SCHEMA = """

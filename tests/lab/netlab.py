@@ -131,6 +131,37 @@ DEFAULT_HOSTS: tuple[LabHost, ...] = (
 )
 
 
+# Extra hosts for corpus scenarios (not part of the default lab).
+EMPTY_HOST = LabHost("empty", "10.213.77.20", "fd42:b7e1:77::20", ())
+MULTI_CPE_HOSTS: tuple[LabHost, ...] = (
+    # Match lines with cpe:/a + cpe:/h + cpe:/o; Nmap keeps one CPE per part.
+    LabHost(
+        "nas",
+        "10.213.77.21",
+        "fd42:b7e1:77::21",
+        (LabService(80, "tcp", "http", "Linux, WEBACCESS/1.0, DIR-685 Ver 1.00"),),
+    ),
+    # Two cpe:/a on one match line: Nmap 7.93 keeps only the last (php, with Apache's version).
+    LabHost(
+        "lamp",
+        "10.213.77.22",
+        "fd42:b7e1:77::22",
+        (
+            LabService(
+                80, "tcp", "http", "Apache/2.4.29\r\nX-Powered-By: PHP/7.2.24-0ubuntu0.18.04.10"
+            ),
+        ),
+    ),
+    # Application and OS CPEs that both carry a version.
+    LabHost(
+        "rhel-dns",
+        "10.213.77.23",
+        "fd42:b7e1:77::23",
+        (LabService(53, "udp", "dns", "9.11.4-P2-RedHat-9.11.4-26.P2.el7"),),
+    ),
+)
+
+
 class LabError(RuntimeError):
     """The lab could not be built."""
 
@@ -143,13 +174,22 @@ def _run(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProc
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped by its parent, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def lab_skip_reason() -> str | None:
+    """Why no lab can run on this machine (not root, no ``ip``/``nmap``), or None."""
+    if os.geteuid() != 0:
+        return "needs root to create network namespaces"
+    for tool, package in (("ip", "iproute2"), ("nmap", "nmap")):
+        if shutil.which(tool) is None:
+            return f"needs the {tool!r} command (Debian package {package})"
+    return None
 
 
 def netns_list() -> list[str]:
@@ -204,7 +244,7 @@ class Lab:
         self.prefix = f"{NAME_PREFIX}{os.getpid()}x{next(_counter)}"
         self.scanner_ns = f"{self.prefix}-scan"
         self.host_ns: dict[str, str] = {h.name: f"{self.prefix}-h{i}" for i, h in enumerate(hosts)}
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
+        self.workdir = Path(tempfile.gettempdir(), self.prefix)  # made by start()
         self._namespaces: list[str] = []
         self._procs: list[subprocess.Popen[bytes]] = []
         self._logs: list[Path] = []
@@ -275,6 +315,7 @@ class Lab:
             return self
         self._started = True
         try:
+            self.workdir.mkdir(mode=0o700)
             self._build_network()
             self._start_servers()
             self._wait_ready()
@@ -288,8 +329,7 @@ class Lab:
         procs, self._procs = self._procs, []
         _kill_and_reap(p.pid for p in procs if p.poll() is None)
         for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
+            proc.wait()  # reap: SIGKILL has been sent to any that ignored SIGTERM
         for name in reversed(self._namespaces):
             # Anything still inside (an nmap a test left running) dies with the lab.
             _kill_and_reap(netns_pids(name), grace=1.0)
@@ -322,17 +362,16 @@ class Lab:
     def _build_network(self) -> None:
         scan = self.scanner_ns
         self._add_ns(scan)
-        _run(
-            ["ip", "-n", scan, "link", "add", "br0", "type", "bridge"]
-            + ["stp_state", "0", "forward_delay", "0", "mcast_snooping", "0"]
-        )
+        bridge = ["type", "bridge", "stp_state", "0", "forward_delay", "0", "mcast_snooping", "0"]
+        _run(["ip", "-n", scan, "link", "add", "br0", *bridge])
         _run(["ip", "-n", scan, "addr", "add", f"{SCANNER4}/24", "dev", "br0"])
         _run(["ip", "-n", scan, "addr", "add", f"{SCANNER6}/64", "dev", "br0", "nodad"])
         _run(["ip", "-n", scan, "link", "set", "br0", "up"])
         for index, host in enumerate(self.hosts):
             ns, veth = self.host_ns[host.name], f"v{index}"
             self._add_ns(ns)
-            _run(["ip", "-n", scan, "link", "add", veth, "type", "veth"] + ["peer", "name", "eth0", "netns", ns])
+            peer = ["peer", "name", "eth0", "netns", ns]
+            _run(["ip", "-n", scan, "link", "add", veth, "type", "veth", *peer])
             _run(["ip", "-n", scan, "link", "set", veth, "master", "br0", "up"])
             _run(["ip", "-n", ns, "addr", "add", f"{host.ipv4}/24", "dev", "eth0"])
             _run(["ip", "-n", ns, "addr", "add", f"{host.ipv6}/64", "dev", "eth0", "nodad"])

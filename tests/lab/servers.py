@@ -210,7 +210,7 @@ def guarded(handler: Handler, label: str) -> Handler:
             await asyncio.wait_for(handler(reader, writer), MAX_LIFETIME)
         except (ConnectionError, TimeoutError):
             pass  # clients hanging up or going quiet is the normal case
-        except Exception as exc:  # noqa: BLE001 - a lab server must survive any client
+        except Exception as exc:  # a lab server must survive any client
             log(f"{label}: {type(exc).__name__}: {exc}")
         finally:
             writer.close()
@@ -271,7 +271,9 @@ def dns_answer(packet: bytes, version: str, records: dict[str, tuple[str, ...]])
     opcode = (flags >> 11) & 0xF
     base = 0x8000 | (flags & 0x7900)  # QR, echo opcode and RD
 
-    def reply(rcode: int, question: bytes = b"", answers: tuple[bytes, ...] = (), auth: bytes = b"") -> bytes:
+    def reply(
+        rcode: int, question: bytes = b"", answers: tuple[bytes, ...] = (), auth: bytes = b""
+    ) -> bytes:
         counts = (1 if question else 0, len(answers), 1 if auth else 0, 0)
         aa = 0x0400 if rcode in (0, RCODE_NXDOMAIN) else 0
         header = struct.pack("!HH4H", qid, base | aa | rcode, *counts)
@@ -320,7 +322,7 @@ class DnsProtocol(asyncio.DatagramProtocol):
             answer = dns_answer(data[:4096], self.version, self.records)
             if answer is not None and self.transport is not None:
                 self.transport.sendto(answer, addr)
-        except Exception as exc:  # noqa: BLE001 - a lab server must survive any datagram
+        except Exception as exc:  # a lab server must survive any datagram
             log(f"dns: {type(exc).__name__}: {exc}")
 
     def error_received(self, exc: Exception) -> None:
@@ -343,8 +345,9 @@ async def serve(spec: Spec) -> None:
             if service.protocol == "udp":
                 if service.kind != "dns":
                     raise ValueError(f"unknown UDP service kind {service.kind!r}")
+                protocol = DnsProtocol(service.banner, spec.records)
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda s=service: DnsProtocol(s.banner, spec.records),
+                    lambda p=protocol: p,  # type: ignore[misc]
                     local_addr=(address, service.port),
                 )
                 closers.append(transport.close)
@@ -375,7 +378,9 @@ def tcp_ready(address: str, port: int) -> bool:
 def dns_ready(address: str, port: int) -> bool:
     """Whether a version.bind query to address:port gets an answer now."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07version\x04bind\x00\x00\x10\x00\x03"
+    query = (
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07version\x04bind\x00\x00\x10\x00\x03"
+    )
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.settimeout(1.0)
         try:

@@ -1,0 +1,137 @@
+"""End to end: `brulee scan` with the real Nmap against the network-namespace lab (root).
+
+The lab (tests/lab/) runs real protocol banners in private namespaces with no route out; the
+scan runs inside the lab's scanner namespace, exactly as a user would run it.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.lab.netlab import HOSTILE_SERVER, Lab
+
+pytestmark = [pytest.mark.root, pytest.mark.nmap]
+BRULEE = str(Path(sys.executable).with_name("brulee"))
+HOSTILE_EXTRAINFO = HOSTILE_SERVER.removeprefix("Apache/2.4.49 ")
+
+
+def scan(
+    lab: Lab, out: Path, *args: str, nmap_args: str = "-n -T4"
+) -> subprocess.CompletedProcess[str]:
+    argv = [BRULEE, "scan", *args, "--nmap-args", nmap_args, "-o", str(out), "--no-progress"]
+    return subprocess.run(lab.scanner_cmd(argv), capture_output=True, text=True, timeout=300)
+
+
+def report(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "report.json").read_text("utf-8"))
+    return data
+
+
+def by_label(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{s['product']} {s['version']}".strip(): s for s in data["services"]}
+
+
+@pytest.fixture(scope="module")
+def full_scan(lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("full")
+    done = scan(lab, out, *lab.addresses, "-f", "json,html,md,tex")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_services_are_grouped_with_every_location(full_scan: Path) -> None:
+    services = by_label(report(full_scan))
+    ssh = services["OpenSSH 7.4p1 Debian 10+deb9u7"]
+    assert [(loc["address"], loc["port"]) for loc in ssh["locations"]] == [
+        ("10.213.77.11", 22), ("10.213.77.14", 22),
+    ]  # fmt: skip
+    assert ssh["cpe"] == ["cpe:/a:openbsd:openssh:7.4p1", "cpe:/o:linux:linux_kernel"]
+    assert services["vsftpd 2.3.4"]["locations"][0]["port"] == 21
+    assert "OpenSSH 8.2p1 Ubuntu 4ubuntu0.5" in services
+    assert "nginx 1.14.0" in services
+    assert "Exim smtpd 4.89" in services
+
+
+def test_nothing_is_shown_as_clean_without_data(full_scan: Path) -> None:
+    data = report(full_scan)
+    assert {s["status"] for s in data["services"]} == {"unchecked"}
+    assert all(s["notes"] for s in data["services"])
+    assert data["scan"]["hosts_up"] == 5
+
+
+def test_hostile_banner_is_literal_in_every_format(full_scan: Path) -> None:
+    (hostile,) = [s for s in report(full_scan)["services"] if s["extrainfo"] == HOSTILE_EXTRAINFO]
+    assert [loc["address"] for loc in hostile["locations"]] == ["10.213.77.15"]
+    html = (full_scan / "report.html").read_text("utf-8")
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    tex = (full_scan / "report.tex").read_text("utf-8")
+    assert "\\input{/etc/passwd}" not in tex
+    md = (full_scan / "report.md").read_text("utf-8")
+    assert "<script>" not in md
+
+
+def test_raw_nmap_xml_is_kept(full_scan: Path) -> None:
+    (xml,) = (full_scan / "nmap").glob("scan-*.xml")
+    assert "</nmaprun>" in xml.read_text("utf-8")
+
+
+def test_workers_and_exclusions(lab: Lab, tmp_path: Path) -> None:
+    done = scan(
+        lab, tmp_path, "10.213.77.11-15", "--exclude", "10.213.77.15", "--workers", "3",
+        "-f", "json", nmap_args="-n -T4 -p 21,22,25",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "nmap").glob("scan-*.xml"))) == 3
+    data = report(tmp_path)
+    assert [h["address"] for h in data["hosts"]] == [f"10.213.77.{i}" for i in range(11, 15)]
+    assert data["scan"]["hosts_up"] == 4
+
+
+def test_ipv6_and_udp_in_one_scan(lab: Lab, tmp_path: Path) -> None:
+    mail = lab.host("mail")
+    done = scan(lab, tmp_path, mail.ipv4, mail.ipv6, "-f", "json", nmap_args="-n -sU -p 53")
+    assert done.returncode == 0, done.stderr
+    data = report(tmp_path)
+    (bind,) = data["services"]
+    assert bind["product"] == "ISC BIND" and bind["protocol"] == "udp"
+    assert sorted(loc["address"] for loc in bind["locations"]) == sorted([mail.ipv4, mail.ipv6])
+    assert len(list((tmp_path / "nmap").glob("scan-*.xml"))) == 2
+
+
+def test_host_timeout_is_honoured_and_reported(lab: Lab, tmp_path: Path) -> None:
+    web = lab.host("web-apache")
+    done = scan(lab, tmp_path, web.ipv4, "--host-timeout", "1s", "-f", "json",
+                nmap_args="-n -p 80 --version-all")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (host,) = report(tmp_path)["hosts"]
+    assert host["timed_out"] is True
+
+
+def test_interrupted_scan_writes_a_partial_report(lab: Lab, tmp_path: Path) -> None:
+    argv = [
+        BRULEE, "scan", *lab.addresses, "-f", "json", "-o", str(tmp_path), "--no-progress",
+        "--nmap-args", "-n --max-hostgroup 1 -p 21,22,25,80",
+    ]  # fmt: skip
+    proc = subprocess.Popen(lab.scanner_cmd(argv), stderr=subprocess.PIPE, text=True)
+    xml = tmp_path / "nmap" / "scan-001.xml"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if xml.exists() and "</host>" in xml.read_text("utf-8", "replace"):
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert "interrupted" in err and str(tmp_path) in err
+    data = report(tmp_path)
+    assert data["scan"]["incomplete"] is True
+    assert 1 <= len(data["hosts"]) < 5
