@@ -27,7 +27,8 @@ def scan(
     lab: Lab, out: Path, *args: str, nmap_args: str = "-n -T4"
 ) -> subprocess.CompletedProcess[str]:
     argv = [BRULEE, "scan", *args, "--nmap-args", nmap_args, "-o", str(out), "--no-progress"]
-    return subprocess.run(lab.scanner_cmd(argv), capture_output=True, text=True, timeout=300)
+    command = lab.scanner_cmd(argv)
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
 
 
 def report(out: Path) -> dict[str, Any]:
