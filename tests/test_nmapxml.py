@@ -175,9 +175,7 @@ def corpus(name: str) -> tuple[list[Host], NmapXmlReader]:
 
 
 def services(hosts: list[Host]) -> dict[str, Service]:
-    return {
-        f"{h.address}:{p.key}": p.service for h in hosts for p in h.open_ports if p.service
-    }
+    return {f"{h.address}:{p.key}": p.service for h in hosts for p in h.open_ports if p.service}
 
 
 def test_corpus_lab_scan() -> None:

@@ -1,0 +1,48 @@
+"""GitHub-flavoured Markdown: every data string escaped so that it renders as literal text."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from brulee.report.interface import Renderer, Report
+from brulee.report.view import INCOMPLETE, Raw, build_view, environment, printable, safe_url, stream
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$&])")
+
+
+def md_escape(value: object) -> str:
+    """Literal text for anywhere in a GFM document, table cells included.
+
+    Backslash-escapes every character Markdown, GFM or embedded HTML give a meaning to; line
+    breaks become ``<br>`` so that text never leaves its table cell, list item or heading.
+    """
+    if isinstance(value, Raw):
+        return value
+    text = _SPECIAL.sub(r"\\\1", printable(value))
+    return text.replace("\t", " ").replace("\n", "<br>")
+
+
+def md_link(text: str, url: str) -> Raw:
+    """``[text](url)`` when ``url`` is http(s), else the escaped text alone."""
+    target = safe_url(url)
+    return Raw(f"[{md_escape(text)}]({target})" if target else md_escape(text))
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = environment(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=md_escape)
+    env.globals["md_link"] = md_link
+    return env.get_template("report.md.j2")
+
+
+class MarkdownRenderer(Renderer):
+    """One GFM document; locations and hosts stream from the spool."""
+
+    extension = "md"
+
+    def render(self, report: Report, path: Path) -> None:
+        stream(_template(), path, v=build_view(report), incomplete=INCOMPLETE)

@@ -1,0 +1,191 @@
+"""A small but complete Report, built through the real grouper and spool, for every renderer.
+
+It holds a vulnerable service on two hosts (one IPv6) with critical, medium and unscored CVEs,
+a clean, an unchecked, an unknown and an unversioned service, a host that is down, an
+incomplete-scan flag with errors and warnings, and HOSTILE text in every field a banner or a
+source can reach.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from brulee.findings import ServiceGrouper
+from brulee.model import Host, Port, ScanRun, Service
+from brulee.report.interface import Report, ScanSummary
+from brulee.spool import Spool
+from brulee.vulns.interface import Assessment, Cvss, Vulnerability
+
+HOSTILE = "Apache/2.4.49 (\\input{/etc/passwd}<script>alert(1)</script>=cmd|'/C calc'!A0)"
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE_GOLDEN = os.environ.get("BRULEE_UPDATE_GOLDEN") == "1"
+
+APACHE = Service(
+    name="http",
+    product="Apache httpd",
+    version="2.4.49",
+    extrainfo="(Unix)",
+    method="probed",
+    conf=10,
+    cpes=("cpe:/a:apache:http_server:2.4.49",),
+)
+APACHE_VULNS = Assessment(
+    "vulnerable",
+    vulnerabilities=(
+        Vulnerability(
+            id="CVE-2021-41773",
+            severity="critical",
+            cvss=Cvss(9.8, "3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            description="Path traversal and file disclosure in Apache HTTP Server 2.4.49.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2021-41773",
+            published="2021-10-05",
+            confidence="certain",
+            reason="cpe:2.3:a:apache:http_server:2.4.49 matches the exact version",
+            sources=("nvd",),
+            exploits=("EDB-ID:50383", "PACKETSTORM:164418"),
+        ),
+        Vulnerability(
+            id="CVE-2021-33193",
+            severity="medium",
+            cvss=Cvss(5.3, "3.1"),
+            description="A crafted method sent through HTTP/2 bypasses validation.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2021-33193",
+            confidence="conditional",
+            reason="version in [2.4.17, 2.4.49]; running on an unverified platform",
+            sources=("nvd",),
+        ),
+        Vulnerability(
+            id="CVE-2024-40898",
+            severity="unscored",
+            description="Awaiting analysis: SSRF with mod_rewrite in server/vhost context.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2024-40898",
+            confidence="reported",
+            reason="listed by vulners",
+            sources=("vulners",),
+        ),
+    ),
+    references=("CNVD-2021-12345",),
+)
+OPENSSH = Service(name="ssh", product="OpenSSH", version="8.9p1", extrainfo="Ubuntu 3ubuntu0.6",
+                  cpes=("cpe:/a:openbsd:openssh:8.9p1",))  # fmt: skip
+UNCHECKED = Assessment("unchecked", note="no vulners output for this port")
+NGINX = Service(name="http", product="nginx", version="1.25.3", cpes=("cpe:/a:f5:nginx:1.25.3",))
+CLEAN = Assessment("clean", note="checked against NVD: no CVE applies to 1.25.3")
+MYSQL = Service(name="mysql", product="MySQL")
+UNVERSIONED = Assessment(
+    "unversioned",
+    note="no version was detected, so no source can tell which vulnerabilities apply",
+)
+ACME = Service(name="snmp", product="Acme SNMP agent", version="3.1")
+UNKNOWN = Assessment("unknown", note="acme:snmp_agent is not in the vulnerability database")
+EVIL = Service(
+    name="http-alt",
+    product=HOSTILE,
+    version=HOSTILE,
+    extrainfo=HOSTILE,
+    cpes=("cpe:/a:evil:" + HOSTILE,),
+)
+EVIL_VULNS = Assessment(
+    "vulnerable",
+    vulnerabilities=(
+        Vulnerability(
+            id="CVE-2021-42013",
+            severity="high",
+            cvss=Cvss(7.5, "3.1", HOSTILE),
+            description=HOSTILE,
+            url="javascript:alert(document.domain)",
+            confidence="reported",
+            reason=HOSTILE,
+            exploits=(HOSTILE,),
+        ),
+    ),
+    note=HOSTILE,
+    references=(HOSTILE,),
+)
+
+
+def _port(portid: int, service: Service, protocol: str = "tcp") -> Port:
+    return Port(protocol, portid, "open", "syn-ack", service)
+
+
+def build_report(spool: Spool) -> Report:
+    """The fixture report, over ``spool``."""
+    grouper = ServiceGrouper(spool)
+    grouper.add_host(
+        Host("192.0.2.10", hostnames=("web1.example.test",), reason="syn-ack", closed_ports=997),
+        [
+            (_port(80, APACHE), APACHE_VULNS),
+            (_port(22, OPENSSH), UNCHECKED),
+            (_port(3306, MYSQL), UNVERSIONED),
+        ],
+    )
+    grouper.add_host(
+        Host("192.0.2.20", hostnames=(HOSTILE,), reason="syn-ack", filtered_ports=998),
+        [(_port(8080, EVIL), EVIL_VULNS), (_port(443, NGINX), CLEAN)],
+    )
+    grouper.add_host(Host("192.0.2.30", status="down", reason="no-response"), [])
+    grouper.add_host(
+        Host("2001:db8::5", addrtype="ipv6", reason="syn-ack", timed_out=True),
+        [
+            (_port(80, APACHE), APACHE_VULNS),
+            (_port(22, OPENSSH), UNCHECKED),
+            (_port(161, ACME, "udp"), UNKNOWN),
+        ],
+    )
+    run = ScanRun(
+        args="nmap -sV -oX - 192.0.2.0/28 2001:db8::5",
+        scanner_version="7.93",
+        started="2024-05-01T10:00:00+00:00",
+        finished="",
+        hosts_up=3,
+        hosts_down=1,
+        incomplete=True,
+        errors=("nmap stopped after 300 s: host timeout on 2001:db8::5",),
+    )
+    summary = ScanSummary(
+        run=run,
+        targets=("192.0.2.0/28", "2001:db8::5"),
+        generated="2024-05-01T10:05:00+00:00",
+        tool_version="0.1.0",
+        inputs=("scan.xml",),
+        warnings=("the vulnerability database is 45 days old: run brulee db update",),
+    )
+    return Report(scan=summary, services=grouper.groups(), spool=spool)
+
+
+@pytest.fixture
+def report() -> Iterator[Report]:
+    """The sample report; its spool lives as long as the test."""
+    with Spool() as spool:
+        yield build_report(spool)
+
+
+@pytest.fixture
+def hostile() -> str:
+    """The banner that must come out as literal text in every format."""
+    return HOSTILE
+
+
+def _check_golden(rendered: Path, name: str) -> None:
+    golden = GOLDEN / name
+    text = rendered.read_text(encoding="utf-8")
+    if UPDATE_GOLDEN:
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"no golden file {golden}: run with BRULEE_UPDATE_GOLDEN=1"
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"{name} differs from its golden file; if the change is intended, "
+        "rerun with BRULEE_UPDATE_GOLDEN=1 and review the diff"
+    )
+
+
+@pytest.fixture
+def check_golden() -> Callable[[Path, str], None]:
+    """``check_golden(path, name)``: compare with ``golden/<name>``.
+
+    ``BRULEE_UPDATE_GOLDEN=1 pytest tests/report`` rewrites the golden files instead.
+    """
+    return _check_golden

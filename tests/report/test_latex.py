@@ -1,0 +1,100 @@
+"""LaTeX: golden file, the one escaping function, and the shape of the document."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from brulee.report.interface import Report
+from brulee.report.latex import LatexRenderer, tex_escape, tex_name, tex_url
+from brulee.report.view import Raw
+
+
+@pytest.fixture
+def tex(report: Report, tmp_path: Path) -> str:
+    path = tmp_path / "report.tex"
+    LatexRenderer().render(report, path)
+    return path.read_text(encoding="utf-8")
+
+
+def test_matches_golden(report: Report, tmp_path: Path, check_golden: Callable[..., None]) -> None:
+    path = tmp_path / "report.tex"
+    LatexRenderer().render(report, path)
+    check_golden(path, "report.tex")
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("\\", r"\textbackslash{}"),
+        ("{}", r"\{\}"),
+        ("$&#%", r"\$\&\bk{}\#\%"),
+        ("^~", r"\textasciicircum{}\textasciitilde{}"),
+        ("a_b", r"a\_\bk{}b"),
+        ("<>", r"\textless{}\textgreater{}"),
+        ("|", r"\textbar{}"),
+        ("\"'`", r"\textquotedbl{}\textquotesingle{}\textasciigrave{}"),
+        ("--x,,y", "-{}-x,{},y"),
+        ("one\ntwo\tthree", "one two three"),
+        ("café Ωmega 中", r"café \unichar{03A9}mega \unichar{4E2D}"),
+        ("\x00\u202e", r"\unichar{FFFD}\unichar{FFFD}"),
+        ("2.4.49", "2.4.49"),
+        ("host.example", r"host.\bk{}example"),
+        ("a" * 30, r"aaaaaaaa\bk{}aaaaaaaa\bk{}aaaaaaaa\bk{}aaaaaa"),
+        (7, "7"),
+        (9.5, "9.5"),
+    ],
+)
+def test_escape(text: object, escaped: str) -> None:
+    assert tex_escape(text) == escaped
+
+
+def test_escape_leaves_no_active_character(hostile: str) -> None:
+    """Remove every command the escaping may emit: no special character may be left."""
+    printable = "".join(chr(c) for c in range(32, 127)) + hostile
+    escaped = tex_escape(printable)
+    commands = r"\\(?:text[a-z]+|bk)\{\}|\\unichar\{[0-9A-F]+\}|\\[{}$&#%_]|\{\}"
+    residue = re.sub(commands, "", escaped)
+    assert not set(residue) & set("\\{}$&#^_%~")
+    assert r"\input" not in escaped
+
+
+def test_urls_and_names() -> None:
+    assert tex_url("https://x.test/a%20b#c") == r"https://x.test/a\%20b\#c"
+    assert tex_url("javascript:alert(1)") == ""
+    assert tex_url("https://x.test/\\input{/etc/passwd}") == (
+        r"https://x.test/\%5Cinput\%7B/etc/passwd\%7D"
+    )
+    assert tex_name("0a1b-2c}") == "0a1b2c"
+    assert tex_escape(Raw(r"\textbf{x}")) == r"\textbf{x}"
+
+
+def test_standalone_document(tex: str) -> None:
+    assert tex.startswith(r"\documentclass[10pt,a4paper]{article}")
+    assert tex.rstrip().endswith(r"\end{document}")
+    for package in (r"[T1]{fontenc}", "{lmodern}", "{longtable", "{hyperref}", "{xcolor}"):
+        assert package in tex
+    assert "fontawesome" not in tex
+
+
+def test_hostile_text_is_escaped(tex: str) -> None:
+    assert r"\input" not in tex
+    assert "<script>" not in tex
+    assert "javascript" not in tex
+    literal = (
+        r"(\textbackslash{}input\{/\bk{}etc/\bk{}passwd\}\textless{}script\textgreater{}"
+        r"alert(1)\textless{}/\bk{}script\textgreater{}=\bk{}cmd\textbar{}\bk{}"
+        r"\textquotesingle{}/\bk{}C calc\textquotesingle{}!A0)"
+    )
+    assert tex.count(literal) >= 10
+
+
+def test_content(tex: str) -> None:
+    assert r"\href{https://nvd.nist.gov/vuln/detail/CVE-2021-41773}{CVE-2021-41773}" in tex
+    assert "INCOMPLETE scan" in tex
+    for status in ("unknown", "unchecked", "unversioned"):
+        assert rf"\textbf{{Status: {status}}} --- NOT CHECKED" in tex
+    assert "2001:\\bk{}db8:\\bk{}:\\bk{}5" in tex

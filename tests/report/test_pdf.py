@@ -1,0 +1,123 @@
+"""PDF: compiled for real by latexmk, read back with pdftotext."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from brulee.errors import ReportError
+from brulee.report.interface import Report
+from brulee.report.pdf import INSTALL_HINT, PdfRenderer, compile_tex
+
+needs_tex = pytest.mark.skipif(
+    shutil.which("latexmk") is None or shutil.which("pdflatex") is None,
+    reason="latexmk or pdflatex is absent (apt-get install latexmk texlive-latex-extra lmodern)",
+)
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext is absent (apt-get install poppler-utils)"
+)
+
+
+def _text(pdf: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _squeezed(text: str) -> str:
+    """Without whitespace: table cells may wrap a string anywhere TeX may break a line."""
+    return re.sub(r"\s+", "", text)
+
+
+def test_missing_latexmk_is_a_clear_error(
+    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    target = tmp_path / "report.pdf"
+    with pytest.raises(ReportError) as caught:
+        PdfRenderer().render(report, target)
+    assert str(caught.value) == INSTALL_HINT
+    assert "\n" not in str(caught.value)
+    assert "apt-get install" in str(caught.value)
+    assert not target.exists()
+
+
+@pytest.mark.tex
+@needs_tex
+@needs_poppler
+def test_compiles_with_the_hostile_banner_as_literal_text(
+    report: Report, tmp_path: Path, hostile: str
+) -> None:
+    target = tmp_path / "report.pdf"
+    PdfRenderer().render(report, target)
+    assert target.read_bytes().startswith(b"%PDF-")
+    text = _text(target)
+    if "root:x:0:0" in Path("/etc/passwd").read_text(encoding="utf-8", errors="replace"):
+        assert "root:x:0:0" not in text
+    assert "\\input{/etc/passwd}" in text
+    assert re.search(r"in-\s*put", text) is None, "data must never be hyphenated"
+    assert _squeezed(hostile) in _squeezed(text)
+    for expected in (
+        "Vulnerability report", "INCOMPLETE scan", "nmap stopped after 300 s", "45 days old",
+        "CVE-2021-41773", "CVE-2021-33193", "CVE-2024-40898", "CRITICAL", "UNSCORED",
+        "NOT CHECKED: no version was detected", "acme:snmp_agent is not in the vulnerability",
+        "2001:db8::5", "161/udp", "Hosts",
+    ):  # fmt: skip
+        assert _squeezed(expected) in _squeezed(text), expected
+    urls = subprocess.run(
+        ["pdfinfo", "-url", str(target)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "javascript" not in urls
+    assert "https://nvd.nist.gov/vuln/detail/CVE-2021-41773" in urls
+    assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.tex
+@needs_tex
+@needs_poppler
+def test_every_printable_character_survives(report: Report, tmp_path: Path) -> None:
+    ascii_text = "".join(chr(c) for c in range(33, 127))
+    extra = "café Straße Ørsted naïve €"
+    group = report.services[0]
+    odd = replace(group, service=replace(group.service, product=f"{ascii_text} {extra} 中"))
+    target = tmp_path / "odd.pdf"
+    PdfRenderer().render(replace(report, services=(odd, *report.services[1:])), target)
+    text = _squeezed(_text(target))
+    assert _squeezed(ascii_text) in text
+    assert _squeezed(extra) in text
+    assert "[U+4E2D]" in text
+
+
+@pytest.mark.tex
+@needs_tex
+def test_tex_cannot_read_files_even_from_unescaped_input(tmp_path: Path) -> None:
+    """Defence in depth: a raw \\input of /etc/passwd fails; the log is kept and named."""
+    build = tmp_path / "build"
+    build.mkdir()
+    tex = build / "evil.tex"
+    tex.write_text("\\documentclass{article}\\begin{document}\\input{/etc/passwd}\\end{document}\n")
+    target = tmp_path / "evil.pdf"
+    with pytest.raises(ReportError) as caught:
+        compile_tex(tex, target)
+    kept = tmp_path / "evil.pdf.log"
+    assert str(caught.value).endswith(f"log kept at {kept}")
+    assert "\n" not in str(caught.value)
+    assert "Not reading from /etc/passwd (openin_any = p)" in kept.read_text()
+    assert not target.exists()
+
+
+@pytest.mark.tex
+@needs_tex
+def test_timeout_kills_latex(report: Report, tmp_path: Path) -> None:
+    target = tmp_path / "report.pdf"
+    with pytest.raises(ReportError, match=r"did not finish the PDF report within 0\.01 s"):
+        PdfRenderer(timeout=0.01).render(report, target)
+    assert not target.exists()
+    assert (tmp_path / "report.pdf.log").exists()
