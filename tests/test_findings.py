@@ -61,7 +61,7 @@ def test_cves_from_every_host_are_united_not_just_the_first(tmp_path: Path) -> N
         "10.0.0.9:22",
         "10.0.0.10:22",
     ]
-    assert ssh.notes and "vulners" in ssh.notes[0]
+    assert ssh.notes and "only some locations" in ssh.notes[0]
 
 
 def test_patched_and_bare_builds_are_different_services(tmp_path: Path) -> None:
@@ -114,3 +114,14 @@ def test_vulnerable_groups_sort_first_and_by_severity(tmp_path: Path) -> None:
     groups, _ = group(path)
     assert [g.service.label for g in groups] == ["Apache httpd 2.4.49", "OpenSSH 7.4p1", "http"]
     assert groups[0].severity_counts()["critical"] == 1
+
+
+def test_overlapping_files_count_each_location_once(tmp_path: Path) -> None:
+    from brulee.pipeline import render_reports
+
+    one = x.write(tmp_path / "a.xml", x.host("10.0.0.1", x.port(22, BARE)))
+    two = x.write(tmp_path / "b.xml", x.host("10.0.0.1", x.port(22, BARE)))
+    written = render_reports([one, two], ["json"], tmp_path / "out")
+    assert written.hosts_up == 1
+    data = (tmp_path / "out" / "report.json").read_text("utf-8")
+    assert '"location_count": 1' in data

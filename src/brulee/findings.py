@@ -16,6 +16,10 @@ _STATUS_ORDER: dict[Status, int] = {
 }  # fmt: skip
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 _NO_SERVICE = Service()
+_PARTIAL_DATA = (
+    "vulnerability data came from only some locations of this service; the vulnerabilities "
+    "listed apply to the same software at all of them"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +70,6 @@ class _Accumulator:
     notes: dict[str, None] = field(default_factory=dict)
     vulns: dict[str, Vulnerability] = field(default_factory=dict)
     references: dict[str, None] = field(default_factory=dict)
-    count: int = 0
     seen: dict[int, Assessment] = field(default_factory=dict)
 
 
@@ -88,7 +91,6 @@ class ServiceGrouper:
             acc = self._groups.get(key)
             if acc is None:
                 acc = self._groups[key] = _Accumulator(service, port.protocol)
-            acc.count += 1
             if id(assessment) not in acc.seen:
                 # Sources return the same object for the same evidence: merge each one once.
                 acc.seen[id(assessment)] = assessment
@@ -106,21 +108,25 @@ class ServiceGrouper:
 
     def groups(self) -> tuple[ServiceGroup, ...]:
         """The service groups, most urgent first."""
-        groups = [self._finish(key, acc) for key, acc in self._groups.items()]
+        counts = self._spool.location_counts()
+        groups = [self._finish(key, acc, counts[key]) for key, acc in self._groups.items()]
         return tuple(sorted(groups, key=group_order))
 
     @staticmethod
-    def _finish(key: str, acc: _Accumulator) -> ServiceGroup:
+    def _finish(key: str, acc: _Accumulator, locations: int) -> ServiceGroup:
         vulns = merge_vulnerabilities(acc.vulns.values())
         # The most cautious status wins: one location with data makes the software vulnerable.
         status = "vulnerable" if vulns else min(acc.statuses, key=_STATUS_ORDER.__getitem__)
+        notes = tuple(acc.notes)
+        if status == "vulnerable" and len(acc.statuses) > 1:
+            notes = (_PARTIAL_DATA,)
         return ServiceGroup(
             key=key,
             service=acc.service,
             protocol=acc.protocol,
             status=status,
-            notes=tuple(acc.notes),
+            notes=notes,
             vulnerabilities=vulns,
             references=tuple(acc.references),
-            location_count=acc.count,
+            location_count=locations,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,7 +83,14 @@ def render_reports(
             for host in reader.hosts():
                 grouper.add_host(host, [(port, assessor(port)) for port in host.open_ports])
             runs.append(reader.run)
-        run = merge_runs(runs)
+        # Files may overlap (a rescan, a repeated worker): count each address once. Down hosts
+        # that Nmap did not list are only in its run statistics.
+        merged, hosts = merge_runs(runs), spool.host_counts()
+        run = replace(
+            merged,
+            hosts_up=hosts.get("up", 0),
+            hosts_down=max(merged.hosts_down, hosts.get("down", 0)),
+        )
         summary = ScanSummary(
             run=run,
             targets=tuple(targets),

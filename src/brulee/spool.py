@@ -120,12 +120,30 @@ class Spool:
             self._db.execute("CREATE INDEX host_by_sort ON host (sort)")
             self._indexed = True
 
+    def location_counts(self) -> dict[str, int]:
+        """Distinct locations per group (the same port read from two files counts once)."""
+        self._index()
+        cursor = self._db.execute(
+            "SELECT grp, COUNT(*) FROM (SELECT DISTINCT grp, sort, port, proto FROM location) "
+            "GROUP BY grp"
+        )
+        return dict(cursor.fetchall())
+
+    def host_counts(self) -> dict[str, int]:
+        """Distinct hosts per status, by the last record read for each address."""
+        self._index()
+        cursor = self._db.execute(
+            "SELECT json_extract(data, '$[1]'), COUNT(*) FROM host WHERE rowid IN "
+            "(SELECT max(rowid) FROM host GROUP BY address) GROUP BY 1"
+        )
+        return dict(cursor.fetchall())
+
     def locations(self, group: str) -> Iterator[Location]:
         """Locations of one service group, by address then port."""
         self._index()
         cursor = self._db.execute(
-            "SELECT DISTINCT address, hostname, port, proto FROM location WHERE grp = ? "
-            "ORDER BY sort, port, proto",
+            "SELECT address, hostname, port, proto FROM location WHERE grp = ? "
+            "GROUP BY sort, port, proto ORDER BY sort, port, proto",
             (group,),
         )
         for address, hostname, port, proto in cursor:

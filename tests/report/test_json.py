@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from brulee.pipeline import render_reports
+from brulee.report.json import location_json
+from brulee.spool import Location
 from tests import xmlsnippets as x
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schema" / "report.schema.json").read_text())
@@ -77,3 +80,13 @@ def test_incomplete_scan_is_flagged(tmp_path: Path) -> None:
     assert data["scan"]["incomplete"] is True
     assert data["scan"]["finished"] is None
     assert [h["address"] for h in data["hosts"]] == ["10.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    "hostname", ["", 'q"uote\\back', "ünïcode-名前", "tab\tnew\nline\x00\u2028", "</script>"]
+)
+def test_fast_location_encoding_matches_json_dumps(hostname: str) -> None:
+    loc = Location("fd00::1", hostname, 443, "tcp")
+    expected = {"address": "fd00::1", "hostname": hostname, "port": 443, "protocol": "tcp"}
+    assert json.loads(location_json(loc)) == expected
+    assert location_json(loc) == json.dumps(expected, ensure_ascii=False)

@@ -8,15 +8,28 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib.resources import files
+from itertools import islice
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from brulee.report.interface import Renderer, Report
-from brulee.report.view import INCOMPLETE, PALETTE, build_view, environment, printable, stream
+from brulee.report.view import (
+    INCOMPLETE,
+    PALETTE,
+    build_view,
+    environment,
+    host_status,
+    open_port_text,
+    port_text,
+    printable,
+    stream,
+)
+from brulee.spool import HostRecord, Location
 from brulee.vulns.interface import SEVERITIES
 
 
@@ -49,6 +62,38 @@ def _finalize(value: object) -> object:
     return value if isinstance(value, Markup | int | float) else printable(value)
 
 
+def _text(value: object) -> str:
+    return str(escape(printable(value)))
+
+
+def _batched(rows: Iterable[str], size: int = 512) -> Iterator[Markup]:
+    """Join escaped rows into large chunks: a fleet report has hundreds of thousands of rows,
+    and per-row template calls would dominate its rendering time."""
+    rows = iter(rows)
+    while batch := "".join(islice(rows, size)):
+        yield Markup(batch)  # noqa: S704 - every value escaped by _text
+
+
+def location_rows(locations: Iterable[Location]) -> Iterator[Markup]:
+    return _batched(
+        f"<tr><td>{_text(loc.address)}</td><td>{_text(loc.hostname)}</td>"
+        f"<td>{_text(port_text(loc.port, loc.protocol))}</td></tr>\n"
+        for loc in locations
+    )
+
+
+def host_rows(hosts: Iterable[HostRecord]) -> Iterator[Markup]:
+    return _batched(
+        f"<tr><td>{_text(h.address)}</td><td>{_text(', '.join(h.hostnames))}</td>"
+        f"<td>{_text(host_status(h))}"
+        + (f' <span class="muted">({_text(h.reason)})</span>' if h.reason else "")
+        + "</td><td>"
+        + "<br>".join(_text(open_port_text(p)) for p in h.open_ports)
+        + f'</td><td class="n">{h.closed_ports}</td><td class="n">{h.filtered_ports}</td></tr>\n'
+        for h in hosts
+    )
+
+
 @cache
 def _template() -> jinja2.Template:
     env = environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
@@ -72,4 +117,6 @@ class HtmlRenderer(Renderer):
             incomplete=INCOMPLETE,
             palette=PALETTE,
             severities=SEVERITIES,
+            location_rows=location_rows,
+            host_rows=host_rows,
         )

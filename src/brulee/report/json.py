@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,13 +55,13 @@ def service_dict(group: ServiceGroup) -> dict[str, Any]:
     }
 
 
-def location_dict(loc: Location) -> dict[str, Any]:
-    return {
-        "address": loc.address,
-        "hostname": loc.hostname,
-        "port": loc.port,
-        "protocol": loc.protocol,
-    }
+def location_json(loc: Location) -> str:
+    """One location as JSON text; ``encode_basestring`` is json.dumps' own (C) string encoder,
+    called directly because a fleet report holds hundreds of thousands of locations."""
+    return (
+        f'{{"address": {_string(loc.address)}, "hostname": {_string(loc.hostname)}, '
+        f'"port": {int(loc.port)}, "protocol": {_string(loc.protocol)}}}'
+    )
 
 
 def host_dict(host: HostRecord) -> dict[str, Any]:
@@ -142,9 +143,7 @@ class JsonRenderer(Renderer):
                 first = False
                 head = _dump(service_dict(group))
                 out.write(head[:-1] + ', "locations": [')
-                _write_array(
-                    out, (_dump(location_dict(loc)) for loc in report.locations(group)), "      "
-                )
+                _write_array(out, (location_json(loc) for loc in report.locations(group)), "      ")
                 out.write("}")
             out.write("\n  ],\n" if not first else "],\n")
             out.write('  "hosts": [')
