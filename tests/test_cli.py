@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -164,3 +168,26 @@ def test_nmap_failure_still_writes_the_report_and_exits_3(
     assert "nmap job 1 exited" in err and str(out) in err
     data = json.loads((out / "report.json").read_text("utf-8"))
     assert any("nmap job 1 exited" in w for w in data["scan"]["warnings"])
+
+
+@needs_nmap
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the scan as an unprivileged user")
+def test_unprivileged_scan_notes_the_connect_scan(ssh_banner_port: int) -> None:
+    # pytest's tmp_path is private to root: the unprivileged scan writes to its own directory.
+    with tempfile.TemporaryDirectory() as shared:
+        Path(shared).chmod(0o777)
+        check_unprivileged_scan(Path(shared) / "o", ssh_banner_port)
+
+
+def check_unprivileged_scan(out: Path, ssh_banner_port: int) -> None:
+    argv = [
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        str(Path(sys.executable).with_name("brulee")), "scan", "127.0.0.1", "--no-progress",
+        "--nmap-args", f"-n -Pn -p {ssh_banner_port}", "-o", str(out), "-f", "json",
+    ]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "TCP connect scan" in done.stderr
+    data = json.loads((out / "report.json").read_text("utf-8"))
+    assert any("TCP connect scan" in w for w in data["scan"]["warnings"])
+    assert data["services"][0]["product"] == "OpenSSH"

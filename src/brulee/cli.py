@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from brulee import __version__, pipeline
@@ -207,10 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=True, soft_wrap=True)
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw
+    # Plain one-line log records on stderr: they end up in CI logs and cron mail.
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=console, show_time=False, show_path=debug)],
+        format="brulee: %(levelname)s: %(message)s",
         force=True,
     )
     try:
