@@ -1,0 +1,239 @@
+"""Database metadata: what the database holds and where it came from, stored, read and printed."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal, cast
+
+from brulee.vulndb import SCHEMA_VERSION, DatabaseError
+
+SourceKind = Literal["nvd", "kev", "epss"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """One imported file: its checksums and the source's own date and version."""
+
+    kind: SourceKind
+    name: str
+    sha256: str
+    size: int
+    content_sha256: str
+    """Of the decompressed content; equals ``sha256`` for an uncompressed file."""
+    content_size: int
+    timestamp: str | None
+    """The source's own date: NVD ``timestamp`` (a bare record's lastModified), KEV dateReleased,
+    EPSS score_date."""
+    version: str | None
+    """NVD feed ``version``, KEV catalogVersion, EPSS model_version."""
+    records: int
+    imported_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DbInfo:
+    """What ``brulee db status`` shows."""
+
+    path: Path
+    size: int
+    schema_version: int
+    created_at: str
+    built_at: str
+    cves: int
+    rejected: int
+    products: int
+    """Distinct (vendor, product) pairs that occur as a vulnerable component."""
+    kev_entries: int
+    kev_catalog_version: str | None
+    kev_date_released: str | None
+    epss_scores: int
+    epss_model_version: str | None
+    epss_score_date: str | None
+    coverage: frozenset[tuple[str, str]] | None
+    """The only products the NVD data covers completely (the starter snapshot); None: no limit."""
+    sources: tuple[SourceInfo, ...]
+
+    @property
+    def nvd_dates(self) -> tuple[datetime, ...]:
+        """The dates the imported NVD files carry, oldest first."""
+        stamps = (parse_instant(s.timestamp) for s in self.sources if s.kind == "nvd")
+        return tuple(sorted(s for s in stamps if s is not None))
+
+    @property
+    def nvd_timestamp(self) -> datetime | None:
+        """The newest date any imported NVD file carries: how current the CVE data is."""
+        return self.nvd_dates[-1] if self.nvd_dates else None
+
+    def age(self, now: datetime | None = None) -> timedelta:
+        """Age of the CVE data (of the build, when no NVD file carried a date)."""
+        since = self.nvd_timestamp or parse_instant(self.built_at)
+        current = now or datetime.now(UTC)
+        return current - since if since else timedelta(0)
+
+
+def parse_instant(text: str | None) -> datetime | None:
+    """An ISO 8601 date or timestamp as an aware UTC datetime (no offset: UTC); None if not one."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def utc_now() -> str:
+    """Now, as stored in ``meta`` and ``source``."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return cast("str", row[0]) if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
+    """Set ``key``; None removes it."""
+    if value is None:
+        conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+    else:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def check_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Raise DatabaseError unless ``conn`` is a brulee database of this schema version."""
+    try:
+        found = get_meta(conn, "schema_version")
+    except sqlite3.Error as exc:
+        raise DatabaseError(
+            f"{path} is not a brulee vulnerability database ({exc}); "
+            "choose another file or delete it and run `brulee db import`"
+        ) from exc
+    if found != str(SCHEMA_VERSION):
+        raise DatabaseError(
+            f"{path} has database schema version {found}, this brulee needs {SCHEMA_VERSION}; "
+            "delete it (or choose another --db) and run `brulee db import` again"
+        )
+
+
+def read_coverage(conn: sqlite3.Connection) -> frozenset[tuple[str, str]] | None:
+    text = get_meta(conn, "coverage")
+    if text is None:
+        return None
+    pairs = (name.split(":", 1) for name in json.loads(text))
+    return frozenset((vendor, product) for vendor, product in pairs)
+
+
+def write_coverage(conn: sqlite3.Connection, pairs: frozenset[tuple[str, str]] | None) -> None:
+    text = None if pairs is None else json.dumps(sorted(f"{v}:{p}" for v, p in pairs))
+    set_meta(conn, "coverage", text)
+
+
+def write_source(conn: sqlite3.Connection, source: SourceInfo) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO source (kind, name, sha256, size, content_sha256, content_size,"
+        " source_timestamp, source_version, records, imported_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            source.kind,
+            source.name,
+            source.sha256,
+            source.size,
+            source.content_sha256,
+            source.content_size,
+            source.timestamp,
+            source.version,
+            source.records,
+            source.imported_at,
+        ),
+    )
+
+
+def read_sources(conn: sqlite3.Connection) -> tuple[SourceInfo, ...]:
+    rows = conn.execute(
+        "SELECT kind, name, sha256, size, content_sha256, content_size, source_timestamp,"
+        " source_version, records, imported_at FROM source ORDER BY kind, name"
+    )
+    return tuple(SourceInfo(*row) for row in rows)
+
+
+def _count(conn: sqlite3.Connection, sql: str) -> int:
+    return cast("int", conn.execute(sql).fetchone()[0])
+
+
+def read_info(conn: sqlite3.Connection, path: Path) -> DbInfo:
+    """Everything ``brulee db status`` shows about the database behind ``conn``."""
+    return DbInfo(
+        path=path,
+        size=path.stat().st_size,
+        schema_version=int(get_meta(conn, "schema_version") or 0),
+        created_at=get_meta(conn, "created_at") or "",
+        built_at=get_meta(conn, "built_at") or "",
+        cves=_count(conn, "SELECT count(*) FROM cve"),
+        rejected=_count(conn, "SELECT count(*) FROM rejected"),
+        products=_count(
+            conn,
+            "SELECT count(*) FROM (SELECT DISTINCT vendor, product FROM product_cve"
+            " WHERE vulnerable = 1)",
+        ),
+        kev_entries=_count(conn, "SELECT count(*) FROM kev"),
+        kev_catalog_version=get_meta(conn, "kev_catalog_version"),
+        kev_date_released=get_meta(conn, "kev_date_released"),
+        epss_scores=_count(conn, "SELECT count(*) FROM epss"),
+        epss_model_version=get_meta(conn, "epss_model_version"),
+        epss_score_date=get_meta(conn, "epss_score_date"),
+        coverage=read_coverage(conn),
+        sources=read_sources(conn),
+    )
+
+
+def _age_text(age: timedelta) -> str:
+    if age.days >= 1:
+        return f"{age.days} day{'s' if age.days != 1 else ''} old"
+    hours = int(age.total_seconds() // 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''} old"
+
+
+def _source_line(source: SourceInfo) -> str:
+    dated = f"dated {source.timestamp}" if source.timestamp else "undated"
+    return (
+        f"  {source.kind:<4} {source.name}: {source.records:,} records, {dated}, "
+        f"sha256 {source.sha256[:16]}…, imported {source.imported_at}"
+    )
+
+
+def format_info(info: DbInfo, now: datetime | None = None) -> list[str]:
+    """Plain text lines for ``brulee db status``."""
+    dates = info.nvd_dates
+    lines = [
+        f"database:  {info.path} ({info.size / 2**20:.1f} MiB, schema {info.schema_version})",
+        f"built:     {info.built_at} (created {info.created_at})",
+        f"CVE data:  {_age_text(info.age(now))}"
+        + (f" (NVD files dated {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d})" if dates else ""),
+        f"CVEs:      {info.cves:,} ({info.rejected:,} rejected ids removed), "
+        f"{info.products:,} vulnerable vendor:product pairs",
+    ]
+    if info.coverage is not None:
+        lines.append(
+            f"coverage:  complete only for {len(info.coverage)} vendor:product pairs "
+            "(starter snapshot); other products are reported as unknown"
+        )
+    lines.append(
+        f"KEV:       {info.kev_entries:,} entries, catalog {info.kev_catalog_version}"
+        f" released {info.kev_date_released}"
+        if info.kev_catalog_version
+        else "KEV:       none imported"
+    )
+    lines.append(
+        f"EPSS:      {info.epss_scores:,} scores, model {info.epss_model_version},"
+        f" score date {info.epss_score_date}"
+        if info.epss_score_date
+        else f"EPSS:      {info.epss_scores:,} scores"
+    )
+    lines.append(f"sources:   {len(info.sources)} files")
+    lines.extend(_source_line(source) for source in info.sources)
+    return lines

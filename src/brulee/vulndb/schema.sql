@@ -1,0 +1,95 @@
+-- brulee vulnerability database. Keep SCHEMA_VERSION in brulee/vulndb/__init__.py in step.
+-- Timestamps of CVEs are NVD's form in UTC ("2024-07-09T06:15:03.513"), so text order is time order.
+-- JSON columns hold NVD's JSON verbatim (compact).
+
+-- Key/value facts about the whole database: schema_version, created_at, built_at (UTC ISO 8601),
+-- kev_catalog_version, kev_date_released, epss_model_version, epss_score_date, and coverage
+-- (JSON list of "vendor:product"; present only when the NVD data covers just those products).
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row per imported file (latest import of that file name per kind). KEV and EPSS are snapshots:
+-- importing one replaces the previous one, and its row.
+CREATE TABLE source (
+    kind             TEXT NOT NULL CHECK (kind IN ('nvd', 'kev', 'epss')),
+    name             TEXT NOT NULL,      -- file name, without directory
+    sha256           TEXT NOT NULL,      -- of the file as read
+    size             INTEGER NOT NULL,
+    content_sha256   TEXT NOT NULL,      -- of the decompressed content (what NVD's .meta files give)
+    content_size     INTEGER NOT NULL,
+    source_timestamp TEXT,               -- the source's own date: NVD feed/page `timestamp` (a bare
+                                         -- record's lastModified), KEV dateReleased, EPSS score_date
+    source_version   TEXT,               -- NVD feed `version`, KEV catalogVersion, EPSS model_version
+    records          INTEGER NOT NULL,   -- records in the file
+    imported_at      TEXT NOT NULL,
+    PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
+
+CREATE TABLE cve (
+    id                TEXT PRIMARY KEY,
+    description       TEXT NOT NULL,     -- English
+    published         TEXT NOT NULL,
+    last_modified     TEXT NOT NULL,
+    vuln_status       TEXT NOT NULL,
+    source_identifier TEXT,
+    cwes              TEXT NOT NULL,     -- JSON list of CWE ids from `weaknesses`, in NVD's order
+    refs              TEXT NOT NULL,     -- JSON: `references` verbatim
+    configurations    TEXT NOT NULL      -- JSON: `configurations` verbatim ([] when not analysed)
+);
+
+-- Every CVSS metric of every CVE. `best` marks the one that sets severity:
+-- v4.0 > v3.1 > v3.0 > v2.0, Primary before Secondary, then NVD's order.
+CREATE TABLE cvss_metric (
+    cve_id   TEXT NOT NULL,
+    version  TEXT NOT NULL CHECK (version IN ('2.0', '3.0', '3.1', '4.0')),
+    source   TEXT NOT NULL,
+    type     TEXT NOT NULL,              -- Primary or Secondary
+    score    REAL NOT NULL,
+    vector   TEXT NOT NULL,
+    severity TEXT,
+    best     INTEGER NOT NULL CHECK (best IN (0, 1))
+);
+CREATE INDEX cvss_metric_cve ON cvss_metric (cve_id, best);
+
+-- (vendor, product) -> CVE, from every cpeMatch criteria of every configuration. vendor and product
+-- are the CPE 2.3 fields with backslash escapes removed, lowercased ("tcl\/tk" -> "tcl/tk").
+-- vulnerable = 1 when the pair occurs in a `vulnerable: true` entry of the CVE, 0 when it occurs only
+-- as a platform condition.
+CREATE TABLE product_cve (
+    vendor     TEXT NOT NULL,
+    product    TEXT NOT NULL,
+    cve_id     TEXT NOT NULL,
+    vulnerable INTEGER NOT NULL CHECK (vulnerable IN (0, 1)),
+    PRIMARY KEY (vendor, product, cve_id)
+) WITHOUT ROWID;
+CREATE INDEX product_cve_cve ON product_cve (cve_id);
+
+-- Rejected CVEs: removed from `cve`, remembered so that an older copy is not imported again.
+CREATE TABLE rejected (
+    cve_id        TEXT PRIMARY KEY,
+    last_modified TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- CISA Known Exploited Vulnerabilities catalog.
+CREATE TABLE kev (
+    cve_id            TEXT PRIMARY KEY,
+    vendor_project    TEXT NOT NULL,
+    product           TEXT NOT NULL,
+    name              TEXT NOT NULL,     -- vulnerabilityName
+    date_added        TEXT NOT NULL,
+    due_date          TEXT NOT NULL,
+    required_action   TEXT NOT NULL,
+    known_ransomware  TEXT NOT NULL,     -- knownRansomwareCampaignUse: Known or Unknown
+    notes             TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- FIRST EPSS scores; model version and score date are in `meta`.
+CREATE TABLE epss (
+    cve_id     TEXT PRIMARY KEY,
+    score      REAL NOT NULL,
+    percentile REAL NOT NULL
+) WITHOUT ROWID;
+
+INSERT INTO meta (key, value) VALUES ('schema_version', '1');

@@ -1,0 +1,228 @@
+"""Read the vulnerability database: the CVEs that name a product, with their KEV and EPSS data."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from brulee.vulndb import DatabaseError, index_name
+from brulee.vulndb.meta import DbInfo, check_schema, read_coverage, read_info
+
+
+@dataclass(frozen=True, slots=True)
+class CvssMetric:
+    """One CVSS metric as NVD gives it."""
+
+    score: float
+    version: str
+    """``2.0``, ``3.0``, ``3.1`` or ``4.0``."""
+    vector: str
+    source: str
+    type: str
+    """``Primary`` (the NVD's own) or ``Secondary``."""
+    severity: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class KevEntry:
+    """The CVE's entry in CISA's Known Exploited Vulnerabilities catalog."""
+
+    date_added: str
+    due_date: str
+    vendor_project: str
+    product: str
+    name: str
+    required_action: str
+    known_ransomware: str
+    """``knownRansomwareCampaignUse``: ``Known`` or ``Unknown``."""
+    notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class EpssScore:
+    """FIRST EPSS: probability of exploitation in the next 30 days, and its percentile."""
+
+    score: float
+    percentile: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    url: str
+    source: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CveRecord:
+    """One CVE as stored, with everything a finding needs."""
+
+    id: str
+    description: str
+    published: str
+    last_modified: str
+    vuln_status: str
+    cvss: CvssMetric | None
+    """The metric that sets severity: v4.0 > v3.1 > v3.0 > v2.0, Primary before Secondary."""
+    configurations: tuple[Mapping[str, Any], ...] = field(compare=False)
+    """NVD's ``configurations`` list, verbatim (shared between lookups: do not modify)."""
+    kev: KevEntry | None
+    epss: EpssScore | None
+    cwes: tuple[str, ...]
+    references: tuple[Reference, ...]
+
+
+def default_db_path(environ: Mapping[str, str] = os.environ) -> Path:
+    """``$BRULEE_DB``, else ``$XDG_DATA_HOME/brulee/vulndb.sqlite`` (``~/.local/share/...``)."""
+    if environ.get("BRULEE_DB"):
+        return Path(environ["BRULEE_DB"]).expanduser()
+    data_home = environ.get("XDG_DATA_HOME", "")
+    base = Path(data_home) if Path(data_home).is_absolute() else Path.home() / ".local" / "share"
+    return base / "brulee" / "vulndb.sqlite"
+
+
+_CANDIDATES = """
+SELECT c.id, c.description, c.published, c.last_modified, c.vuln_status, c.configurations,
+       c.cwes, c.refs,
+       m.score, m.version, m.vector, m.source, m.type, m.severity,
+       k.date_added, k.due_date, k.vendor_project, k.product, k.name, k.required_action,
+       k.known_ransomware, k.notes,
+       e.score, e.percentile
+FROM product_cve AS p
+JOIN cve AS c ON c.id = p.cve_id
+LEFT JOIN cvss_metric AS m ON m.cve_id = c.id AND m.best = 1
+LEFT JOIN kev AS k ON k.cve_id = c.id
+LEFT JOIN epss AS e ON e.cve_id = c.id
+WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1
+ORDER BY c.id
+"""
+
+
+class VulnDb:
+    """A read-only view of the database, caching lookups. Use one instance per thread."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = connection
+        self._coverage = read_coverage(connection)
+        self._by_product: dict[tuple[str, str], tuple[CveRecord, ...]] = {}
+        self._records: dict[str, CveRecord] = {}
+        self._known: dict[tuple[str, str], bool] = {}
+
+    @classmethod
+    def open(cls, path: Path) -> VulnDb:
+        """Open ``path`` read-only; DatabaseError if it is missing, not a database or outdated."""
+        if not path.is_file():
+            raise DatabaseError(
+                f"no vulnerability database at {path}; build one with `brulee db import FILE...`"
+            )
+        try:
+            connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"cannot open the vulnerability database {path}: {exc}") from exc
+        try:
+            check_schema(connection, path)
+            return cls(path, connection)
+        except BaseException:
+            connection.close()
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> VulnDb:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def candidates(self, vendor: str, product: str) -> list[CveRecord]:
+        """CVEs with ``vendor:product`` as a vulnerable component in some configuration.
+
+        Names are matched as the index stores them (see ``index_name``): case and CPE 2.3
+        backslash escapes do not matter. Whether a CVE applies to a version is the matcher's call.
+        """
+        key = (index_name(vendor), index_name(product))
+        found = self._by_product.get(key)
+        if found is None:
+            found = tuple(self._record(row) for row in self._query(_CANDIDATES, key))
+            self._by_product[key] = found
+        return list(found)
+
+    def is_known(self, vendor: str, product: str) -> bool:
+        """Whether the database covers ``vendor:product``: if no CVE applies, it is clean.
+
+        Without a coverage limit, a product is known when some CVE names it as a vulnerable
+        component; a starter database knows exactly the products it was built for.
+        """
+        key = (index_name(vendor), index_name(product))
+        if self._coverage is not None:
+            return key in self._coverage
+        known = self._known.get(key)
+        if known is None:
+            sql = "SELECT 1 FROM product_cve WHERE vendor = ? AND product = ? AND vulnerable = 1"
+            known = bool(self._query(sql + " LIMIT 1", key))
+            self._known[key] = known
+        return known
+
+    def known_products(self) -> frozenset[tuple[str, str]]:
+        """Every (vendor, product) for which ``is_known`` is true."""
+        if self._coverage is not None:
+            return self._coverage
+        sql = "SELECT DISTINCT vendor, product FROM product_cve WHERE vulnerable = 1"
+        return frozenset((vendor, product) for vendor, product in self._query(sql, ()))
+
+    def info(self) -> DbInfo:
+        """Counts, sources, dates and age, for ``brulee db status``."""
+        try:
+            return read_info(self._conn, self.path)
+        except (sqlite3.Error, OSError) as exc:
+            raise DatabaseError(f"cannot read {self.path}: {exc}") from exc
+
+    def _query(self, sql: str, params: tuple[str, ...]) -> list[Any]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise DatabaseError(
+                f"the vulnerability database {self.path} is unreadable ({exc}); "
+                "rebuild it with `brulee db import`"
+            ) from exc
+
+    def _record(self, row: Any) -> CveRecord:
+        cached = self._records.get(row[0])
+        if cached is None:
+            cached = self._records[row[0]] = _record_from(row)
+        return cached
+
+
+def _record_from(row: Any) -> CveRecord:
+    (ident, description, published, modified, status, configurations, cwes, refs) = row[:8]
+    metric, kev, epss = row[8:14], row[14:22], row[22:24]
+    return CveRecord(
+        id=ident,
+        description=description,
+        published=published,
+        last_modified=modified,
+        vuln_status=status,
+        cvss=CvssMetric(*metric) if metric[0] is not None else None,
+        configurations=tuple(json.loads(configurations)),
+        kev=KevEntry(*kev) if kev[0] is not None else None,
+        epss=EpssScore(*epss) if epss[0] is not None else None,
+        cwes=tuple(json.loads(cwes)),
+        references=tuple(_reference(ref) for ref in json.loads(refs)),
+    )
+
+
+def _reference(raw: Mapping[str, Any]) -> Reference:
+    return Reference(str(raw.get("url", "")), raw.get("source"), tuple(raw.get("tags", ())))

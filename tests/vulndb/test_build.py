@@ -1,0 +1,347 @@
+"""Importing NVD, KEV and EPSS files: shapes, replacement rules, checksums, errors and the lock."""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import ijson
+import pytest
+
+from brulee.vulndb import SCHEMA_VERSION, DatabaseError, FeedError
+from brulee.vulndb.build import FileResult, build_starter, import_files
+from brulee.vulndb.store import VulnDb
+from tests.vulndb.conftest import ASSETS, MALFORMED, rows
+
+CONVERTED_2017 = ASSETS / "nvdcve-2.0-2017-converted-slice.json.gz"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _ids(db_path: Path) -> list[str]:
+    return [str(row[0]) for row in rows(db_path, "SELECT id FROM cve ORDER BY id")]
+
+
+def test_ijson_uses_its_c_backend() -> None:
+    assert ijson.backend == "yajl2_c"
+
+
+def test_fresh_database_has_the_schema_version(openssh_db: Path) -> None:
+    assert rows(openssh_db, "SELECT value FROM meta WHERE key = 'schema_version'") == [
+        (str(SCHEMA_VERSION),)
+    ]
+
+
+def test_feed_files_gzip_and_plain(db_path: Path) -> None:
+    gz, plain = ASSETS / "nvdcve-2.0-2024.json.gz", ASSETS / "nvdcve-2.0-2025.json"
+    summary = import_files(db_path, [gz, plain])
+    assert summary.cves == 4
+    assert summary.files == (
+        FileResult(gz, "nvd", 1, added=1),
+        FileResult(plain, "nvd", 3, added=3),
+    )
+    assert _ids(db_path) == ["CVE-2024-6387", "CVE-2025-26465", "CVE-2025-26466", "CVE-2025-32728"]
+    sources = rows(
+        db_path,
+        "SELECT name, sha256, size, content_sha256, content_size, source_timestamp,"
+        " source_version, records FROM source ORDER BY name",
+    )
+    gz_bytes, plain_bytes = gz.read_bytes(), plain.read_bytes()
+    content = gzip.decompress(gz_bytes)
+    assert sources == [
+        (
+            "nvdcve-2.0-2024.json.gz", _sha256(gz_bytes), len(gz_bytes), _sha256(content),
+            len(content), "2024-07-09T06:15:03.513", "2.0", 1,
+        ),
+        (
+            "nvdcve-2.0-2025.json", _sha256(plain_bytes), len(plain_bytes), _sha256(plain_bytes),
+            len(plain_bytes), "2026-10-08T22:17:25.820", "2.0", 3,
+        ),
+    ]  # fmt: skip
+
+
+def test_files_are_recognised_by_content_not_name(tmp_path: Path, db_path: Path) -> None:
+    gz, plain = tmp_path / "download-1", tmp_path / "download-2.txt"
+    shutil.copyfile(ASSETS / "nvdcve-2.0-2024.json.gz", gz)
+    shutil.copyfile(ASSETS / "kev-slice.json", plain)
+    summary = import_files(db_path, [gz, plain])
+    assert [(f.kind, f.records) for f in summary.files] == [("nvd", 1), ("kev", 12)]
+
+
+def test_api_page(db_path: Path) -> None:
+    page = ASSETS / "api-page-openssh.json"
+    summary = import_files(db_path, [page])
+    assert summary.files == (FileResult(page, "nvd", 3, added=3),)
+    assert rows(db_path, "SELECT source_timestamp FROM source") == [("2026-05-29T21:16:26.213",)]
+
+
+def test_bare_cve_object_and_bare_record(db_path: Path) -> None:
+    bare, record = ASSETS / "CVE-2023-38408.json", ASSETS / "record-CVE-2025-32728.json"
+    summary = import_files(db_path, [bare, record])
+    assert [(f.kind, f.records, f.added) for f in summary.files] == [("nvd", 1, 1), ("nvd", 1, 1)]
+    assert rows(db_path, "SELECT name, source_timestamp FROM source ORDER BY name") == [
+        ("CVE-2023-38408.json", "2024-04-04T06:15:08.430"),
+        ("record-CVE-2025-32728.json", "2025-04-10T02:15:30.873"),
+    ]
+    # Received, not analysed: stored, but in no (vendor, product) index entry
+    assert rows(
+        db_path, "SELECT vuln_status, configurations FROM cve WHERE id = ?", "CVE-2025-32728"
+    )
+    assert rows(db_path, "SELECT * FROM product_cve WHERE cve_id = 'CVE-2025-32728'") == []
+
+
+def test_newer_record_replaces_older_one_and_older_is_ignored(db_path: Path) -> None:
+    fkie = ASSETS / "CVE-2017-15715.json"
+    first = import_files(db_path, [CONVERTED_2017])
+    assert first.files[0] == FileResult(CONVERTED_2017, "nvd", 4, added=2, rejected=2)
+    assert rows(
+        db_path, "SELECT last_modified, vuln_status FROM cve WHERE id = 'CVE-2017-15715'"
+    ) == [("2021-06-06T11:15:00.000", "Analyzed")]
+    newer = import_files(db_path, [fkie])
+    assert newer.files[0] == FileResult(fkie, "nvd", 1, updated=1)
+    older_again = import_files(db_path, [CONVERTED_2017])
+    assert older_again.files[0] == FileResult(CONVERTED_2017, "nvd", 4, unchanged=4)
+    assert rows(
+        db_path, "SELECT last_modified, vuln_status FROM cve WHERE id = 'CVE-2017-15715'"
+    ) == [("2026-06-17T01:08:09.157", "Modified")]
+    # the replaced record's metrics are the new record's only (v3.0 and v2, as before)
+    metrics = "SELECT version, score FROM cvss_metric WHERE cve_id = 'CVE-2017-15715'"
+    assert sorted(rows(db_path, metrics)) == [("2.0", 6.8), ("3.0", 8.1)]
+
+
+def test_newest_wins_whatever_the_order_within_one_import(tmp_path: Path) -> None:
+    one, other = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    import_files(one, [CONVERTED_2017, ASSETS / "CVE-2017-15715.json"])
+    import_files(other, [ASSETS / "CVE-2017-15715.json", CONVERTED_2017])
+    sql = "SELECT last_modified FROM cve WHERE id = 'CVE-2017-15715'"
+    assert rows(one, sql) == rows(other, sql) == [("2026-06-17T01:08:09.157",)]
+
+
+def test_rejected_record_removes_the_cve_and_stays_removed(db_path: Path) -> None:
+    import_files(db_path, [CONVERTED_2017])
+    assert "CVE-2017-0605" not in _ids(db_path)  # rejected in the feed: never stored
+    assert "CVE-2017-16943" in _ids(db_path)
+    rejection = ASSETS / "rejected-CVE-2017-16943.json"
+    summary = import_files(db_path, [rejection])
+    assert summary.files[0] == FileResult(rejection, "nvd", 1, rejected=1)
+    for table, column in (("cve", "id"), ("cvss_metric", "cve_id"), ("product_cve", "cve_id")):
+        assert rows(db_path, f"SELECT * FROM {table} WHERE {column} = 'CVE-2017-16943'") == []  # noqa: S608
+    # older copies (converted 2021-05-04, genuine 2026-05-13) do not bring it back
+    again = import_files(db_path, [CONVERTED_2017, ASSETS / "CVE-2017-16943.json"])
+    assert [f.unchanged for f in again.files] == [4, 1]
+    assert "CVE-2017-16943" not in _ids(db_path)
+    with VulnDb.open(db_path) as db:
+        assert [c.id for c in db.candidates("exim", "exim")] == []
+        assert db.info().rejected == 3
+
+
+def test_a_newer_unrejected_record_brings_a_rejected_cve_back(tmp_path: Path) -> None:
+    db_path = tmp_path / "vulndb.sqlite"
+    import_files(db_path, [ASSETS / "rejected-CVE-2017-16943.json"])
+    record = json.loads((ASSETS / "CVE-2017-16943.json").read_text())
+    record["lastModified"] = "2026-08-01T00:00:00.000"  # later than the rejection
+    revived = tmp_path / "revived.json"
+    revived.write_text(json.dumps(record))
+    assert import_files(db_path, [revived]).files[0].added == 1
+    assert _ids(db_path) == ["CVE-2017-16943"]
+    assert rows(db_path, "SELECT * FROM rejected") == []
+
+
+def test_best_metric_and_all_metrics_are_stored(openssh_db: Path, tmp_path: Path) -> None:
+    best = "SELECT cve_id, version, source, type, score FROM cvss_metric WHERE best = 1"
+    assert sorted(rows(openssh_db, best)) == [
+        # version first: a CNA's Secondary v3.1 beats the NVD's Primary v3.0 (7.3 both)
+        ("CVE-2016-10009", "3.1", "134c704f-9b21-4f2e-91b3-4a467353bcc0", "Secondary", 7.3),
+        ("CVE-2018-15473", "3.1", "nvd@nist.gov", "Primary", 5.3),
+        ("CVE-2020-15778", "3.1", "nvd@nist.gov", "Primary", 7.8),
+        ("CVE-2024-6387", "3.1", "nvd@nist.gov", "Primary", 8.1),  # before redhat's Secondary
+    ]
+    all_metrics = "SELECT version, type FROM cvss_metric WHERE cve_id = 'CVE-2016-10009'"
+    assert sorted(rows(openssh_db, all_metrics)) == [
+        ("2.0", "Primary"), ("3.0", "Primary"), ("3.1", "Secondary"),
+    ]  # fmt: skip
+    # only a Secondary metric: it is the best there is
+    other = tmp_path / "other.sqlite"
+    import_files(other, [ASSETS / "record-CVE-2025-32728.json"])
+    assert rows(other, best) == [("CVE-2025-32728", "3.1", "cve@mitre.org", "Secondary", 4.3)]
+
+
+def test_index_holds_every_criteria_with_its_vulnerable_flag(openssh_db: Path) -> None:
+    index = "SELECT vendor, product, vulnerable FROM product_cve WHERE cve_id = ?"
+    pairs = {(str(v), str(p)): bool(f) for v, p, f in rows(openssh_db, index, "CVE-2018-15473")}
+    assert pairs[("openbsd", "openssh")] is True
+    assert pairs[("debian", "debian_linux")] is True
+    assert pairs[("netapp", "cn1610")] is False  # only ever a platform condition ("running on")
+    assert pairs[("netapp", "clustered_data_ontap")] is True  # vulnerable in another configuration
+    page = json.loads((ASSETS / "api-page-openssh.json").read_text())
+    (record,) = [v["cve"] for v in page["vulnerabilities"] if v["cve"]["id"] == "CVE-2018-15473"]
+    criteria = [
+        match["criteria"].split(":")
+        for configuration in record["configurations"]
+        for node in configuration["nodes"]
+        for match in node["cpeMatch"]
+    ]
+    assert set(pairs) == {(fields[3], fields[4]) for fields in criteria}
+
+
+def test_kev_import_replaces_the_catalog_unless_older(db_path: Path) -> None:
+    kev, older = ASSETS / "kev-slice.json", ASSETS / "kev-older.json"
+    assert import_files(db_path, [kev]).files[0] == FileResult(kev, "kev", 12, added=12)
+    assert import_files(db_path, [older]).files[0] == FileResult(older, "kev", 3, unchanged=3)
+    assert rows(db_path, "SELECT count(*) FROM kev") == [(12,)]
+    assert rows(db_path, "SELECT name, source_version, source_timestamp FROM source") == [
+        ("kev-slice.json", "2025.08.25", "2025-08-25T17:04:19.9796Z")
+    ]
+    entry = rows(
+        db_path,
+        "SELECT vendor_project, product, date_added, due_date, known_ransomware FROM kev"
+        " WHERE cve_id = 'CVE-2021-41773'",
+    )
+    assert entry == [("Apache", "HTTP Server", "2021-11-03", "2021-11-17", "Known")]
+
+
+def test_epss_import_gzip_and_plain(db_path: Path) -> None:
+    plain, gz = ASSETS / "epss-slice.csv", ASSETS / "epss-slice.csv.gz"
+    assert import_files(db_path, [plain]).files[0] == FileResult(plain, "epss", 10, added=10)
+    meta = "SELECT key, value FROM meta WHERE key LIKE 'epss%' ORDER BY key"
+    assert rows(db_path, meta) == [
+        ("epss_model_version", "unknown"),
+        ("epss_score_date", "2026-08-16T00:00:00+0000"),
+    ]
+    # the same date: a snapshot replaces the scores, here with 4
+    assert import_files(db_path, [gz]).files[0] == FileResult(gz, "epss", 4, added=4)
+    assert rows(db_path, "SELECT * FROM epss WHERE cve_id = 'CVE-2016-10009'") == [
+        ("CVE-2016-10009", 0.37431, 0.98401)
+    ]
+    assert rows(db_path, "SELECT count(*) FROM epss") == [(4,)]
+
+
+def test_epss_without_the_comment_line(tmp_path: Path, db_path: Path) -> None:
+    lines = (ASSETS / "epss-slice.csv").read_text().splitlines()
+    bare = tmp_path / "epss.csv"
+    bare.write_text("\n".join(lines[1:]) + "\n")
+    assert import_files(db_path, [bare]).files[0].added == 10
+    assert rows(db_path, "SELECT value FROM meta WHERE key = 'epss_score_date'") == []
+
+
+def test_progress_reports_each_file(db_path: Path) -> None:
+    calls: list[tuple[str, int]] = []
+    import_files(
+        db_path,
+        [ASSETS / "api-page-openssh.json", ASSETS / "epss-slice.csv"],
+        progress=lambda name, done: calls.append((name, done)),
+    )
+    assert calls[-1] == ("epss-slice.csv", 10)
+    assert ("api-page-openssh.json", 3) in calls
+
+
+MALFORMED_FILES = sorted(MALFORMED.iterdir())
+
+
+@pytest.mark.parametrize("bad", MALFORMED_FILES, ids=[p.name for p in MALFORMED_FILES])
+def test_malformed_file_leaves_the_database_unchanged(openssh_db: Path, bad: Path) -> None:
+    before = openssh_db.read_bytes()
+    with pytest.raises(FeedError) as caught:
+        import_files(openssh_db, [ASSETS / "nvdcve-2.0-2025.json", bad])
+    message = str(caught.value)
+    assert message.startswith(f"{bad}: ")
+    assert "\n" not in message
+    assert caught.value.exit_code == 2
+    assert openssh_db.read_bytes() == before
+    with VulnDb.open(openssh_db) as db:
+        assert "CVE-2024-6387" in [c.id for c in db.candidates("openbsd", "openssh")]
+    assert sorted(p.name for p in openssh_db.parent.iterdir()) == [
+        "vulndb.sqlite", "vulndb.sqlite.lock",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("truncated.json.gz", "cannot read it (Compressed file ended"),
+        ("truncated-feed.json", "not valid JSON"),
+        ("not-gzip.json.gz", "named .gz but not gzip-compressed"),
+        ("nvd-1.1-feed.json", "JSON without CVE records"),
+        ("epss-no-header.csv", "no `cve,epss,percentile` header line"),
+        ("epss-bad-row.csv", "line 5: could not convert string to float: 'high'"),
+        ("record-bad-id.json", "id 'GHSA-2025-32728' is not a CVE id"),
+        ("record-no-lastmodified.json", "no 'lastModified' field"),
+        ("kev-no-cveid.json", "KEV entry (no cveID)"),
+        ("empty.json", "empty file"),
+    ],
+)
+def test_malformed_file_message_says_what_is_wrong(db_path: Path, name: str, reason: str) -> None:
+    with pytest.raises(FeedError, match="nothing was imported") as caught:
+        import_files(db_path, [MALFORMED / name])
+    assert reason in str(caught.value)
+    assert not db_path.exists()
+
+
+def test_missing_file_and_no_file(db_path: Path) -> None:
+    with pytest.raises(FeedError, match="no such file"):
+        import_files(db_path, [ASSETS / "nvdcve-2.0-1900.json.gz"])
+    with pytest.raises(FeedError, match="nothing to import"):
+        import_files(db_path, [])
+
+
+def test_lock_refuses_a_second_import(openssh_db: Path) -> None:
+    before = openssh_db.read_bytes()
+    lock_path = openssh_db.with_name("vulndb.sqlite.lock")
+    with lock_path.open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DatabaseError, match="another brulee process is updating") as caught:
+            import_files(openssh_db, [ASSETS / "nvdcve-2.0-2025.json"])
+        assert str(lock_path) in str(caught.value)
+    assert openssh_db.read_bytes() == before
+    assert import_files(openssh_db, [ASSETS / "nvdcve-2.0-2025.json"]).cves == 7
+
+
+def test_temporary_files_of_a_killed_import_are_removed(openssh_db: Path) -> None:
+    stale = openssh_db.with_name(".vulndb.sqlite.k1ll3d.tmp")
+    stale.write_bytes(b"half a database")
+    import_files(openssh_db, [ASSETS / "nvdcve-2.0-2025.json"])
+    assert not stale.exists()
+
+
+def test_existing_database_of_another_schema_is_refused(openssh_db: Path) -> None:
+    with sqlite3.connect(openssh_db) as conn:
+        conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    conn.close()
+    before = openssh_db.read_bytes()
+    with pytest.raises(DatabaseError, match="schema version 999, this brulee needs 1"):
+        import_files(openssh_db, [ASSETS / "nvdcve-2.0-2025.json"])
+    assert openssh_db.read_bytes() == before
+
+
+def test_existing_file_that_is_not_a_database_is_refused(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(DatabaseError, match="is not a brulee vulnerability database"):
+        import_files(db_path, [ASSETS / "nvdcve-2.0-2025.json"])
+
+
+def test_unwritable_directory_is_a_database_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(DatabaseError, match="cannot write"):
+        import_files(blocker / "vulndb.sqlite", [ASSETS / "nvdcve-2.0-2025.json"])
+
+
+def test_importing_nvd_files_lifts_the_starter_coverage_limit(db_path: Path) -> None:
+    build_starter(db_path)
+    with VulnDb.open(db_path) as db:
+        assert not db.is_known("nodejs", "node.js")
+    import_files(db_path, [ASSETS / "epss-slice.csv"])
+    with VulnDb.open(db_path) as db:
+        assert not db.is_known("nodejs", "node.js")  # EPSS says nothing about coverage
+    import_files(db_path, [ASSETS / "nvdcve-2.0-2024.json.gz"])
+    with VulnDb.open(db_path) as db:
+        assert db.info().coverage is None
+        assert db.is_known("nodejs", "node.js")
