@@ -22,8 +22,17 @@ def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
         "cvss": {"score": cvss.score, "version": cvss.version, "vector": cvss.vector}
         if cvss
         else None,
-        "epss": None,
-        "kev": None,
+        "epss": {"score": vuln.epss.score, "percentile": vuln.epss.percentile}
+        if vuln.epss
+        else None,
+        "kev": {
+            "date_added": vuln.kev.date_added,
+            "due_date": vuln.kev.due_date,
+            "known_ransomware": vuln.kev.known_ransomware,
+            "required_action": vuln.kev.required_action,
+        }
+        if vuln.kev
+        else None,
         "description": vuln.description,
         "url": vuln.url,
         "published": vuln.published or None,

@@ -8,6 +8,7 @@ from typing import Literal
 
 from brulee.errors import BruleeError
 from brulee.model import Port
+from brulee.vulndb.store import EpssScore, KevEntry
 
 Severity = Literal["critical", "high", "medium", "low", "unscored"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "unscored")
@@ -16,7 +17,10 @@ Status = Literal["vulnerable", "clean", "unversioned", "unknown", "unchecked"]
 """``unchecked``: no source had data for the service; never to be read as ``clean``."""
 
 Confidence = Literal["certain", "conditional", "reported"]
-"""``reported``: a third-party source listed it; brulee did not verify the match itself."""
+"""``certain``: NVD's applicability rules hold for what the scan saw. ``conditional``: they hold
+if a platform condition the scan cannot see holds too (named in the reason). ``reported``: a
+third-party source listed it; brulee did not verify the match itself."""
+CONFIDENCE_RANK: dict[Confidence, int] = {"certain": 0, "conditional": 1, "reported": 2}
 
 
 class SourceError(BruleeError):
@@ -45,6 +49,8 @@ class Vulnerability:
     sources: tuple[str, ...] = ()
     exploits: tuple[str, ...] = ()
     """Exploit or bulletin ids that name this vulnerability."""
+    kev: KevEntry | None = None
+    epss: EpssScore | None = None
 
     @property
     def score(self) -> float:

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from brulee.model import Port
 from brulee.vulns.interface import (
+    CONFIDENCE_RANK,
     SEVERITIES,
     Assessment,
     Status,
@@ -18,9 +19,14 @@ _UNVERSIONED = "no version was detected, so no source can tell which vulnerabili
 _SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
-def vulnerability_order(vuln: Vulnerability) -> tuple[int, float, str]:
-    """Most severe first, then highest score, then id."""
-    return (_SEVERITY_RANK[vuln.severity], -vuln.score, vuln.id)
+def vulnerability_order(vuln: Vulnerability) -> tuple[bool, float, float, int, str]:
+    """Known exploited (KEV) first, then likeliest exploited (EPSS), then CVSS, then id."""
+    epss = vuln.epss.score if vuln.epss else -1.0
+    return (vuln.kev is None, -epss, -vuln.score, _SEVERITY_RANK[vuln.severity], vuln.id)
+
+
+def _evidence_rank(vuln: Vulnerability) -> tuple[int, bool]:
+    return (CONFIDENCE_RANK[vuln.confidence], vuln.cvss is None)
 
 
 def merge_vulnerabilities(vulns: Iterable[Vulnerability]) -> tuple[Vulnerability, ...]:
@@ -31,7 +37,8 @@ def merge_vulnerabilities(vulns: Iterable[Vulnerability]) -> tuple[Vulnerability
         if seen is None:
             merged[vuln.id] = vuln
         elif seen != vuln:
-            best = seen if (seen.cvss is not None or vuln.cvss is None) else vuln
+            # Keep the best-founded record (NVD's over a third party's), uniting the rest.
+            best = min(seen, vuln, key=_evidence_rank)
             merged[vuln.id] = replace(
                 best,
                 sources=tuple(dict.fromkeys(seen.sources + vuln.sources)),
