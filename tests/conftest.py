@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import threading
@@ -43,3 +44,26 @@ def ssh_banner_port() -> Iterator[int]:
     stop.set()
     thread.join()
     server.close()
+
+
+@pytest.fixture(scope="session")
+def starter_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled starter database, built once per session from the packaged data."""
+    from brulee.vulndb.build import build_starter
+
+    path = tmp_path_factory.mktemp("vulndb") / "vulndb.sqlite"
+    build_starter(path)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_database(starter_db: Path) -> Iterator[None]:
+    """Every brulee run in the suite (in process or not) uses the session's database, never the
+    user's data directory."""
+    saved = os.environ.get("BRULEE_DB")
+    os.environ["BRULEE_DB"] = str(starter_db)
+    yield
+    if saved is None:
+        del os.environ["BRULEE_DB"]
+    else:
+        os.environ["BRULEE_DB"] = saved

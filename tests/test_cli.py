@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,7 @@ import pytest
 from brulee import __version__
 from brulee.cli import main
 from tests import xmlsnippets as x
-from tests.conftest import needs_nmap
+from tests.conftest import ASSETS, needs_nmap
 
 SSH = (
     '<service name="ssh" product="OpenSSH" version="7.4" method="probed" conf="10">'
@@ -49,7 +50,12 @@ def test_report_writes_each_format_from_xml(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["report", str(xml), "-o", str(out), "-f", "json"]) == 0
     data = json.loads((out / "report.json").read_text("utf-8"))
-    assert data["services"][0]["status"] == "unchecked"
+    (service,) = data["services"]
+    assert service["status"] == "vulnerable"
+    found = {v["id"]: v for v in service["vulnerabilities"]}
+    assert "CVE-2023-38408" in found and "CVE-2016-10009" not in found  # fixed in 7.4
+    assert found["CVE-2023-38408"]["sources"] == ["nvd"]
+    assert "CVEs" in data["scan"]["database"]
     assert data["scan"]["inputs"] == [str(xml)]
 
 
@@ -172,18 +178,21 @@ def test_nmap_failure_still_writes_the_report_and_exits_3(
 
 @needs_nmap
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the scan as an unprivileged user")
-def test_unprivileged_scan_notes_the_connect_scan(ssh_banner_port: int) -> None:
-    # pytest's tmp_path is private to root: the unprivileged scan writes to its own directory.
+def test_unprivileged_scan_notes_the_connect_scan(ssh_banner_port: int, starter_db: Path) -> None:
+    # pytest's tmp_path is private to root: the unprivileged scan gets a directory of its own.
     with tempfile.TemporaryDirectory() as shared:
         Path(shared).chmod(0o777)
-        check_unprivileged_scan(Path(shared) / "o", ssh_banner_port)
+        db = Path(shared) / "vulndb.sqlite"
+        shutil.copyfile(starter_db, db)
+        check_unprivileged_scan(Path(shared) / "o", db, ssh_banner_port)
 
 
-def check_unprivileged_scan(out: Path, ssh_banner_port: int) -> None:
+def check_unprivileged_scan(out: Path, db: Path, ssh_banner_port: int) -> None:
     argv = [
         "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
         str(Path(sys.executable).with_name("brulee")), "scan", "127.0.0.1", "--no-progress",
         "--nmap-args", f"-n -Pn -p {ssh_banner_port}", "-o", str(out), "-f", "json",
+        "--db", str(db),
     ]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -191,3 +200,44 @@ def check_unprivileged_scan(out: Path, ssh_banner_port: int) -> None:
     data = json.loads((out / "report.json").read_text("utf-8"))
     assert any("TCP connect scan" in w for w in data["scan"]["warnings"])
     assert data["services"][0]["product"] == "OpenSSH"
+
+
+def test_db_import_then_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "v.sqlite"
+    feeds = ASSETS / "vulndb"
+    paths = [feeds / "nvdcve-2.0-2024.json.gz", feeds / "kev-slice.json"]
+    assert main(["db", "import", *map(str, paths), "--db", str(db)]) == 0
+    out = capsys.readouterr().err
+    assert "nvd," in out and "kev," in out
+    assert main(["db", "status", "--db", str(db)]) == 0
+    status = capsys.readouterr().out
+    assert f"database:  {db}" in status and "KEV:" in status
+
+
+def test_db_import_of_a_bad_feed_is_exit_2_and_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "nvdcve-2.0-2024.json"
+    bad.write_text('{"vulnerabilities": [', "utf-8")
+    assert main(["db", "import", str(bad), "--db", str(tmp_path / "v.sqlite")]) == 2
+    assert str(bad) in one_line_error(capsys.readouterr().err)
+
+
+def test_explicit_missing_database_is_an_error_not_a_silent_starter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH)))
+    missing = tmp_path / "none.sqlite"
+    assert main(["report", str(xml), "--db", str(missing), "-o", str(tmp_path / "o")]) == 3
+    assert "no vulnerability database" in one_line_error(capsys.readouterr().err)
+    assert main(["db", "status", "--db", str(missing)]) == 3
+
+
+def test_first_run_builds_the_starter_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BRULEE_DB", str(tmp_path / "data" / "vulndb.sqlite"))
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH)))
+    assert main(["report", str(xml), "-o", str(tmp_path / "o"), "-f", "json"]) == 0
+    assert "building the bundled starter" in capsys.readouterr().err
+    assert (tmp_path / "data" / "vulndb.sqlite").is_file()

@@ -117,11 +117,14 @@ def test_vulnerable_groups_sort_first_and_by_severity(tmp_path: Path) -> None:
 
 
 def test_overlapping_files_count_each_location_once(tmp_path: Path) -> None:
+    from brulee.matching import Matching
     from brulee.pipeline import render_reports
 
     one = x.write(tmp_path / "a.xml", x.host("10.0.0.1", x.port(22, BARE)))
     two = x.write(tmp_path / "b.xml", x.host("10.0.0.1", x.port(22, BARE)))
-    written = render_reports([one, two], ["json"], tmp_path / "out")
+    written = render_reports(
+        [one, two], ["json"], tmp_path / "out", matching=Matching((VulnersSource(),))
+    )
     assert written.hosts_up == 1
     data = (tmp_path / "out" / "report.json").read_text("utf-8")
     assert '"location_count": 1' in data

@@ -61,10 +61,47 @@ def test_services_are_grouped_with_every_location(full_scan: Path) -> None:
     assert "Exim smtpd 4.89" in services
 
 
-def test_nothing_is_shown_as_clean_without_data(full_scan: Path) -> None:
+# CVEs that NVD's data applies to each lab version, and CVEs fixed in (or before) that version.
+EXPECTED = {
+    "vsftpd 2.3.4": ({"CVE-2011-2523"}, set()),
+    "OpenSSH 7.4p1 Debian 10+deb9u7": (
+        {"CVE-2018-15473", "CVE-2017-15906", "CVE-2023-38408", "CVE-2019-6111"},
+        {"CVE-2016-10009", "CVE-2024-6387", "CVE-2016-6515"},
+    ),
+    "OpenSSH 8.2p1 Ubuntu 4ubuntu0.5": (
+        {"CVE-2020-15778", "CVE-2021-41617", "CVE-2023-38408"},
+        {"CVE-2024-6387", "CVE-2018-15473", "CVE-2019-6111"},
+    ),
+    "nginx 1.14.0": ({"CVE-2018-16845", "CVE-2021-23017"}, {"CVE-2013-2028"}),
+    "ProFTPD 1.3.5": ({"CVE-2015-3306", "CVE-2019-12815"}, {"CVE-2010-4221"}),
+    "Exim smtpd 4.89": ({"CVE-2019-10149", "CVE-2019-15846"}, {"CVE-2010-4344"}),
+}
+
+
+@pytest.mark.parametrize("label", sorted(EXPECTED))
+def test_offline_matching_finds_the_right_cves(full_scan: Path, label: str) -> None:
+    service = by_label(report(full_scan))[label]
+    expected, fixed = EXPECTED[label]
+    found = {v["id"]: v for v in service["vulnerabilities"]}
+    assert expected <= set(found), sorted(expected - set(found))
+    assert not fixed & set(found)
+    assert service["status"] == "vulnerable"
+    assert all(found[cve]["confidence"] == "certain" for cve in expected)
+    assert all("nvd" in found[cve]["sources"] and found[cve]["reason"] for cve in expected)
+
+
+def test_apache_path_traversal_is_known_exploited(full_scan: Path) -> None:
+    (apache,) = [s for s in report(full_scan)["services"] if s["extrainfo"] == "(Unix)"]
+    first = apache["vulnerabilities"][0]
+    assert first["id"] in {"CVE-2021-41773", "CVE-2021-42013"}
+    assert first["kev"]["date_added"] == "2021-11-03"
+    assert first["epss"]["score"] > 0.9
+
+
+def test_report_names_its_database(full_scan: Path) -> None:
     data = report(full_scan)
-    assert {s["status"] for s in data["services"]} == {"unchecked"}
-    assert all(s["notes"] for s in data["services"])
+    assert "2,299 CVEs" in data["scan"]["database"]
+    assert any("starter snapshot" in w for w in data["scan"]["warnings"])
     assert data["scan"]["hosts_up"] == 5
 
 

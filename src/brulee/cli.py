@@ -15,9 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from brulee import __version__, pipeline
 from brulee.errors import EXIT_OK, EXIT_RUNTIME, BruleeError, UsageError
+from brulee.matching import open_matching
 from brulee.nmap import Job, check_user_args
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
 from brulee.targets import DEFAULT_MAX_SCOPE, Spec, build_scope, parse_list, read_target_file
+from brulee.vulndb import DatabaseError
+from brulee.vulndb.build import import_files
+from brulee.vulndb.meta import format_info
+from brulee.vulndb.store import VulnDb, default_db_path
 
 log = logging.getLogger("brulee")
 _DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
@@ -50,6 +55,13 @@ def positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _db_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", type=Path, metavar="PATH",
+        help="vulnerability database (default: $BRULEE_DB, else ~/.local/share/brulee/)",
+    )  # fmt: skip
 
 
 def _output_args(parser: argparse.ArgumentParser) -> None:
@@ -95,11 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-progress", action="store_true", help="no progress bar")
     scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(scan)
+    _db_arg(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
     report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML")
     report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(report)
+    _db_arg(report)
+
+    db = commands.add_parser("db", help="the offline vulnerability database")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_import = db_commands.add_parser(
+        "import", help="import NVD 2.0 feeds or API pages, the CISA KEV JSON, EPSS CSV"
+    )
+    db_import.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    db_status = db_commands.add_parser("status", help="what the database holds, and its age")
+    for sub in (db_import, db_status):
+        _db_arg(sub)
+        sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -142,10 +167,35 @@ def _scope_specs(args: argparse.Namespace) -> tuple[list[Spec], list[Spec]]:
     return specs, excluded
 
 
+def _db(args: argparse.Namespace, console: Console) -> int:
+    path = args.db or default_db_path()
+    if args.db_command == "import":
+        summary = import_files(path, args.paths)
+        for result in summary.files:
+            console.print(
+                f"{result.path}: {result.kind}, {result.records:,} records "
+                f"({result.added:,} added, {result.updated:,} updated, "
+                f"{result.unchanged:,} unchanged, {result.rejected:,} rejected)",
+                highlight=False,
+                markup=False,
+            )
+        console.print(f"{path}: {summary.cves:,} CVEs ({summary.seconds:.1f} s)", markup=False)
+        return EXIT_OK
+    if not path.exists():
+        raise DatabaseError(f"no vulnerability database at {path} (it is built on first scan)")
+    with VulnDb.open(path) as db:
+        for line in format_info(db.info()):
+            print(line)
+    return EXIT_OK
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
+    if args.command == "db":
+        return _db(args, console)
     directory = args.output or pipeline.default_output_dir(pipeline.utc_now())
     if args.command == "report":
-        written = pipeline.render_reports(args.xml, args.formats, directory)
+        with open_matching(args.db) as matching:
+            written = pipeline.render_reports(args.xml, args.formats, directory, matching=matching)
     else:
         user_args = tuple(check_user_args(args.nmap_args))
         specs, excluded = _scope_specs(args)
@@ -159,11 +209,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             formats=args.formats,
             directory=directory,
         )
-        progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
-        try:
-            written = pipeline.scan(request, progress)
-        finally:
-            progress.stop()
+        with open_matching(args.db) as matching:
+            progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
+            try:
+                written = pipeline.scan(request, progress, matching)
+            finally:
+                progress.stop()
     if written.incomplete:
         console.print("[yellow]warning:[/] the scan is incomplete (Nmap was interrupted)")
     console.print(

@@ -11,14 +11,13 @@ from pathlib import Path
 from brulee import __version__
 from brulee.errors import NmapError, OutputError, ReportError
 from brulee.findings import ServiceGrouper
+from brulee.matching import Matching
 from brulee.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
 from brulee.nmapxml import NmapXmlReader, merge_runs
 from brulee.report.interface import Report, ScanSummary, extension_of, renderer_for
 from brulee.spool import Spool
 from brulee.targets import Scope
-from brulee.vulns.interface import VulnerabilitySource
 from brulee.vulns.merge import Assessor
-from brulee.vulns.vulners import VulnersSource
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +25,6 @@ CONNECT_SCAN_NOTE = (
     "not running as root: Nmap cannot send raw packets and uses a TCP connect scan (-sT), "
     "which is slower and louder; UDP and OS detection need root"
 )
-
-
-def default_sources() -> list[VulnerabilitySource]:
-    return [VulnersSource()]
 
 
 def utc_now() -> datetime:
@@ -68,12 +63,12 @@ def render_reports(
     *,
     targets: Sequence[str] = (),
     warnings: Sequence[str] = (),
-    sources: Sequence[VulnerabilitySource] | None = None,
+    matching: Matching,
     now: datetime | None = None,
 ) -> Written:
     """Stream every XML file through matching and grouping, then write each format."""
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
-    assessor = Assessor(default_sources() if sources is None else sources)
+    assessor = Assessor(matching.sources)
     directory.mkdir(parents=True, exist_ok=True)
     with Spool() as spool:
         grouper = ServiceGrouper(spool)
@@ -97,7 +92,9 @@ def render_reports(
             generated=(now or utc_now()).isoformat(timespec="seconds"),
             tool_version=__version__,
             inputs=tuple(str(p) for p in xml_files),
-            warnings=tuple(warnings),
+            warnings=(*matching.warnings, *warnings),
+            database=matching.database,
+            database_date=matching.database_date,
         )
         report = Report(summary, grouper.groups(), spool)
         files, failed = [], []
@@ -143,7 +140,7 @@ def _failures(results: Sequence[JobResult]) -> list[str]:
     return failures
 
 
-def scan(request: ScanRequest, progress: ProgressFactory) -> Written:
+def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) -> Written:
     """Run Nmap over the scope, then render the reports, even from a partial scan."""
     nmap = find_nmap()
     raw = prepare_output(request.directory)
@@ -168,6 +165,7 @@ def scan(request: ScanRequest, progress: ProgressFactory) -> Written:
         request.directory,
         targets=request.targets,
         warnings=[*warnings, *failures],
+        matching=matching,
     )
     if failures:
         raise NmapError(

@@ -9,11 +9,14 @@ from typing import Any
 import jsonschema
 import pytest
 
+from brulee.matching import Matching
 from brulee.pipeline import render_reports
 from brulee.report.json import location_json
 from brulee.spool import Location
+from brulee.vulns.vulners import VulnersSource
 from tests import xmlsnippets as x
 
+VULNERS_ONLY = Matching((VulnersSource(),))
 SCHEMA = json.loads((Path(__file__).parents[2] / "schema" / "report.schema.json").read_text())
 CPE = "cpe:/a:apache:http_server:2.4.49"
 HOSTILE = "(\\input{/etc/passwd}&lt;script&gt;alert(1)&lt;/script&gt;=cmd|'/C calc'!A0)"
@@ -25,7 +28,7 @@ WEB = (
 
 def render(tmp_path: Path, *hosts: str) -> dict[str, Any]:
     xml = x.write(tmp_path / "in.xml", *hosts)
-    render_reports([xml], ["json"], tmp_path / "out")
+    render_reports([xml], ["json"], tmp_path / "out", matching=VULNERS_ONLY)
     data: dict[str, Any] = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
     jsonschema.validate(data, SCHEMA)
     return data
@@ -74,7 +77,7 @@ def test_incomplete_scan_is_flagged(tmp_path: Path) -> None:
     xml = tmp_path / "cut.xml"
     full = x.HEAD + x.host("10.0.0.1", x.port(22, WEB)) + x.host("10.0.0.2", x.port(22, WEB))
     xml.write_text(full[: full.rindex("<ports>")], "utf-8")  # killed inside the second host
-    render_reports([xml], ["json"], tmp_path / "out")
+    render_reports([xml], ["json"], tmp_path / "out", matching=VULNERS_ONLY)
     data = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
     jsonschema.validate(data, SCHEMA)
     assert data["scan"]["incomplete"] is True

@@ -38,6 +38,10 @@ class ScanSummary:
     inputs: tuple[str, ...] = ()
     """Nmap XML files the report was built from."""
     warnings: tuple[str, ...] = ()
+    database: str = ""
+    """What the vulnerability data is (counts, dates, coverage); '' when none was used."""
+    database_date: str = ""
+    """How current the NVD data is (ISO 8601)."""
 
 
 @dataclass(frozen=True, slots=True)

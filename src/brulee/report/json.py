@@ -104,7 +104,8 @@ def scan_dict(report: Report) -> dict[str, Any]:
         "incomplete": run.incomplete,
         "errors": list(run.errors),
         "warnings": list(scan.warnings),
-        "database_date": None,
+        "database": scan.database or None,
+        "database_date": scan.database_date or None,
         "generated": scan.generated,
     }
 

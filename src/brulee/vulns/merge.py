@@ -63,7 +63,8 @@ def assess(port: Port, sources: Sequence[VulnerabilitySource]) -> Assessment:
     assessments = [source.assess(port) for source in sources]
     vulns = merge_vulnerabilities(v for a in assessments for v in a.vulnerabilities)
     status = _status(port, assessments, bool(vulns))
-    notes = [a.note for a in assessments if a.note and a.status != "vulnerable"]
+    # Only the notes that explain the final status (a CVE list needs no "vulners was silent").
+    notes = [a.note for a in assessments if a.note and a.status == status]
     if status == "unversioned":
         notes = [_UNVERSIONED]
     elif not sources:

@@ -1,0 +1,71 @@
+"""Which vulnerability sources a run uses, and what the report must say about their data."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from brulee.vulndb import DatabaseError
+from brulee.vulndb.build import build_starter
+from brulee.vulndb.meta import DbInfo
+from brulee.vulndb.store import VulnDb, default_db_path
+from brulee.vulns.interface import VulnerabilitySource
+from brulee.vulns.nvd import NvdSource
+from brulee.vulns.vulners import VulnersSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """The sources to ask, and a description of the data behind them for the report."""
+
+    sources: tuple[VulnerabilitySource, ...]
+    database: str = ""
+    database_date: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
+    """(one-line description, NVD data date, warnings) of a database for the report."""
+    stamp = info.nvd_timestamp
+    date = stamp.isoformat(timespec="seconds") if stamp else ""
+    parts = [f"{info.cves:,} CVEs" + (f", NVD data to {stamp:%Y-%m-%d}" if stamp else "")]
+    if info.kev_catalog_version:
+        parts.append(f"CISA KEV {info.kev_catalog_version}")
+    if info.epss_score_date:
+        parts.append(f"EPSS {info.epss_score_date[:10]}")
+    warnings: tuple[str, ...] = ()
+    if info.coverage is not None:
+        parts.append(f"starter snapshot covering {len(info.coverage)} products")
+        warnings = (
+            "the vulnerability database is brulee's starter snapshot: it covers "
+            f"{len(info.coverage)} common products with NVD data of uneven dates, and other "
+            "products are reported as unknown; import the full NVD feeds (brulee db import) "
+            "for complete results",
+        )
+    return "; ".join(parts), date, warnings
+
+
+@contextmanager
+def open_matching(db_path: Path | None) -> Iterator[Matching]:
+    """The local database (built from the bundled starter data on first use) plus vulners.
+
+    An explicit ``--db`` path that does not exist is an error, never silently replaced.
+    """
+    path = db_path or default_db_path()
+    if not path.exists():
+        if db_path is not None:
+            raise DatabaseError(
+                f"no vulnerability database at {path}: create it with `brulee db import "
+                "FEEDS... --db PATH`, or omit --db to use the default one"
+            )
+        log.warning("first run: building the bundled starter vulnerability database at %s", path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        build_starter(path)
+    with VulnDb.open(path) as db:
+        database, date, warnings = describe(db.info())
+        yield Matching((NvdSource(db), VulnersSource()), database, date, warnings)

@@ -1,0 +1,111 @@
+"""The offline NVD source on the real starter database: statuses, reasons, aliases, merging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from brulee.model import Port, ScriptElem, ScriptResult, ScriptTable, Service
+from brulee.vulndb.store import VulnDb
+from brulee.vulns.merge import assess
+from brulee.vulns.nvd import NvdSource, service_products
+from brulee.vulns.vulners import VulnersSource
+
+
+@pytest.fixture(scope="module")
+def source(starter_db: Path) -> Iterator[NvdSource]:
+    with VulnDb.open(starter_db) as db:
+        yield NvdSource(db)
+
+
+def port(product: str, version: str, *cpes: str, name: str = "") -> Port:
+    return Port("tcp", 1, "open", service=Service(name=name, product=product, version=version,
+                                                   cpes=cpes))  # fmt: skip
+
+
+def ids(source: NvdSource, p: Port) -> set[str]:
+    return {v.id for v in source.assess(p).vulnerabilities}
+
+
+def test_cpe_and_version_give_certain_findings_with_reasons(source: NvdSource) -> None:
+    result = source.assess(port("vsftpd", "2.3.4", "cpe:/a:vsftpd:vsftpd:2.3.4"))
+    assert result.status == "vulnerable"
+    (backdoor,) = [v for v in result.vulnerabilities if v.id == "CVE-2011-2523"]
+    assert backdoor.confidence == "certain"
+    assert "vsftpd" in backdoor.reason
+    assert backdoor.cvss is not None and backdoor.cvss.version
+    assert backdoor.severity == "critical"
+    assert backdoor.description.startswith("vsftpd 2.3.4")
+
+
+def test_fixed_versions_do_not_match(source: NvdSource) -> None:
+    assert "CVE-2011-2523" not in ids(source, port("vsftpd", "3.0.3", "cpe:/a:vsftpd:vsftpd:3.0.3"))
+    openssh = ids(source, port("OpenSSH", "9.8p1", "cpe:/a:openbsd:openssh:9.8p1"))
+    assert "CVE-2024-6387" not in openssh  # fixed in 9.8p1
+    assert "CVE-2024-6387" in ids(source, port("OpenSSH", "9.7p1", "cpe:/a:openbsd:openssh:9.7p1"))
+
+
+def test_a_version_nothing_applies_to_is_clean_and_says_what_was_checked(
+    source: NvdSource,
+) -> None:
+    result = source.assess(port("vsftpd", "3.0.5", "cpe:/a:vsftpd:vsftpd:3.0.5"))
+    assert result.status == "clean"
+    assert "CVEs recorded for" in result.note and "3.0.5" in result.note
+
+
+def test_product_name_without_cpe_goes_through_the_alias_table(source: NvdSource) -> None:
+    assert "CVE-2019-10149" in ids(source, port("Exim smtpd", "4.89"))
+    assert service_products(Service(product="Exim smtpd")) >= {("exim", "exim")}
+
+
+def test_old_nmap_vendor_names_reach_current_nvd_names(source: NvdSource) -> None:
+    found = ids(source, port("nginx", "1.14.0", "cpe:/a:igor_sysoev:nginx:1.14.0"))
+    assert {"CVE-2018-16845", "CVE-2021-23017"} <= found
+
+
+def test_unknown_and_unversioned_are_never_clean(source: NvdSource) -> None:
+    unknown = source.assess(port("SimpleHTTPServer", "0.6", "cpe:/a:python:simplehttpserver:0.6"))
+    assert unknown.status == "unknown"
+    assert "not a product the vulnerability database covers" in unknown.note
+    assert source.assess(port("OpenSSH", "", "cpe:/a:openbsd:openssh")).status == "unversioned"
+    assert source.assess(Port("tcp", 9, "open")).status == "unknown"
+
+
+def test_platform_conditions_make_findings_conditional(source: NvdSource) -> None:
+    result = source.assess(port("OpenSSH", "4.3p2", "cpe:/a:openbsd:openssh:4.3p2"))
+    (redhat,) = [v for v in result.vulnerabilities if v.id == "CVE-2008-3844"]
+    assert redhat.confidence == "conditional"
+    assert "not visible to the scan" in redhat.reason
+
+
+def test_kev_and_epss_come_with_the_finding(source: NvdSource) -> None:
+    result = source.assess(port("Apache httpd", "2.4.49", "cpe:/a:apache:http_server:2.4.49"))
+    by_id = {v.id: v for v in result.vulnerabilities}
+    kev = by_id["CVE-2021-41773"].kev
+    assert kev is not None and kev.date_added == "2021-11-03"
+    assert by_id["CVE-2021-41773"].epss is not None
+
+
+def test_repeated_services_are_assessed_once(source: NvdSource) -> None:
+    one = port("ProFTPD", "1.3.5", "cpe:/a:proftpd:proftpd:1.3.5")
+    two = port("ProFTPD", "1.3.5", "cpe:/a:proftpd:proftpd:1.3.5")
+    assert source.assess(one) is source.assess(two)
+
+
+def test_nvd_and_vulners_merge_per_cve(source: NvdSource) -> None:
+    table = ScriptTable("cpe:/a:vsftpd:vsftpd:2.3.4", (
+        ScriptTable(None, (ScriptElem("id", "CVE-2011-2523"), ScriptElem("cvss", "10.0"),
+                           ScriptElem("type", "cve"))),
+        ScriptTable(None, (ScriptElem("id", "CVE-2099-0001"), ScriptElem("cvss", "5.0"),
+                           ScriptElem("type", "cve"))),
+    ))  # fmt: skip
+    p = Port("tcp", 21, "open", service=Service(product="vsftpd", version="2.3.4",
+             cpes=("cpe:/a:vsftpd:vsftpd:2.3.4",)),
+             scripts=(ScriptResult("vulners", "", (table,)),))  # fmt: skip
+    merged = {v.id: v for v in assess(p, [source, VulnersSource()]).vulnerabilities}
+    assert merged["CVE-2011-2523"].sources == ("nvd", "vulners")
+    assert merged["CVE-2011-2523"].confidence == "certain"
+    assert merged["CVE-2099-0001"].sources == ("vulners",)
+    assert merged["CVE-2099-0001"].confidence == "reported"
