@@ -46,6 +46,8 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.runtime
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_vulndb.py
+	$(BIN)/python bench/bench_matching.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
