@@ -100,7 +100,7 @@ def main() -> int:
             assessor(port)
         fleet_seconds = time.perf_counter() - started
         cves = db.info().cves
-    print(f"| case | services | seconds | services/s |\n|---|---:|---:|---:|")
+    print("| case | services | seconds | services/s |\n|---|---:|---:|---:|")
     print(f"| cold: distinct services, {cves:,} CVEs in the database | {len(cold):,} | "
           f"{cold_seconds:.2f} | {len(cold) / cold_seconds:,.0f} |")  # fmt: skip
     print(f"| fleet: {args.hosts:,} hosts x 4 ports, memoised | {len(ports):,} | "
