@@ -128,3 +128,19 @@ def test_overlapping_files_count_each_location_once(tmp_path: Path) -> None:
     assert written.hosts_up == 1
     data = (tmp_path / "out" / "report.json").read_text("utf-8")
     assert '"location_count": 1' in data
+
+
+def test_highest_severity_is_not_the_first_listed() -> None:
+    from brulee.findings import ServiceGroup
+    from brulee.model import Service
+    from brulee.vulndb.store import EpssScore
+    from brulee.vulns.interface import Vulnerability
+    from brulee.vulns.merge import merge_vulnerabilities
+
+    vulns = merge_vulnerabilities([
+        Vulnerability("CVE-2000-0001", "critical"),
+        Vulnerability("CVE-2000-0002", "medium", epss=EpssScore(0.9, 0.99)),
+    ])  # fmt: skip
+    assert [v.id for v in vulns] == ["CVE-2000-0002", "CVE-2000-0001"]  # EPSS orders first
+    group = ServiceGroup("k", Service(), "tcp", "vulnerable", (), vulns, (), 1)
+    assert group.max_severity == "critical"

@@ -8,13 +8,19 @@ from dataclasses import dataclass, field
 
 from brulee.model import Host, Port, Service
 from brulee.spool import Location, OpenPort, Spool
-from brulee.vulns.interface import SEVERITIES, Assessment, Severity, Status, Vulnerability
+from brulee.vulns.interface import (
+    SEVERITIES,
+    SEVERITY_RANK,
+    Assessment,
+    Severity,
+    Status,
+    Vulnerability,
+)
 from brulee.vulns.merge import merge_vulnerabilities
 
 _STATUS_ORDER: dict[Status, int] = {
     "vulnerable": 0, "unknown": 1, "unchecked": 2, "unversioned": 3, "clean": 4,
 }  # fmt: skip
-_SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 _NO_SERVICE = Service()
 _PARTIAL_DATA = (
     "vulnerability data came from only some locations of this service; the vulnerabilities "
@@ -37,7 +43,10 @@ class ServiceGroup:
 
     @property
     def max_severity(self) -> Severity | None:
-        return self.vulnerabilities[0].severity if self.vulnerabilities else None
+        """The highest severity (vulnerabilities are ordered by KEV and EPSS, not severity)."""
+        if not self.vulnerabilities:
+            return None
+        return min((v.severity for v in self.vulnerabilities), key=SEVERITY_RANK.__getitem__)
 
     def severity_counts(self) -> dict[Severity, int]:
         counts = Counter(v.severity for v in self.vulnerabilities)
@@ -55,7 +64,7 @@ def group_order(group: ServiceGroup) -> tuple[int, int, int, str, str]:
     severity = group.max_severity
     return (
         _STATUS_ORDER[group.status],
-        _SEVERITY_RANK[severity] if severity else len(SEVERITIES),
+        SEVERITY_RANK[severity] if severity else len(SEVERITIES),
         -len(group.vulnerabilities),
         group.service.label.lower(),
         group.key,

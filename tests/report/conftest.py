@@ -1,15 +1,17 @@
 """A small but complete Report, built through the real grouper and spool, for every renderer.
 
-It holds a vulnerable service on two hosts (one IPv6) with critical, medium and unscored CVEs,
-a clean, an unchecked, an unknown and an unversioned service, a host that is down, an
-incomplete-scan flag with errors and warnings, and HOSTILE text in every field a banner or a
-source can reach.
+It holds a vulnerable service on two hosts (one IPv6) with a known exploited (KEV, ransomware)
+high CVE listed before a critical one, a conditional one with EPSS and an unscored reported one;
+a clean, an unchecked, an unknown and an unversioned service; a host that is down; an
+incomplete-scan flag with errors and warnings; the vulnerability database line; and HOSTILE
+text in every field a banner or a source can reach, a KEV entry's included.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from brulee.findings import ServiceGrouper
 from brulee.model import Host, Port, ScanRun, Service
 from brulee.report.interface import Report, ScanSummary
 from brulee.spool import Spool
+from brulee.vulndb.store import EpssScore, KevEntry
 from brulee.vulns.interface import Assessment, Cvss, Vulnerability
 
 HOSTILE = "Apache/2.4.49 (\\input{/etc/passwd}<script>alert(1)</script>=cmd|'/C calc'!A0)"
@@ -33,20 +36,48 @@ APACHE = Service(
     conf=10,
     cpes=("cpe:/a:apache:http_server:2.4.49",),
 )
+TRAVERSAL_KEV = KevEntry(
+    date_added="2021-11-03",
+    due_date="2021-11-17",
+    vendor_project="Apache",
+    product="HTTP Server",
+    name="Apache HTTP Server Path Traversal Vulnerability",
+    required_action="Apply updates per vendor instructions.",
+    known_ransomware="Known",
+    notes="https://httpd.apache.org/security/vulnerabilities_24.html",
+)
+TRAVERSAL = Vulnerability(
+    id="CVE-2021-41773",
+    severity="high",
+    cvss=Cvss(7.5, "3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"),
+    description="Path traversal and file disclosure in Apache HTTP Server 2.4.49.",
+    url="https://nvd.nist.gov/vuln/detail/CVE-2021-41773",
+    published="2021-10-05T09:15:07.593",
+    confidence="certain",
+    reason="cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:* matches 2.4.49",
+    sources=("nvd",),
+    exploits=("EDB-ID:50383", "PACKETSTORM:164418"),
+    kev=TRAVERSAL_KEV,
+    epss=EpssScore(0.94432, 0.99917),
+)
+CONDITION = "cpe:2.3:o:fedoraproject:fedora:35:*:*:*:*:*:*:*"
 APACHE_VULNS = Assessment(
     "vulnerable",
     vulnerabilities=(
+        TRAVERSAL,
         Vulnerability(
-            id="CVE-2021-41773",
+            id="CVE-2021-44790",
             severity="critical",
             cvss=Cvss(9.8, "3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
-            description="Path traversal and file disclosure in Apache HTTP Server 2.4.49.",
-            url="https://nvd.nist.gov/vuln/detail/CVE-2021-41773",
-            published="2021-10-05",
+            description="A carefully crafted request body can cause a buffer overflow in the "
+            "mod_lua multipart parser of Apache HTTP Server 2.4.51 and earlier.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2021-44790",
+            published="2021-12-20T12:15:07.617",
             confidence="certain",
-            reason="cpe:2.3:a:apache:http_server:2.4.49 matches the exact version",
+            reason="cpe:2.3:a:apache:http_server:*:*:*:*:*:*:*:* versionEndIncluding 2.4.51 "
+            "matches 2.4.49",
             sources=("nvd",),
-            exploits=("EDB-ID:50383", "PACKETSTORM:164418"),
+            epss=EpssScore(0.12345, 0.95123),
         ),
         Vulnerability(
             id="CVE-2021-33193",
@@ -55,8 +86,11 @@ APACHE_VULNS = Assessment(
             description="A crafted method sent through HTTP/2 bypasses validation.",
             url="https://nvd.nist.gov/vuln/detail/CVE-2021-33193",
             confidence="conditional",
-            reason="version in [2.4.17, 2.4.49]; running on an unverified platform",
+            reason="cpe:2.3:a:apache:http_server:*:*:*:*:*:*:*:* versionStartIncluding 2.4.17 "
+            f"versionEndIncluding 2.4.48 may match 2.4.49; only if {CONDITION} "
+            "(not visible to the scan)",
             sources=("nvd",),
+            epss=EpssScore(0.00512, 0.76543),
         ),
         Vulnerability(
             id="CVE-2024-40898",
@@ -74,7 +108,7 @@ OPENSSH = Service(name="ssh", product="OpenSSH", version="8.9p1", extrainfo="Ubu
                   cpes=("cpe:/a:openbsd:openssh:8.9p1",))  # fmt: skip
 UNCHECKED = Assessment("unchecked", note="no vulners output for this port")
 NGINX = Service(name="http", product="nginx", version="1.25.3", cpes=("cpe:/a:f5:nginx:1.25.3",))
-CLEAN = Assessment("clean", note="checked against NVD: no CVE applies to 1.25.3")
+CLEAN = Assessment("clean", note="none of the 42 CVEs recorded for f5:nginx applies to 1.25.3")
 MYSQL = Service(name="mysql", product="MySQL")
 UNVERSIONED = Assessment(
     "unversioned",
@@ -101,7 +135,12 @@ EVIL_VULNS = Assessment(
             confidence="reported",
             reason=HOSTILE,
             exploits=(HOSTILE,),
+            kev=KevEntry(
+                "2021-11-03", "2021-11-17", HOSTILE, HOSTILE, HOSTILE, HOSTILE, "Unknown", ""
+            ),
+            epss=EpssScore(0.0004, 0.1),
         ),
+        replace(TRAVERSAL, confidence="conditional", reason=f"only if {CONDITION}"),
     ),
     note=HOSTILE,
     references=(HOSTILE,),
@@ -153,6 +192,9 @@ def build_report(spool: Spool) -> Report:
         tool_version="0.1.0",
         inputs=("scan.xml",),
         warnings=("the vulnerability database is 45 days old: run brulee db update",),
+        database="2,299 CVEs, NVD data to 2024-03-17; CISA KEV 2024.03.15; EPSS 2024-03-16; "
+        "starter snapshot covering 44 products",
+        database_date="2024-03-17T22:17:25+00:00",
     )
     return Report(scan=summary, services=grouper.groups(), spool=spool)
 

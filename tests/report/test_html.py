@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Dialog, Page, Request, Route, sync_play
 
 from brulee.report.html import HtmlRenderer
 from brulee.report.interface import Report
+from tests.report.conftest import CLEAN, CONDITION, HOSTILE, TRAVERSAL
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -76,7 +77,12 @@ def test_unchecked_services_say_so_and_why(html: Path) -> None:
         assert "not known to be safe" in text
         assert article.xpath(".//ul[@class='notes']/li")
     (clean,) = doc.xpath("//article[@data-status='clean']")
-    assert "not known to be safe" not in clean.text_content()
+    text = clean.text_content()
+    assert "Status: clean" in text
+    assert "checked: no known CVE applies to this version" in text
+    assert "not known to be safe" not in text
+    assert clean.xpath(".//ul[@class='notes']/li[text()=$n]", n=CLEAN.note)
+    assert clean.xpath(".//p[@class='notice ok']")
 
 
 def test_summary_scan_and_hosts(html: Path) -> None:
@@ -87,9 +93,75 @@ def test_summary_scan_and_hosts(html: Path) -> None:
     assert len(doc.xpath("//svg//rect[@fill]")) == 5
     assert len(doc.xpath("//table[@class='hosts']/tbody/tr")) == 4
     assert len(doc.xpath("//div[@class='locs']//tbody/tr")) == LOCATIONS
-    link = doc.xpath("//a[text()='CVE-2021-41773']/@href")
-    assert link == ["https://nvd.nist.gov/vuln/detail/CVE-2021-41773"]
+    links = doc.xpath("//a[text()='CVE-2021-41773']/@href")  # KEV list, Apache, EVIL
+    assert links == ["https://nvd.nist.gov/vuln/detail/CVE-2021-41773"] * 3
     assert doc.xpath("//td[@class='id'][text()='CVE-2021-42013']")  # javascript: url: no link
+
+
+def _text_of(element: lxml.html.HtmlElement) -> str:
+    """The element's text, each text node (a line, a paragraph, a badge) apart."""
+    return " ".join(" ".join(element.xpath(".//text()")).split())
+
+
+def _cells(row: lxml.html.HtmlElement) -> list[str]:
+    return [_text_of(td) for td in row.xpath("./td")]
+
+
+def test_database_and_known_exploited_summary(html: Path) -> None:
+    doc = _doc(html)
+    (data,) = doc.xpath("//*[@id='scan']//dt[text()='Vulnerability data']/following-sibling::dd[1]")
+    assert data.text.startswith("2,299 CVEs, NVD data to 2024-03-17; CISA KEV 2024.03.15; EPSS")
+    (total,) = doc.xpath("//div[@class='total kev alert']")
+    assert [total.findtext("b"), total.findtext("span")] == ["2", "known exploited (KEV)"]
+    (kev,) = doc.xpath("//section[@id='kev'][@class='card alert']")
+    assert "fix them first" in kev.text_content()
+    rows = kev.xpath(".//tbody/tr")
+    assert [_cells(r) for r in rows] == [
+        [
+            "CVE-2021-41773 ransomware", "2021-11-03", "high", "7.5 (v3.1)", "94.4% (p99)",
+            f"1. Apache httpd 2.4.49 tcp 2. {HOSTILE} {HOSTILE} tcp conditional",
+        ],
+        [
+            "CVE-2021-42013", "2021-11-03", "high", "7.5 (v3.1)", "0.040% (p10)",
+            f"2. {HOSTILE} {HOSTILE} tcp",
+        ],
+    ]  # fmt: skip
+    assert "EPSS" in _text_of(doc.xpath("//*[@id='legend']")[0])
+
+
+def test_vulnerability_rows_show_kev_epss_and_confidence(html: Path) -> None:
+    doc = _doc(html)
+    (apache,) = doc.xpath("//article[@data-label='apache httpd 2.4.49']")
+    chips = [_text_of(c) for c in apache.xpath(".//div[@class='chips']/*")]
+    # the highest severity, not the first vulnerability's (known exploited come first)
+    assert chips == [
+        "KEV",
+        "critical",
+        "vulnerable",
+        "4 vulnerabilities (1 known exploited) · 2 locations",
+    ]
+    rows = apache.xpath(".//table[@class='vulns']/tbody/tr")
+    assert [_cells(r)[:5] for r in rows] == [
+        ["CVE-2021-41773", "KEV 2021-11-03 ransomware", "high", "7.5 (v3.1)", "94.4% (p99)"],
+        ["CVE-2021-44790", "", "critical", "9.8 (v3.1)", "12.3% (p95)"],
+        ["CVE-2021-33193 conditional", "", "medium", "5.3 (v3.1)", "0.51% (p76)"],
+        ["CVE-2024-40898", "", "unscored", "n/a", "n/a"],
+    ]
+    assert [r.get("class") for r in rows] == [None, None, "conditional", None]
+    assert [len(r.xpath(".//span[@class='badge c-conditional']")) for r in rows] == [0, 0, 1, 0]
+    details = [_cells(r)[5] for r in rows]
+    assert details[0].startswith(
+        f"{TRAVERSAL.description} CISA KEV: added 2021-11-03, remediation due 2021-11-17; known "
+        "to be used in ransomware campaigns. Required action: Apply updates per vendor "
+        "instructions. Confidence: certain"
+    )
+    assert "Confidence: conditional — cpe:2.3:a:apache:http_server" in details[2]
+    assert details[2].endswith(f"only if {CONDITION} (not visible to the scan)")
+    assert "Confidence: reported" in details[3]
+    index = doc.xpath("//tbody[@id='index-body']/tr")
+    assert [_cells(r)[3:5] for r in index] == [
+        ["critical", "1"], ["high", "2"], ["", ""], ["", ""], ["", ""], ["", ""],
+    ]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- in Chromium
@@ -217,6 +289,8 @@ def test_sorting_reorders_services_and_index(visit: Callable[[bool], Visit]) -> 
     assert index == articles
     page.select_option("#sort", "locations")
     assert seen.labels()[:2] == ["apache httpd 2.4.49", "openssh 8.9p1"]
+    page.select_option("#sort", "kev")  # the hostile service has two KEV vulnerabilities
+    assert seen.labels()[:3] == [urgent[1], "apache httpd 2.4.49", "acme snmp agent 3.1"]
     page.select_option("#sort", "urgency")
     assert seen.labels() == urgent
     seen.assert_quiet()

@@ -98,3 +98,21 @@ def test_content(tex: str) -> None:
     for status in ("unknown", "unchecked", "unversioned"):
         assert rf"\textbf{{Status: {status}}} --- NOT CHECKED" in tex
     assert "2001:\\bk{}db8:\\bk{}:\\bk{}5" in tex
+    assert r"\textbf{Status: clean} --- checked: no known CVE applies to this version." in tex
+
+
+def test_database_kev_epss_and_confidence(tex: str) -> None:
+    assert "Vulnerability data & 2,299 CVEs, NVD data to 2024-03-17; CISA KEV" in tex
+    assert r"\alerttotal{2}{known exploited (KEV)}" in tex
+    assert r"\subsection*{Known exploited vulnerabilities (CISA KEV)}" in tex
+    assert r"{CVE-2021-41773}}\newline\badge{ransomware} & 2021-11-03 & \badge{high}" in tex
+    kev = r"\badge{kev}\newline{\footnotesize 2021-11-03}\newline\badge{ransomware} & \badge{high}"
+    assert tex.count(kev + r" & 7.5 (v3.1) & 94.4\% (p99) & ") == 2  # Apache, EVIL
+    assert r"& \badge{critical} & 9.8 (v3.1) & 12.3\% (p95) &" in tex
+    assert r"& 0.040\% (p10) &" in tex
+    # conditional: 33193 on Apache, 41773 on EVIL (in its table and in the KEV list)
+    assert tex.count(r"\badge{conditional}") == 3
+    assert tex.count(r"\textbf{\textcolor{c-conditional-ink}{Confidence: CONDITIONAL}}") == 2
+    assert tex.count(r"\textbf{Confidence: certain}") == 2
+    assert "CISA KEV: added 2021-11-03, remediation due 2021-11-17; known to be used in" in tex
+    assert r"\textbf{EPSS}: FIRST" in tex  # the legend

@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from brulee.report.interface import Report
 from brulee.report.markdown import MarkdownRenderer, md_escape, md_link
 from brulee.report.view import Raw
+from tests.report.conftest import CLEAN, CONDITION, HOSTILE, TRAVERSAL
 
 
 @pytest.fixture
@@ -87,3 +88,49 @@ def test_content(markdown: Path) -> None:
     assert "https://nvd.nist.gov/vuln/detail/CVE-2021-41773" in links
     hosts = doc.xpath("//h2[text()='Hosts']/following-sibling::table[1]/tbody/tr")
     assert len(hosts) == 4
+    assert "Status: CLEAN · 0 vulnerabilities" in text
+    assert "checked: no known CVE applies to this version." in notices
+    assert f"Note: {CLEAN.note}" in doc.xpath("//li/text()")
+
+
+def _rows(table: lxml.html.HtmlElement) -> list[list[str]]:
+    """Each row's cells as text, line breaks as spaces."""
+    return [
+        [" ".join(" ".join(td.xpath(".//text()")).split()) for td in row.xpath("./td")]
+        for row in table.xpath("./tbody/tr")
+    ]
+
+
+def test_database_kev_epss_and_confidence(markdown: Path) -> None:
+    doc = _to_html(markdown)
+    facts = dict(r[:2] for r in _rows(doc.xpath("//table")[0]))
+    assert facts["Vulnerability data"].startswith("2,299 CVEs, NVD data to 2024-03-17; CISA KEV")
+    totals = doc.xpath("//h2[text()='Summary']/following-sibling::table[1]")[0]
+    assert totals.xpath("string(./thead/tr/th[1])") == "Known exploited (KEV)"
+    assert _rows(totals)[0][0] == "2"
+    kev = doc.xpath("//h3[starts-with(text(), 'Known exploited')]/following-sibling::table[1]")
+    assert _rows(kev[0]) == [
+        [
+            "CVE-2021-41773 RANSOMWARE", "2021-11-03", "HIGH", "7.5 (v3.1)", "94.4% (p99)",
+            f"1. Apache httpd 2.4.49 (tcp) 2. {HOSTILE} {HOSTILE} (tcp) CONDITIONAL",
+        ],
+        [
+            "CVE-2021-42013", "2021-11-03", "HIGH", "7.5 (v3.1)", "0.040% (p10)",
+            f"2. {HOSTILE} {HOSTILE} (tcp)",
+        ],
+    ]  # fmt: skip
+    assert doc.xpath("//li/strong[text()='EPSS']")  # the legend
+    apache = doc.xpath("//h3[starts-with(text(), '1. Apache httpd')]/following-sibling::table[2]")
+    rows = _rows(apache[0])
+    assert [r[:6] for r in rows] == [
+        ["CVE-2021-41773", "KEV 2021-11-03 RANSOMWARE", "HIGH", "7.5 (v3.1)", "94.4% (p99)",
+         "certain"],
+        ["CVE-2021-44790", "", "CRITICAL", "9.8 (v3.1)", "12.3% (p95)", "certain"],
+        ["CVE-2021-33193", "", "MEDIUM", "5.3 (v3.1)", "0.51% (p76)", "CONDITIONAL"],
+        ["CVE-2024-40898", "", "UNSCORED", "n/a", "n/a", "reported"],
+    ]  # fmt: skip
+    assert rows[0][6].startswith(f"{TRAVERSAL.description} CISA KEV: added 2021-11-03, ")
+    assert rows[2][7].endswith(f"only if {CONDITION} (not visible to the scan)")
+    assert doc.xpath("//td/strong[text()='CONDITIONAL']")
+    status = "Status: VULNERABLE · KNOWN EXPLOITED (KEV) · highest severity CRITICAL"
+    assert status in doc.text_content()

@@ -69,8 +69,16 @@ def test_compiles_with_the_hostile_banner_as_literal_text(
         "CVE-2021-41773", "CVE-2021-33193", "CVE-2024-40898", "CRITICAL", "UNSCORED",
         "NOT CHECKED: no version was detected", "acme:snmp_agent is not in the vulnerability",
         "2001:db8::5", "161/udp", "Hosts",
+        "Vulnerability data", "2,299 CVEs, NVD data to 2024-03-17; CISA KEV 2024.03.15",
+        "Known exploited vulnerabilities (CISA KEV)", "known exploited (KEV)", "RANSOMWARE",
+        "94.4% (p99)", "0.51% (p76)", "CISA KEV: added 2021-11-03, remediation due 2021-11-17",
+        "Confidence: CONDITIONAL", "(not visible to the scan)",
+        "Status: clean — checked: no known CVE applies to this version.",
+        "Note: none of the 42 CVEs recorded for f5:nginx applies to 1.25.3",
     ):  # fmt: skip
         assert _squeezed(expected) in _squeezed(text), expected
+    assert len(re.findall(r"^KEV$", text, re.MULTILINE)) >= 3  # the badges
+    assert len(re.findall(r"\bCONDITIONAL\b", text)) >= 5  # legend, badges, confidence
     urls = subprocess.run(
         ["pdfinfo", "-url", str(target)], capture_output=True, text=True, check=True
     ).stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from brulee.report.interface import Report
@@ -10,11 +12,15 @@ from brulee.report.view import (
     STATUSES,
     build_view,
     count_text,
+    epss_text,
+    kev_text,
     printable,
     safe_url,
     targets_text,
 )
-from brulee.vulns.interface import SEVERITIES
+from brulee.vulndb.store import EpssScore
+from brulee.vulns.interface import SEVERITIES, Vulnerability
+from tests.report.conftest import TRAVERSAL
 
 
 @pytest.mark.parametrize(
@@ -68,15 +74,17 @@ def test_view_of_the_sample_report(report: Report) -> None:
     view = build_view(report)
     assert [c.name for c in view.severities] == list(SEVERITIES)
     assert {c.name: c.count for c in view.severities} == {
-        "critical": 1, "high": 1, "medium": 1, "low": 0, "unscored": 1,
+        "critical": 1, "high": 2, "medium": 1, "low": 0, "unscored": 1,
     }  # fmt: skip
     assert [c.name for c in view.statuses] == list(STATUSES)
     assert all(c.count == 1 for c in view.statuses if c.name != "vulnerable")
-    assert dict(view.totals) == {
-        "services": 6, "vulnerabilities": 4, "locations": 8, "hosts up": 3, "hosts down": 1,
-    }  # fmt: skip
+    assert view.totals == (
+        ("known exploited (KEV)", 2), ("services", 6), ("vulnerabilities", 5), ("locations", 8),
+        ("hosts up", 3), ("hosts down", 1),
+    )  # fmt: skip
     assert view.incomplete
     assert ("Finished", "not finished") in view.facts
+    assert dict(view.facts)["Vulnerability data"] == report.scan.database
     by_status = {s.status: s for s in view.services}
     for status in ("unknown", "unchecked", "unversioned"):
         assert not by_status[status].checked
@@ -86,10 +94,70 @@ def test_view_of_the_sample_report(report: Report) -> None:
     assert ("Version", "not detected") in by_status["unversioned"].facts
     apache = view.services[0]
     assert apache.label == "Apache httpd 2.4.49"
+    assert apache.vulns[0].vuln.severity == "high"  # known exploited, so listed first
     assert apache.max_severity == "critical"
     assert apache.max_score == 9.8
+    assert apache.kev_count == 1
+    assert apache.summary == "4 vulnerabilities (1 known exploited) \u00b7 2 locations"
+    assert [x.conditional for x in apache.vulns] == [False, False, True, False]
+    assert [k.vuln.vuln.id for k in view.kev] == ["CVE-2021-41773", "CVE-2021-42013"]
+    where = [(s.number, x.vuln.confidence) for s, x in view.kev[0].where]
+    assert where == [(1, "certain"), (2, "conditional")]
+    assert view.kev_lead.endswith("fix them first.")
     assert [loc.address for loc in view.locations(apache)] == ["192.0.2.10", "2001:db8::5"]
     assert [h.address for h in view.hosts()] == [
         "192.0.2.10", "192.0.2.20", "192.0.2.30", "2001:db8::5",
     ]  # fmt: skip
     assert set(STATUS_MEANING) == set(STATUSES)
+
+
+def _vuln(epss: EpssScore | None = None) -> Vulnerability:
+    return Vulnerability("CVE-2000-0001", "low", epss=epss)
+
+
+@pytest.mark.parametrize(
+    ("score", "percentile", "text"),
+    [
+        (0.94432, 0.99917, "94.4% (p99)"),
+        (0.99992, 0.99986, "99.9% (p99)"),  # truncated: never 100% unless certain
+        (1.0, 1.0, "100.0% (p100)"),
+        (0.944, 0.5, "94.4% (p50)"),  # no binary rounding error: not 94.3%
+        (0.01, 0.29, "1.0% (p29)"),
+        (0.00512, 0.76543, "0.51% (p76)"),
+        (0.0004, 0.1, "0.040% (p10)"),
+        (0.0, 0.0, "0.000% (p0)"),
+    ],
+)
+def test_epss_text(score: float, percentile: float, text: str) -> None:
+    assert epss_text(_vuln(epss=EpssScore(score, percentile))) == text
+
+
+def test_epss_and_kev_text_without_data() -> None:
+    assert epss_text(_vuln()) == ""
+    assert kev_text(_vuln()) == ""
+
+
+def test_kev_text() -> None:
+    assert kev_text(TRAVERSAL) == (
+        "CISA KEV: added 2021-11-03, remediation due 2021-11-17; known to be used in ransomware "
+        "campaigns. Required action: Apply updates per vendor instructions."
+    )
+    assert TRAVERSAL.kev is not None
+    quiet = replace(TRAVERSAL.kev, due_date="", known_ransomware="Unknown", required_action="")
+    assert kev_text(replace(TRAVERSAL, kev=quiet)) == "CISA KEV: added 2021-11-03."
+
+
+def test_kev_lead_and_subtitle_without_kev_or_targets(report: Report) -> None:
+    services = tuple(
+        replace(g, vulnerabilities=tuple(replace(v, kev=None) for v in g.vulnerabilities))
+        for g in report.services
+    )
+    plain = replace(report, services=services, scan=replace(report.scan, targets=()))
+    view = build_view(plain)
+    assert view.kev == ()
+    assert view.totals[0] == ("known exploited (KEV)", 0)
+    assert view.kev_lead == "None of the vulnerabilities found is in CISA's KEV catalog."
+    assert view.subtitle == "scan.xml"
+    assert build_view(replace(plain, scan=replace(plain.scan, database=""))).kev_lead == (
+        "No KEV data: no vulnerability database was used."
+    )

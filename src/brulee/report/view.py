@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -20,6 +21,7 @@ from brulee.findings import ServiceGroup
 from brulee.report.interface import Report
 from brulee.spool import HostRecord, Location, OpenPort
 from brulee.vulns.interface import SEVERITIES, Severity, Status, Vulnerability
+from brulee.vulns.merge import vulnerability_order
 
 TITLE = "Vulnerability report"
 
@@ -28,7 +30,7 @@ STATUSES: tuple[Status, ...] = ("vulnerable", "unknown", "unchecked", "unversion
 
 STATUS_MEANING: dict[Status, str] = {
     "vulnerable": "known vulnerabilities apply to this version",
-    "clean": "checked: no known vulnerability applies to this version",
+    "clean": "checked: no known CVE applies to this version",
     "unknown": "NOT CHECKED: the product is not in the vulnerability database",
     "unchecked": "NOT CHECKED: no vulnerability data was available for this service",
     "unversioned": "NOT CHECKED: no version was detected, so no vulnerability can be matched",
@@ -45,8 +47,33 @@ PALETTE: dict[str, tuple[str, str]] = {
     "unchecked": ("B54708", "FFFFFF"),
     "unversioned": ("B54708", "FFFFFF"),
     "clean": ("2B7A3D", "FFFFFF"),
+    "kev": ("6A1B9A", "FFFFFF"),
+    "ransomware": ("1F2328", "FFFFFF"),
+    "conditional": ("FCE7B2", "7A3E00"),
 }
-"""Severity and status colours (fill, text) as RGB hex, shared by every format."""
+"""Severity, status and marker colours (fill, text) as RGB hex, shared by every format."""
+
+LEGEND: tuple[tuple[str, str], ...] = (
+    (
+        "KEV",
+        "in CISA's Known Exploited Vulnerabilities catalog (with the date it was added): "
+        "exploited in the wild, to be fixed first; RANSOMWARE: known to be used in "
+        "ransomware campaigns.",
+    ),
+    (
+        "EPSS",
+        "FIRST's estimated probability that the CVE is exploited in the next 30 days; "
+        "pNN: its percentile among all scored CVEs.",
+    ),
+    (
+        "Confidence",
+        "certain: NVD's applicability rules hold for what the scan saw. CONDITIONAL: they hold "
+        "only if the platform condition named in the reason holds too, which the scan cannot "
+        "see. reported: listed by a third-party source, not verified by brulee.",
+    ),
+    ("Order", "known exploited first, then by EPSS, then by CVSS score."),
+)
+"""What the vulnerability tables' columns and markers mean, shown with the summary."""
 
 INCOMPLETE = (
     "INCOMPLETE scan: Nmap did not finish. Hosts, ports and services may be missing, "
@@ -90,6 +117,36 @@ def cvss_text(vuln: Vulnerability) -> str:
     return f"{vuln.cvss.score:.1f}{version}"
 
 
+def percent_text(fraction: float, decimals: int) -> str:
+    """``0.99992`` -> ``99.9%`` with one decimal: truncated, so that it never reads as 100%."""
+    step = Decimal(1).scaleb(-decimals)
+    value = (Decimal(repr(fraction)) * 100).quantize(step, rounding=ROUND_DOWN)
+    return f"{value}%"
+
+
+def epss_text(vuln: Vulnerability) -> str:
+    """``94.4% (p99)``: the EPSS probability and its percentile; '' without EPSS data."""
+    if vuln.epss is None:
+        return ""
+    score = vuln.epss.score
+    decimals = 1 if score >= 0.01 else 2 if score >= 0.001 else 3
+    percentile = int(Decimal(repr(vuln.epss.percentile)) * 100)
+    return f"{percent_text(score, decimals)} (p{percentile})"
+
+
+def kev_text(vuln: Vulnerability) -> str:
+    """The CVE's CISA KEV entry in a sentence or two; '' when it is not in KEV."""
+    kev = vuln.kev
+    if kev is None:
+        return ""
+    text = "CISA KEV: added " + (kev.date_added or "on an unrecorded date")
+    if kev.due_date:
+        text += f", remediation due {kev.due_date}"
+    if kev.known_ransomware == "Known":
+        text += "; known to be used in ransomware campaigns"
+    return text + (f". Required action: {kev.required_action}" if kev.required_action else ".")
+
+
 def count_text(count: int, noun: str) -> str:
     """``1 location``, ``3 vulnerabilities``."""
     if count == 1:
@@ -127,6 +184,46 @@ def _counts(counts: dict[Any, int], names: tuple[str, ...]) -> tuple[Count, ...]
 
 
 @dataclass(frozen=True, slots=True)
+class VulnView:
+    """A vulnerability with the text every format shows for it."""
+
+    vuln: Vulnerability
+    cvss: str
+    """``9.8 (v3.1)`` or ``n/a``."""
+    epss: str
+    """``94.4% (p99)`` or ``n/a``."""
+    kev_added: str
+    """When CISA added it to KEV; '' when it is not in KEV (or the date is unrecorded)."""
+    kev_detail: str
+    """The KEV entry in words (see ``kev_text``); '' when not in KEV."""
+    ransomware: bool
+    published: str
+    """The publication date, without its time."""
+
+    @property
+    def kev(self) -> bool:
+        return self.vuln.kev is not None
+
+    @property
+    def conditional(self) -> bool:
+        """It applies only if a platform condition the scan could not see holds."""
+        return self.vuln.confidence == "conditional"
+
+
+def vuln_view(vuln: Vulnerability) -> VulnView:
+    """What every format shows about ``vuln``."""
+    return VulnView(
+        vuln=vuln,
+        cvss=cvss_text(vuln) or "n/a",
+        epss=epss_text(vuln) or "n/a",
+        kev_added=vuln.kev.date_added if vuln.kev else "",
+        kev_detail=kev_text(vuln),
+        ransomware=vuln.kev is not None and vuln.kev.known_ransomware == "Known",
+        published=vuln.published.partition("T")[0],
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceView:
     """A service group with the values every format shows about it."""
 
@@ -137,11 +234,15 @@ class ServiceView:
     meaning: str
     checked: bool
     """False for every status that means "could not be checked"; such a service is never clean."""
+    vulns: tuple[VulnView, ...]
+    """Known exploited first, then by EPSS, then by CVSS (``vulnerability_order``)."""
+    kev_count: int
     max_severity: Severity | None
     max_score: float
     severities: dict[Severity, int]
     summary: str
-    """``3 vulnerabilities · 2 locations``; never a vulnerability count for an unchecked one."""
+    """``3 vulnerabilities (1 known exploited) · 2 locations``; never a vulnerability count for
+    an unchecked one."""
 
     @property
     def key(self) -> str:
@@ -165,7 +266,11 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         ("CPE", " ".join(service.cpes) or "none"),
     ]
     checked = group.status in ("vulnerable", "clean")
-    found = count_text(len(group.vulnerabilities), "vulnerability") if checked else "not checked"
+    vulns = tuple(vuln_view(v) for v in group.vulnerabilities)
+    kev_count = sum(x.kev for x in vulns)
+    found = count_text(len(vulns), "vulnerability") if checked else "not checked"
+    if kev_count:
+        found += f" ({kev_count} known exploited)"
     return ServiceView(
         number=number,
         group=group,
@@ -173,11 +278,33 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         facts=tuple((k, v) for k, v in facts if v),
         meaning=STATUS_MEANING[group.status],
         checked=checked,
+        vulns=vulns,
+        kev_count=kev_count,
         max_severity=group.max_severity,
         max_score=max((v.score for v in group.vulnerabilities), default=-1.0),
         severities=group.severity_counts(),
         summary=f"{found} \u00b7 {count_text(group.location_count, 'location')}",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KevFinding:
+    """A known exploited vulnerability and the services it was found on."""
+
+    vuln: VulnView
+    where: tuple[tuple[ServiceView, VulnView], ...]
+    """Each service, with the vulnerability as found there (its confidence may differ)."""
+
+
+def kev_findings(services: tuple[ServiceView, ...]) -> tuple[KevFinding, ...]:
+    """Every distinct KEV vulnerability, most likely exploited first."""
+    found: dict[str, list[tuple[ServiceView, VulnView]]] = {}
+    for service in services:
+        for x in service.vulns:
+            if x.kev:
+                found.setdefault(x.vuln.id, []).append((service, x))
+    findings = (KevFinding(where[0][1], tuple(where)) for where in found.values())
+    return tuple(sorted(findings, key=lambda k: vulnerability_order(k.vuln.vuln)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +319,14 @@ class ReportView:
     errors: tuple[str, ...]
     warnings: tuple[str, ...]
     totals: tuple[tuple[str, int], ...]
+    """Headline counts, the known exploited vulnerabilities first."""
     severities: tuple[Count, ...]
     statuses: tuple[Count, ...]
     services: tuple[ServiceView, ...]
+    kev: tuple[KevFinding, ...]
+    kev_lead: str
+    """The sentence above the KEV list, or saying why it is empty."""
+    legend: tuple[tuple[str, str], ...]
 
     def locations(self, service: ServiceView) -> Iterator[Location]:
         """Every location of a service, streamed from the spool."""
@@ -225,20 +357,31 @@ def build_view(report: Report) -> ReportView:
         ("Hosts up", str(run.hosts_up)),
         ("Hosts down", str(run.hosts_down)),
         ("Nmap XML", " ".join(scan.inputs)),
+        ("Vulnerability data", scan.database),
         ("Report generated", f"{scan.generated} by brulee {scan.tool_version}"),
     ]
+    services = tuple(service_view(n, g) for n, g in enumerate(report.services, 1))
+    kev = kev_findings(services)
     severities = report.severity_counts()
     totals = (
+        ("known exploited (KEV)", len(kev)),
         ("services", len(report.services)),
         ("vulnerabilities", sum(severities.values())),
         ("locations", sum(g.location_count for g in report.services)),
         ("hosts up", run.hosts_up),
         ("hosts down", run.hosts_down),
     )
+    if kev:
+        kev_lead = "CISA lists these as exploited in the wild: fix them first."
+    elif scan.database:
+        kev_lead = "None of the vulnerabilities found is in CISA's KEV catalog."
+    else:
+        kev_lead = "No KEV data: no vulnerability database was used."
+    inputs = tuple(Path(name).name for name in scan.inputs)
     return ReportView(
         report=report,
         title=TITLE,
-        subtitle=targets_text(scan.targets),
+        subtitle=targets_text(scan.targets) or targets_text(inputs),
         facts=tuple((k, v) for k, v in facts if v),
         incomplete=run.incomplete,
         errors=run.errors,
@@ -246,13 +389,15 @@ def build_view(report: Report) -> ReportView:
         totals=totals,
         severities=_counts(dict(severities), SEVERITIES),
         statuses=_counts(dict(report.status_counts()), STATUSES),
-        services=tuple(service_view(n, g) for n, g in enumerate(report.services, 1)),
+        services=services,
+        kev=kev,
+        kev_lead=kev_lead,
+        legend=LEGEND,
     )
 
 
 TEMPLATE_HELPERS: dict[str, Callable[..., Any]] = {
     "safe_url": safe_url,
-    "cvss_text": cvss_text,
     "count_text": count_text,
     "port_text": port_text,
     "open_port_text": open_port_text,

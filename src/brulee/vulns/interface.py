@@ -12,6 +12,7 @@ from brulee.vulndb.store import EpssScore, KevEntry
 
 Severity = Literal["critical", "high", "medium", "low", "unscored"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "unscored")
+SEVERITY_RANK: dict[Severity, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 Status = Literal["vulnerable", "clean", "unversioned", "unknown", "unchecked"]
 """``unchecked``: no source had data for the service; never to be read as ``clean``."""

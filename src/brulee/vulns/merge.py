@@ -8,7 +8,7 @@ from dataclasses import replace
 from brulee.model import Port
 from brulee.vulns.interface import (
     CONFIDENCE_RANK,
-    SEVERITIES,
+    SEVERITY_RANK,
     Assessment,
     Status,
     Vulnerability,
@@ -16,13 +16,12 @@ from brulee.vulns.interface import (
 )
 
 _UNVERSIONED = "no version was detected, so no source can tell which vulnerabilities apply"
-_SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 def vulnerability_order(vuln: Vulnerability) -> tuple[bool, float, float, int, str]:
     """Known exploited (KEV) first, then likeliest exploited (EPSS), then CVSS, then id."""
     epss = vuln.epss.score if vuln.epss else -1.0
-    return (vuln.kev is None, -epss, -vuln.score, _SEVERITY_RANK[vuln.severity], vuln.id)
+    return (vuln.kev is None, -epss, -vuln.score, SEVERITY_RANK[vuln.severity], vuln.id)
 
 
 def _evidence_rank(vuln: Vulnerability) -> tuple[int, bool]:

@@ -39,6 +39,7 @@
 
   var keys = {
     urgency: function (d) { return [+d.order]; },
+    kev: function (d) { return [-d.kev, +d.order]; },
     severity: function (d) { return [-d.score, +d.order]; },
     name: function (d) { return [d.label, +d.order]; },
     vulnerabilities: function (d) { return [-d.vulns, +d.order]; },
