@@ -61,33 +61,54 @@ def test_services_are_grouped_with_every_location(full_scan: Path) -> None:
     assert "Exim smtpd 4.89" in services
 
 
-# CVEs that NVD's data applies to each lab version, and CVEs fixed in (or before) that version.
-EXPECTED = {
-    "vsftpd 2.3.4": ({"CVE-2011-2523"}, set()),
+# Per lab service: CVEs NVD's data applies to its version, the confidence they must carry, and
+# CVEs that must be absent (fixed upstream in or before that version).
+EXPECTED: dict[str, tuple[set[str], str, set[str]]] = {
+    "vsftpd 2.3.4": ({"CVE-2011-2523"}, "certain", set()),
     "OpenSSH 7.4p1 Debian 10+deb9u7": (
-        {"CVE-2018-15473", "CVE-2017-15906", "CVE-2023-38408", "CVE-2019-6111"},
+        {"CVE-2017-15906", "CVE-2023-38408"},
+        "unverified-backport",  # no stretch advisory names them
         {"CVE-2016-10009", "CVE-2024-6387", "CVE-2016-6515"},
     ),
     "OpenSSH 8.2p1 Ubuntu 4ubuntu0.5": (
         {"CVE-2020-15778", "CVE-2021-41617", "CVE-2023-38408"},
+        "unverified-backport",  # Ubuntu package, no Ubuntu data
         {"CVE-2024-6387", "CVE-2018-15473", "CVE-2019-6111"},
     ),
-    "nginx 1.14.0": ({"CVE-2018-16845", "CVE-2021-23017"}, {"CVE-2013-2028"}),
-    "ProFTPD 1.3.5": ({"CVE-2015-3306", "CVE-2019-12815"}, {"CVE-2010-4221"}),
-    "Exim smtpd 4.89": ({"CVE-2019-10149", "CVE-2019-15846"}, {"CVE-2010-4344"}),
-}
+    "nginx 1.14.0": ({"CVE-2018-16845", "CVE-2021-23017"}, "unverified-backport",
+                     {"CVE-2013-2028"}),
+    "ProFTPD 1.3.5": ({"CVE-2015-3306", "CVE-2019-12815"}, "certain", {"CVE-2010-4221"}),
+    "Exim smtpd 4.89": ({"CVE-2019-10149", "CVE-2019-15846"}, "certain", {"CVE-2010-4344"}),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("label", sorted(EXPECTED))
 def test_offline_matching_finds_the_right_cves(full_scan: Path, label: str) -> None:
     service = by_label(report(full_scan))[label]
-    expected, fixed = EXPECTED[label]
+    expected, confidence, absent = EXPECTED[label]
     found = {v["id"]: v for v in service["vulnerabilities"]}
     assert expected <= set(found), sorted(expected - set(found))
-    assert not fixed & set(found)
+    assert not absent & set(found)
     assert service["status"] == "vulnerable"
-    assert all(found[cve]["confidence"] == "certain" for cve in expected)
+    assert {found[cve]["confidence"] for cve in expected} == {confidence}
     assert all("nvd" in found[cve]["sources"] and found[cve]["reason"] for cve in expected)
+
+
+def test_debian_patched_openssh_sets_aside_what_its_revision_fixed(full_scan: Path) -> None:
+    ssh = by_label(report(full_scan))["OpenSSH 7.4p1 Debian 10+deb9u7"]
+    fixed = {v["id"]: v for v in ssh["fixed_by_distribution"]}
+    assert {cve: v["advisory"] for cve, v in fixed.items()} == {
+        "CVE-2018-15473": "DSA-4280-1", "CVE-2019-6111": "DSA-4387-1",
+        "CVE-2019-6109": "DSA-4387-1",
+    }  # fmt: skip
+    assert all(v["confidence"] == "fixed-by-distribution" for v in fixed.values())
+    assert not set(fixed) & {v["id"] for v in ssh["vulnerabilities"]}
+    assert ssh["distribution"]["release"] == "stretch"
+    assert ssh["distribution"]["revision"] == "10+deb9u7"
+    assert ssh["backports"]["fixed"] == 3
+    assert ssh["backports"]["unverified"] == len(ssh["vulnerabilities"])
+    for name in ("report.html", "report.md", "report.tex"):
+        assert "DSA-4280-1" in (full_scan / name).read_text("utf-8"), name
 
 
 def test_apache_path_traversal_is_known_exploited(full_scan: Path) -> None:

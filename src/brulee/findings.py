@@ -6,6 +6,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 
+from brulee.distro import DistroEvidence
 from brulee.model import Host, Port, Service
 from brulee.spool import Location, OpenPort, Spool
 from brulee.vulns.interface import (
@@ -40,6 +41,14 @@ class ServiceGroup:
     vulnerabilities: tuple[Vulnerability, ...]
     references: tuple[str, ...]
     location_count: int
+    distribution: DistroEvidence | None = None
+    fixed: tuple[Vulnerability, ...] = ()
+    """CVEs upstream matching found that the distribution's package revision fixed."""
+
+    @property
+    def unverified(self) -> int:
+        """Findings kept because no data could decide a possible backported fix."""
+        return sum(1 for v in self.vulnerabilities if v.confidence == "unverified-backport")
 
     @property
     def max_severity(self) -> Severity | None:
@@ -79,6 +88,8 @@ class _Accumulator:
     notes: dict[str, None] = field(default_factory=dict)
     vulns: dict[str, Vulnerability] = field(default_factory=dict)
     references: dict[str, None] = field(default_factory=dict)
+    fixed: dict[str, Vulnerability] = field(default_factory=dict)
+    distribution: DistroEvidence | None = None
     seen: dict[int, Assessment] = field(default_factory=dict)
 
 
@@ -111,6 +122,8 @@ class ServiceGrouper:
                     if acc.vulns[vuln.id] != vuln:
                         acc.vulns[vuln.id] = merge_vulnerabilities((acc.vulns[vuln.id], vuln))[0]
                 acc.references.update(dict.fromkeys(assessment.references))
+                acc.fixed.update((v.id, v) for v in assessment.fixed)
+                acc.distribution = acc.distribution or assessment.distribution
             rows.append((key, Location(host.address, host.hostname, port.portid, port.protocol)))
         self._spool.add_host(host, open_ports)
         self._spool.add_locations(rows)
@@ -138,4 +151,6 @@ class ServiceGrouper:
             vulnerabilities=vulns,
             references=tuple(acc.references),
             location_count=locations,
+            distribution=acc.distribution,
+            fixed=merge_vulnerabilities(acc.fixed.values()),
         )

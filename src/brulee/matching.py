@@ -12,7 +12,9 @@ from brulee.vulndb import DatabaseError
 from brulee.vulndb.build import build_starter
 from brulee.vulndb.meta import DbInfo
 from brulee.vulndb.store import VulnDb, default_db_path
+from brulee.vulns.backports import BackportJudge
 from brulee.vulns.interface import VulnerabilitySource
+from brulee.vulns.merge import Judge
 from brulee.vulns.nvd import NvdSource
 from brulee.vulns.vulners import VulnersSource
 
@@ -24,6 +26,7 @@ class Matching:
     """The sources to ask, and a description of the data behind them for the report."""
 
     sources: tuple[VulnerabilitySource, ...]
+    judge: Judge | None = None
     database: str = ""
     database_date: str = ""
     warnings: tuple[str, ...] = ()
@@ -68,4 +71,6 @@ def open_matching(db_path: Path | None) -> Iterator[Matching]:
         build_starter(path)
     with VulnDb.open(path) as db:
         database, date, warnings = describe(db.info())
-        yield Matching((NvdSource(db), VulnersSource()), database, date, warnings)
+        yield Matching(
+            (NvdSource(db), VulnersSource()), BackportJudge(db).judge, database, date, warnings
+        )

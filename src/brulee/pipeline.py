@@ -68,7 +68,7 @@ def render_reports(
 ) -> Written:
     """Stream every XML file through matching and grouping, then write each format."""
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
-    assessor = Assessor(matching.sources)
+    assessor = Assessor(matching.sources, matching.judge)
     directory.mkdir(parents=True, exist_ok=True)
     with Spool() as spool:
         grouper = ServiceGrouper(spool)

@@ -315,7 +315,9 @@ def test_existing_database_of_another_schema_is_refused(openssh_db: Path) -> Non
         conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     conn.close()
     before = openssh_db.read_bytes()
-    with pytest.raises(DatabaseError, match="schema version 999, this brulee needs 1"):
+    with pytest.raises(
+        DatabaseError, match=f"schema version 999, this brulee needs {SCHEMA_VERSION}"
+    ):
         import_files(openssh_db, [ASSETS / "nvdcve-2.0-2025.json"])
     assert openssh_db.read_bytes() == before
 

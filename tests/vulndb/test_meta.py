@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,7 +62,27 @@ def test_format_info() -> None:
         "CVEs:      5 (1 rejected ids removed), 3 vulnerable vendor:product pairs",
         "KEV:       none imported",
         "EPSS:      0 scores",
+        "Debian:    none imported",
         "sources:   1 files",
         "  nvd  nvd.json: 5 records, dated 2026-11-20T12:00:00.000, "
         "sha256 abababababababab…, imported 2026-11-28T10:00:00+00:00",
+    ]
+
+
+def test_format_info_debian() -> None:
+    info = replace(
+        _info(_source("debian-dsa", "2023-03-29")),
+        debian_dsas=5406, debian_dsa_date="2023-03-29", debian_fixes=6988, debian_packages=1500,
+        debian_cpe_entries=2351, debian_alias_groups=369,
+    )  # fmt: skip
+    lines = format_info(info, NOW)
+    assert lines[6:8] == [
+        "Debian:    5,406 DSAs to 2023-03-29: 6,988 release entries for 1,500 source packages",
+        "           CPE map: 2,351 package entries, 369 alias groups",
+    ]
+    assert lines[-1].startswith("  debian-dsa debian-dsa.json: 5 records, dated 2023-03-29, ")
+    only_cpe = replace(_info(), debian_cpe_entries=3)
+    assert format_info(only_cpe, NOW)[6:8] == [
+        "Debian:    no DSA or DLA list",
+        "           CPE map: 3 package entries, 0 alias groups",
     ]

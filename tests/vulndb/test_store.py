@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from brulee.vulndb import DatabaseError
+from brulee.vulndb import SCHEMA_VERSION, DatabaseError
 from brulee.vulndb.build import import_files
 from brulee.vulndb.store import CvssMetric, EpssScore, Reference, VulnDb, default_db_path
 from tests.vulndb.conftest import ASSETS
@@ -130,7 +130,8 @@ def test_open_refuses_another_schema_version(openssh_db: Path) -> None:
     with sqlite3.connect(openssh_db) as conn:
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
     conn.close()
-    with pytest.raises(DatabaseError, match="schema version 0, this brulee needs 1") as caught:
+    expected = f"schema version 0, this brulee needs {SCHEMA_VERSION}"
+    with pytest.raises(DatabaseError, match=expected) as caught:
         VulnDb.open(openssh_db)
     assert caught.value.exit_code == 3
 

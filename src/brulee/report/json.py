@@ -8,6 +8,7 @@ from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import IO, Any
 
+from brulee.distro import DistroEvidence
 from brulee.findings import ServiceGroup
 from brulee.report.interface import SCHEMA_VERSION, Renderer, Report
 from brulee.spool import HostRecord, Location
@@ -40,6 +41,20 @@ def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
         "reason": vuln.reason,
         "sources": list(vuln.sources),
         "exploits": list(vuln.exploits),
+        "advisory": vuln.advisory or None,
+        "remediation": vuln.remediation or None,
+    }
+
+
+def distribution_dict(found: DistroEvidence | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {
+        "distro": found.distro,
+        "release": found.release or None,
+        "revision": found.revision or None,
+        "upstream": found.upstream or None,
+        "evidence": found.evidence,
     }
 
 
@@ -60,6 +75,13 @@ def service_dict(group: ServiceGroup) -> dict[str, Any]:
         "notes": list(group.notes),
         "location_count": group.location_count,
         "vulnerabilities": [vulnerability_dict(v) for v in group.vulnerabilities],
+        "distribution": distribution_dict(group.distribution),
+        "fixed_by_distribution": [vulnerability_dict(v) for v in group.fixed],
+        "backports": {
+            "fixed": len(group.fixed),
+            "open": len(group.vulnerabilities) - group.unverified,
+            "unverified": group.unverified,
+        },
         "references": list(group.references),
     }
 

@@ -1,4 +1,5 @@
-"""The offline vulnerability database: NVD CVEs, CISA KEV and FIRST EPSS in one SQLite file.
+"""The offline vulnerability database: NVD CVEs, CISA KEV, FIRST EPSS and the Debian security
+tracker's advisories and CPE map in one SQLite file.
 
 ``build`` imports source files into it, ``store`` reads it, ``meta`` describes it.
 """
@@ -9,7 +10,7 @@ import re
 
 from brulee.errors import EXIT_RUNTIME, EXIT_USAGE, BruleeError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Version of ``schema.sql``; a database with another version must be rebuilt."""
 
 
@@ -20,7 +21,7 @@ class DatabaseError(BruleeError):
 
 
 class FeedError(BruleeError):
-    """An input file is not a valid NVD, KEV or EPSS file."""
+    """An input file is not a valid NVD, KEV, EPSS or Debian security tracker file."""
 
     exit_code = EXIT_USAGE
 

@@ -1,4 +1,4 @@
-"""Import NVD 2.0, CISA KEV and FIRST EPSS files into the vulnerability database.
+"""Import NVD 2.0, CISA KEV, FIRST EPSS and Debian security tracker files into the database.
 
 Files are recognised by their content and streamed. An import works on a temporary copy of the
 database in the same directory, which atomically replaces the database only once every file has
@@ -31,6 +31,16 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 import ijson  # picks its C (yajl2_c) backend when installed
 
 from brulee.vulndb import DatabaseError, FeedError, index_name
+from brulee.vulndb.debian import (
+    SNIFF_ADVISORY,
+    SNIFF_CPE_ALIAS,
+    SNIFF_CPE_LIST,
+    AdvisoryKind,
+    DebianSyntaxError,
+    parse_advisories,
+    parse_cpe_aliases,
+    parse_cpe_list,
+)
 from brulee.vulndb.meta import (
     SourceInfo,
     SourceKind,
@@ -52,9 +62,12 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int], None]
 """Called with a file name and the number of its records read so far."""
 
-_Shape = Literal["nvd", "nvd-record", "nvd-cve", "kev", "epss"]
+_Shape = Literal[
+    "nvd", "nvd-record", "nvd-cve", "kev", "epss",
+    "debian-dsa", "debian-dla", "debian-cpe", "debian-cpe-aliases",
+]  # fmt: skip
 _NVD_PREFIX = {"nvd": "vulnerabilities.item.cve", "nvd-record": "cve", "nvd-cve": ""}
-_DATA_SUFFIXES = (".json", ".json.gz", ".csv", ".csv.gz")
+_STARTER_SUFFIXES = (".json", ".csv", ".gz")
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 16
 _BATCH = 5000
@@ -71,7 +84,8 @@ _METRIC_RANK = {version: rank for rank, (_, version) in enumerate(_METRICS)}
 _SCALARS = frozenset({"string", "number", "boolean", "null"})
 _EPSS_HEADER = ["cve", "epss", "percentile"]
 _EXPECTED = (
-    "expected an NVD 2.0 feed or API page, a CVE record, the CISA KEV catalog or an EPSS CSV"
+    "expected an NVD 2.0 feed or API page, a CVE record, the CISA KEV catalog, an EPSS CSV or a "
+    "Debian security tracker file (DSA or DLA list, CPE list, CPE aliases)"
 )
 
 
@@ -138,10 +152,12 @@ class _Cve:
 def import_files(
     db_path: Path, paths: Sequence[Path], *, progress: Progress | None = None
 ) -> ImportSummary:
-    """Import NVD, KEV and EPSS files into the database at ``db_path`` (created if absent).
+    """Import NVD, KEV, EPSS and Debian tracker files into the database at ``db_path`` (created if
+    absent).
 
     A CVE replaces the stored one only when its ``lastModified`` is newer; a rejected CVE is
-    removed. Raises FeedError for a bad file and DatabaseError when the database cannot be
+    removed. A Debian DSA list, DLA list, CPE list or CPE aliases file replaces the previous one of
+    its kind. Raises FeedError for a bad file and DatabaseError when the database cannot be
     written or another import holds its lock; in both cases the database is unchanged.
     """
     return _build(db_path, paths, progress, fresh=False, coverage=None)
@@ -151,7 +167,7 @@ def build_starter(db_path: Path, *, progress: Progress | None = None) -> ImportS
     """Build a fresh database at ``db_path`` from the starter data shipped with brulee."""
     folder = resources.files("brulee") / "data" / "starter"
     try:
-        entries = [e for e in folder.iterdir() if e.name.endswith(_DATA_SUFFIXES)]
+        entries = [e for e in folder.iterdir() if e.name.endswith(_STARTER_SUFFIXES)]
         coverage = _read_coverage((folder / "coverage.txt").read_text(encoding="utf-8"))
     except OSError as exc:
         raise DatabaseError(
@@ -179,7 +195,9 @@ def _build(
     coverage: frozenset[tuple[str, str]] | None,
 ) -> ImportSummary:
     if not paths:
-        raise FeedError("nothing to import: name at least one NVD, KEV or EPSS file")
+        raise FeedError(
+            "nothing to import: name at least one NVD, KEV, EPSS or Debian tracker file"
+        )
     started = time.perf_counter()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -359,6 +377,9 @@ def _open_input(path: Path) -> Iterator[_Input]:
 def _sniff(path: Path) -> tuple[_Shape, dict[str, Any]]:
     """Recognise a file by its content; return its shape and top-level header fields."""
     with _open_input(path) as source:
+        debian = _sniff_debian(source.content.peek(_CHUNK)[:_CHUNK])
+        if debian:
+            return debian, {}
         head = source.content.peek(64).lstrip()
         if head.startswith(b"{"):
             return _sniff_json(source.content)
@@ -366,7 +387,23 @@ def _sniff(path: Path) -> tuple[_Shape, dict[str, Any]]:
             return "epss", {}
     if not head:
         raise _Malformed("empty file")
-    raise _Malformed(f"neither a JSON object nor an EPSS CSV; {_EXPECTED}")
+    raise _Malformed(f"not a JSON object, an EPSS CSV or a Debian tracker list; {_EXPECTED}")
+
+
+def _sniff_debian(head: bytes) -> _Shape | None:
+    """A Debian tracker file by its first line that is neither blank nor a ``#`` comment."""
+    for raw in head.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(b"#"):
+            continue
+        if advisory := SNIFF_ADVISORY.match(line):
+            return "debian-dsa" if advisory[1] == b"DSA" else "debian-dla"
+        if SNIFF_CPE_LIST.match(line):
+            return "debian-cpe"
+        if SNIFF_CPE_ALIAS.match(line):
+            return "debian-cpe-aliases"
+        return None
+    return None
 
 
 def _sniff_json(stream: IO[bytes]) -> tuple[_Shape, dict[str, Any]]:
@@ -400,7 +437,7 @@ def _import_path(conn: sqlite3.Connection, path: Path, progress: Progress | None
             sha256, size, content_sha256, content_size = source.finish()
     except FileNotFoundError as exc:
         raise FeedError(f"{path}: no such file") from exc
-    except (_Malformed, csv.Error) as exc:
+    except (_Malformed, DebianSyntaxError, csv.Error) as exc:
         raise FeedError(f"{path}: {_one_line(exc)}; {_ADVICE}") from exc
     except ijson.JSONError as exc:
         raise FeedError(f"{path}: not valid JSON ({_one_line(exc)}); {_ADVICE}") from exc
@@ -433,6 +470,13 @@ def _import_content(
         return _import_kev(conn, path, stream, header)
     if shape == "epss":
         return _import_epss(conn, path, stream, progress)
+    if shape in ("debian-dsa", "debian-dla"):
+        kind: AdvisoryKind = "dsa" if shape == "debian-dsa" else "dla"
+        return _import_debian_advisories(conn, path, stream, kind, progress)
+    if shape == "debian-cpe":
+        return _import_debian_cpe(conn, path, stream)
+    if shape == "debian-cpe-aliases":
+        return _import_debian_aliases(conn, path, stream)
     return _import_nvd(conn, path, stream, header, shape, progress=progress)
 
 
@@ -729,3 +773,92 @@ def _epss_rows(reader: Iterator[list[str]], first_row: int) -> Iterator[tuple[st
             yield ident, float(score), float(percentile)
         except ValueError as exc:
             raise _Malformed(f"line {number}: {exc}") from exc
+
+
+# -- Debian security tracker ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _text_lines(stream: IO[bytes]) -> Iterator[IO[str]]:
+    """``stream`` as UTF-8 text lines, left open for the caller to read to its end."""
+    text = io.TextIOWrapper(stream, encoding="utf-8")
+    try:
+        yield text
+    finally:
+        text.detach()
+
+
+def _replace_source(conn: sqlite3.Connection, kind: SourceKind) -> None:
+    conn.execute("DELETE FROM source WHERE kind = ?", (kind,))
+
+
+def _import_debian_advisories(
+    conn: sqlite3.Connection,
+    path: Path,
+    stream: IO[bytes],
+    kind: AdvisoryKind,
+    progress: Progress | None,
+) -> _Outcome:
+    """Replace the DSAs (or DLAs) with those of the list; date it by its newest advisory."""
+    mine = "SELECT id FROM debian_advisory WHERE kind = ?"
+    for table in ("debian_advisory_cve", "debian_fix"):
+        conn.execute(f"DELETE FROM {table} WHERE advisory IN ({mine})", (kind,))  # noqa: S608
+    conn.execute("DELETE FROM debian_advisory WHERE kind = ?", (kind,))
+    source_kind: SourceKind = "debian-dsa" if kind == "dsa" else "debian-dla"
+    _replace_source(conn, source_kind)
+    count, newest = 0, ""
+    with _text_lines(stream) as lines:
+        advisories = parse_advisories(lines, kind)
+        while batch := list(islice(advisories, 1000)):
+            conn.executemany(
+                "INSERT INTO debian_advisory VALUES (?, ?, ?, ?, ?)",
+                ((a.id, a.kind, a.date, a.package, a.title) for a in batch),
+            )
+            conn.executemany(
+                "INSERT INTO debian_advisory_cve VALUES (?, ?)",
+                ((a.id, cve) for a in batch for cve in a.cves),
+            )
+            conn.executemany(
+                "INSERT INTO debian_fix VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (e.package, e.release, a.id, e.fixed_version, e.status, e.note)
+                    for a in batch
+                    for e in a.entries
+                ),
+            )
+            count += len(batch)
+            newest = max(newest, *(a.date for a in batch))
+            if progress:
+                progress(path.name, count)
+    result = FileResult(path, source_kind, count, added=count)
+    return _Outcome(result, newest, None)
+
+
+def _import_debian_cpe(conn: sqlite3.Connection, path: Path, stream: IO[bytes]) -> _Outcome:
+    """Replace the source package -> CPE map."""
+    conn.execute("DELETE FROM debian_cpe")
+    _replace_source(conn, "debian-cpe")
+    count = 0
+    with _text_lines(stream) as lines:
+        entries = parse_cpe_list(lines)
+        while batch := list(islice(entries, _BATCH)):
+            conn.executemany(
+                "INSERT OR IGNORE INTO debian_cpe VALUES (?, ?, ?)",
+                ((vendor, product, package) for _, package, vendor, product in batch),
+            )
+            count += len(batch)
+    return _Outcome(FileResult(path, "debian-cpe", count, added=count), None, None)
+
+
+def _import_debian_aliases(conn: sqlite3.Connection, path: Path, stream: IO[bytes]) -> _Outcome:
+    """Replace the CPE alias blocks."""
+    conn.execute("DELETE FROM debian_cpe_alias")
+    _replace_source(conn, "debian-cpe-aliases")
+    count = 0
+    with _text_lines(stream) as lines:
+        for count, block in enumerate(parse_cpe_aliases(lines), start=1):
+            conn.executemany(
+                "INSERT INTO debian_cpe_alias VALUES (?, ?, ?)",
+                ((vendor, product, count) for vendor, product in block),
+            )
+    return _Outcome(FileResult(path, "debian-cpe-aliases", count, added=count), None, None)

@@ -11,7 +11,9 @@ from typing import Literal, cast
 
 from brulee.vulndb import SCHEMA_VERSION, DatabaseError
 
-SourceKind = Literal["nvd", "kev", "epss"]
+SourceKind = Literal[
+    "nvd", "kev", "epss", "debian-dsa", "debian-dla", "debian-cpe", "debian-cpe-aliases"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +29,11 @@ class SourceInfo:
     content_size: int
     timestamp: str | None
     """The source's own date: NVD ``timestamp`` (a bare record's lastModified), KEV dateReleased,
-    EPSS score_date."""
+    EPSS score_date, a Debian DSA/DLA list's newest advisory date; None for the Debian CPE files."""
     version: str | None
     """NVD feed ``version``, KEV catalogVersion, EPSS model_version."""
     records: int
+    """Records in the file (Debian: advisories, ``package;cpe`` lines, alias blocks)."""
     imported_at: str
 
 
@@ -56,6 +59,18 @@ class DbInfo:
     coverage: frozenset[tuple[str, str]] | None
     """The only products the NVD data covers completely (the starter snapshot); None: no limit."""
     sources: tuple[SourceInfo, ...]
+    debian_dsas: int = 0
+    debian_dsa_date: str | None = None
+    """Date of the newest DSA (ISO ``2023-03-29``); None without a DSA list."""
+    debian_dlas: int = 0
+    debian_dla_date: str | None = None
+    debian_fixes: int = 0
+    """``[release] - package ...`` lines of all advisories (fixed versions and statuses)."""
+    debian_packages: int = 0
+    """Distinct source packages in those lines."""
+    debian_cpe_entries: int = 0
+    """Distinct (source package, vendor:product) pairs of the CPE list."""
+    debian_alias_groups: int = 0
 
     @property
     def nvd_dates(self) -> tuple[datetime, ...]:
@@ -165,8 +180,16 @@ def _count(conn: sqlite3.Connection, sql: str) -> int:
     return cast("int", conn.execute(sql).fetchone()[0])
 
 
+def _advisories(conn: sqlite3.Connection, kind: str) -> tuple[int, str | None]:
+    sql = "SELECT count(*), max(date) FROM debian_advisory WHERE kind = ?"
+    count, newest = conn.execute(sql, (kind,)).fetchone()
+    return cast("int", count), cast("str | None", newest)
+
+
 def read_info(conn: sqlite3.Connection, path: Path) -> DbInfo:
     """Everything ``brulee db status`` shows about the database behind ``conn``."""
+    dsas, dsa_date = _advisories(conn, "dsa")
+    dlas, dla_date = _advisories(conn, "dla")
     return DbInfo(
         path=path,
         size=path.stat().st_size,
@@ -188,6 +211,14 @@ def read_info(conn: sqlite3.Connection, path: Path) -> DbInfo:
         epss_score_date=get_meta(conn, "epss_score_date"),
         coverage=read_coverage(conn),
         sources=read_sources(conn),
+        debian_dsas=dsas,
+        debian_dsa_date=dsa_date,
+        debian_dlas=dlas,
+        debian_dla_date=dla_date,
+        debian_fixes=_count(conn, "SELECT count(*) FROM debian_fix"),
+        debian_packages=_count(conn, "SELECT count(DISTINCT package) FROM debian_fix"),
+        debian_cpe_entries=_count(conn, "SELECT count(*) FROM debian_cpe"),
+        debian_alias_groups=_count(conn, "SELECT count(DISTINCT grp) FROM debian_cpe_alias"),
     )
 
 
@@ -204,6 +235,30 @@ def _source_line(source: SourceInfo) -> str:
         f"  {source.kind:<4} {source.name}: {source.records:,} records, {dated}, "
         f"sha256 {source.sha256[:16]}…, imported {source.imported_at}"
     )
+
+
+def _debian_lines(info: DbInfo) -> list[str]:
+    lists = [
+        f"{count:,} {name}s to {newest}"
+        for count, name, newest in (
+            (info.debian_dsas, "DSA", info.debian_dsa_date),
+            (info.debian_dlas, "DLA", info.debian_dla_date),
+        )
+        if count
+    ]
+    if not lists and not info.debian_cpe_entries and not info.debian_alias_groups:
+        return ["Debian:    none imported"]
+    advisories = (
+        f"{', '.join(lists)}: {info.debian_fixes:,} release entries for "
+        f"{info.debian_packages:,} source packages"
+        if lists
+        else "no DSA or DLA list"
+    )
+    return [
+        f"Debian:    {advisories}",
+        f"           CPE map: {info.debian_cpe_entries:,} package entries, "
+        f"{info.debian_alias_groups:,} alias groups",
+    ]
 
 
 def format_info(info: DbInfo, now: datetime | None = None) -> list[str]:
@@ -234,6 +289,7 @@ def format_info(info: DbInfo, now: datetime | None = None) -> list[str]:
         if info.epss_score_date
         else f"EPSS:      {info.epss_scores:,} scores"
     )
+    lines.extend(_debian_lines(info))
     lines.append(f"sources:   {len(info.sources)} files")
     lines.extend(_source_line(source) for source in info.sources)
     return lines

@@ -10,19 +10,22 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- One row per imported file (latest import of that file name per kind). KEV and EPSS are snapshots:
--- importing one replaces the previous one, and its row.
+-- One row per imported file (latest import of that file name per kind). KEV, EPSS and the four Debian
+-- security tracker files are snapshots: importing one replaces the previous one of its kind, and its row.
 CREATE TABLE source (
-    kind             TEXT NOT NULL CHECK (kind IN ('nvd', 'kev', 'epss')),
+    kind             TEXT NOT NULL CHECK (kind IN ('nvd', 'kev', 'epss', 'debian-dsa', 'debian-dla',
+                                                   'debian-cpe', 'debian-cpe-aliases')),
     name             TEXT NOT NULL,      -- file name, without directory
     sha256           TEXT NOT NULL,      -- of the file as read
     size             INTEGER NOT NULL,
     content_sha256   TEXT NOT NULL,      -- of the decompressed content (what NVD's .meta files give)
     content_size     INTEGER NOT NULL,
     source_timestamp TEXT,               -- the source's own date: NVD feed/page `timestamp` (a bare
-                                         -- record's lastModified), KEV dateReleased, EPSS score_date
+                                         -- record's lastModified), KEV dateReleased, EPSS score_date,
+                                         -- a DSA/DLA list's newest advisory date (2023-04-01)
     source_version   TEXT,               -- NVD feed `version`, KEV catalogVersion, EPSS model_version
-    records          INTEGER NOT NULL,   -- records in the file
+    records          INTEGER NOT NULL,   -- records in the file (Debian: advisories, package;cpe
+                                         -- lines, alias blocks)
     imported_at      TEXT NOT NULL,
     PRIMARY KEY (kind, name)
 ) WITHOUT ROWID;
@@ -92,4 +95,59 @@ CREATE TABLE epss (
     percentile REAL NOT NULL
 ) WITHOUT ROWID;
 
-INSERT INTO meta (key, value) VALUES ('schema_version', '1');
+-- Debian security tracker (salsa.debian.org/security-tracker-team/security-tracker): DSA and DLA
+-- lists (data/DSA/list, data/DLA/list), source package -> CPE (data/CPE/list) and CPE aliases
+-- (data/CPE/aliases). Each file kind is a snapshot, replaced as a whole on import.
+
+-- One row per advisory. `package` is the first name in the header ('' when it names none; a few old
+-- advisories name several), `title` the header text after the names ("security update").
+CREATE TABLE debian_advisory (
+    id      TEXT PRIMARY KEY,            -- DSA-4280-1, DLA-3380-1 (a few old ones: DSA-1304)
+    kind    TEXT NOT NULL CHECK (kind IN ('dsa', 'dla')),
+    date    TEXT NOT NULL,               -- ISO date: 2018-08-22
+    package TEXT NOT NULL,
+    title   TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The CVE ids an advisory lists (its `{CVE-...}` lines).
+CREATE TABLE debian_advisory_cve (
+    advisory TEXT NOT NULL,
+    cve_id   TEXT NOT NULL,
+    PRIMARY KEY (advisory, cve_id)
+) WITHOUT ROWID;
+
+-- An advisory's `[release] - package ...` lines. status is 'fixed' when the line gives a version
+-- (fixed_version, verbatim: 1:7.4p1-10+deb9u4), else the word in angle brackets ('not-affected',
+-- 'unfixed', 'end-of-life') and fixed_version is NULL. note: the parenthesised remark, if any
+-- ("medium", "Vulnerable code not present").
+CREATE TABLE debian_fix (
+    package       TEXT NOT NULL,         -- source package
+    release       TEXT NOT NULL,         -- code name: stretch, buster...
+    advisory      TEXT NOT NULL,
+    fixed_version TEXT,
+    status        TEXT NOT NULL,
+    note          TEXT,
+    CHECK ((status = 'fixed') = (fixed_version IS NOT NULL)),
+    PRIMARY KEY (package, release, advisory)   -- the lookup: one package in one release
+) WITHOUT ROWID;
+
+-- Source package -> CPE vendor:product (data/CPE/list), names as in product_cve (index_name of the
+-- percent-decoded CPE 2.2 field).
+CREATE TABLE debian_cpe (
+    vendor  TEXT NOT NULL,
+    product TEXT NOT NULL,
+    package TEXT NOT NULL,
+    PRIMARY KEY (vendor, product, package)
+) WITHOUT ROWID;
+
+-- CPE alias blocks (data/CPE/aliases): the names of one block (grp: its number in the file, from
+-- 1) denote the same product. Not transitive: a name's aliases are the names of its own blocks.
+CREATE TABLE debian_cpe_alias (
+    vendor  TEXT NOT NULL,
+    product TEXT NOT NULL,
+    grp     INTEGER NOT NULL,
+    PRIMARY KEY (vendor, product, grp)
+) WITHOUT ROWID;
+CREATE INDEX debian_cpe_alias_grp ON debian_cpe_alias (grp);
+
+INSERT INTO meta (key, value) VALUES ('schema_version', '2');

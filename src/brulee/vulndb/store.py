@@ -1,4 +1,5 @@
-"""Read the vulnerability database: the CVEs that name a product, with their KEV and EPSS data."""
+"""Read the vulnerability database: the CVEs that name a product, with their KEV and EPSS data, and
+the Debian security tracker's fixes per source package and release."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from brulee.vulndb import DatabaseError, index_name
@@ -50,6 +51,27 @@ class EpssScore:
 
     score: float
     percentile: float
+
+
+@dataclass(frozen=True, slots=True)
+class DebianFix:
+    """What one Debian advisory (DSA or DLA) says about a CVE in one release of a source package."""
+
+    advisory: str
+    """``DSA-4280-1``, ``DLA-1474-1``."""
+    date: str
+    """The advisory's date, ISO: ``2018-08-22``."""
+    release: str
+    """Code name: ``stretch``."""
+    fixed_version: str | None
+    """The fixed package version, verbatim from the list (``1:7.4p1-10+deb9u4``); None when the
+    advisory gives a status instead."""
+    status: str
+    """``fixed`` when a version is given, else the tracker's word: ``not-affected``,
+    ``unfixed``, ``end-of-life``."""
+    note: str | None = None
+    """The line's parenthesised remark: an urgency (``medium``) or a reason (``Vulnerable code not
+    present``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,30 @@ WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1
 ORDER BY c.id
 """
 
+# Source packages the CPE list maps to the name or to one of its aliases (the names of any alias
+# block that holds it; not transitive), restricted to the packages the advisory lists name.
+_DEBIAN_PACKAGES = """
+WITH name (vendor, product) AS (
+    SELECT ?1, ?2
+    UNION
+    SELECT b.vendor, b.product
+    FROM debian_cpe_alias AS a JOIN debian_cpe_alias AS b ON b.grp = a.grp
+    WHERE a.vendor = ?1 AND a.product = ?2
+)
+SELECT DISTINCT m.package
+FROM name JOIN debian_cpe AS m ON m.vendor = name.vendor AND m.product = name.product
+WHERE EXISTS (SELECT 1 FROM debian_fix AS f WHERE f.package = m.package)
+"""
+
+_DEBIAN_FIXES = """
+SELECT c.cve_id, f.advisory, a.date, f.release, f.fixed_version, f.status, f.note
+FROM debian_fix AS f
+JOIN debian_advisory AS a ON a.id = f.advisory
+JOIN debian_advisory_cve AS c ON c.advisory = f.advisory
+WHERE f.package = ? AND f.release = ?
+ORDER BY c.cve_id, a.date, f.advisory
+"""
+
 
 class VulnDb:
     """A read-only view of the database, caching lookups. Use one instance per thread."""
@@ -114,6 +160,8 @@ class VulnDb:
         self._by_product: dict[tuple[str, str], tuple[CveRecord, ...]] = {}
         self._records: dict[str, CveRecord] = {}
         self._known: dict[tuple[str, str], bool] = {}
+        self._debian_packages: dict[tuple[str, str], frozenset[str]] = {}
+        self._debian_fixes: dict[tuple[str, str], Mapping[str, tuple[DebianFix, ...]]] = {}
 
     @classmethod
     def open(cls, path: Path) -> VulnDb:
@@ -182,6 +230,39 @@ class VulnDb:
             return self._coverage
         sql = "SELECT DISTINCT vendor, product FROM product_cve WHERE vulnerable = 1"
         return frozenset((vendor, product) for vendor, product in self._query(sql, ()))
+
+    def debian_packages(self, vendor: str, product: str) -> frozenset[str]:
+        """Debian source packages of the NVD product ``vendor:product``.
+
+        The tracker's CPE list maps source packages to CPE names; a name also finds the packages
+        of its aliases (the other names of each CPE aliases block that lists it, one step: blocks
+        are not chained). Only packages the imported DSA/DLA lists name are returned (the CPE list
+        also names binary packages such as ``openssh-server`` and packages without advisories).
+        Names are matched as ``candidates`` matches them.
+        """
+        key = (index_name(vendor), index_name(product))
+        found = self._debian_packages.get(key)
+        if found is None:
+            found = frozenset(row[0] for row in self._query(_DEBIAN_PACKAGES, key))
+            self._debian_packages[key] = found
+        return found
+
+    def debian_fixes(self, package: str, release: str) -> Mapping[str, tuple[DebianFix, ...]]:
+        """CVE id -> what the DSAs and DLAs listing it say about ``package`` in ``release``
+        (code name: ``stretch``), oldest advisory first.
+
+        An entry is a fixed version or a status (``not-affected``...); advisories without CVE ids
+        (some regression updates) are not included. The mapping is read-only.
+        """
+        key = (package.lower(), release.lower())
+        found = self._debian_fixes.get(key)
+        if found is None:
+            fixes: dict[str, list[DebianFix]] = {}
+            for cve_id, *fields in self._query(_DEBIAN_FIXES, key):
+                fixes.setdefault(cve_id, []).append(DebianFix(*fields))
+            found = MappingProxyType({cve: tuple(entries) for cve, entries in fixes.items()})
+            self._debian_fixes[key] = found
+        return found
 
     def info(self) -> DbInfo:
         """Counts, sources, dates and age, for ``brulee db status``."""

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
+from brulee.distro import DistroEvidence
 from brulee.errors import BruleeError
 from brulee.model import Port
 from brulee.vulndb.store import EpssScore, KevEntry
@@ -17,11 +18,19 @@ SEVERITY_RANK: dict[Severity, int] = {name: rank for rank, name in enumerate(SEV
 Status = Literal["vulnerable", "clean", "unversioned", "unknown", "unchecked"]
 """``unchecked``: no source had data for the service; never to be read as ``clean``."""
 
-Confidence = Literal["certain", "conditional", "reported"]
+Confidence = Literal[
+    "certain", "conditional", "reported", "unverified-backport", "fixed-by-distribution"
+]
 """``certain``: NVD's applicability rules hold for what the scan saw. ``conditional``: they hold
 if a platform condition the scan cannot see holds too (named in the reason). ``reported``: a
-third-party source listed it; brulee did not verify the match itself."""
-CONFIDENCE_RANK: dict[Confidence, int] = {"certain": 0, "conditional": 1, "reported": 2}
+third-party source listed it; brulee did not verify the match itself. ``unverified-backport``:
+upstream matching says it applies, but the service is a distribution's package that may carry a
+backported fix no data here decides. ``fixed-by-distribution``: the distribution's advisory fixed it
+at or below the running package revision (set aside, not a finding)."""
+CONFIDENCE_RANK: dict[Confidence, int] = {
+    "certain": 0, "conditional": 1, "reported": 2, "unverified-backport": 3,
+    "fixed-by-distribution": 4,
+}  # fmt: skip
 
 
 class SourceError(BruleeError):
@@ -52,6 +61,10 @@ class Vulnerability:
     """Exploit or bulletin ids that name this vulnerability."""
     kev: KevEntry | None = None
     epss: EpssScore | None = None
+    advisory: str = ""
+    """The distribution advisory that decides it (``DSA-4280-1``)."""
+    remediation: str = ""
+    """What to do, when the data says (the package version that fixes it)."""
 
     @property
     def score(self) -> float:
@@ -67,6 +80,9 @@ class Assessment:
     note: str = ""
     references: tuple[str, ...] = ()
     """Exploit or bulletin ids the source listed that name no particular vulnerability."""
+    fixed: tuple[Vulnerability, ...] = ()
+    """Set aside: fixed by the distribution's package revision (see ``distribution``)."""
+    distribution: DistroEvidence | None = None
 
 
 def severity_of(score: float | None) -> Severity:

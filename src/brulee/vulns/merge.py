@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
-from brulee.model import Port
+from brulee.model import Port, Service
 from brulee.vulns.interface import (
     CONFIDENCE_RANK,
     SEVERITY_RANK,
@@ -76,14 +76,19 @@ def assess(port: Port, sources: Sequence[VulnerabilitySource]) -> Assessment:
     )
 
 
+Judge = Callable[[Service | None, Assessment], Assessment]
+"""Decides merged findings with further evidence (distribution backports)."""
+
+
 class Assessor:
     """``assess`` with a memo: a fleet runs the same service with the same script output on
     thousands of ports, and the parser hands over the very same objects for them."""
 
     _LIMIT = 4096
 
-    def __init__(self, sources: Sequence[VulnerabilitySource]) -> None:
+    def __init__(self, sources: Sequence[VulnerabilitySource], judge: Judge | None = None) -> None:
         self.sources = tuple(sources)
+        self._judge = judge
         self._memo: dict[tuple[int, ...], tuple[Port, Assessment]] = {}
 
     def __call__(self, port: Port) -> Assessment:
@@ -95,5 +100,7 @@ class Assessor:
         if len(self._memo) >= self._LIMIT:
             self._memo.clear()
         result = assess(port, self.sources)
+        if self._judge is not None:
+            result = self._judge(port.service, result)
         self._memo[key] = (port, result)
         return result

@@ -1,0 +1,110 @@
+"""Distribution backports decided with the real Debian tracker data of the starter database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from brulee.model import Port, Service
+from brulee.vulndb.store import VulnDb
+from brulee.vulns.backports import BackportJudge
+from brulee.vulns.interface import Assessment
+from brulee.vulns.merge import Assessor
+from brulee.vulns.nvd import NvdSource
+
+
+@pytest.fixture(scope="module")
+def assessor(starter_db: Path) -> Iterator[Assessor]:
+    with VulnDb.open(starter_db) as db:
+        yield Assessor([NvdSource(db)], BackportJudge(db).judge)
+
+
+def ssh(version: str, extrainfo: str = "protocol 2.0") -> Port:
+    upstream = version.split(maxsplit=1)[0]
+    service = Service("ssh", "OpenSSH", version, extrainfo,
+                      cpes=(f"cpe:/a:openbsd:openssh:{upstream}",))  # fmt: skip
+    return Port("tcp", 22, "open", service=service)
+
+
+def decided(result: Assessment) -> tuple[dict[str, str], dict[str, str]]:
+    """(open finding -> confidence, fixed finding -> advisory)."""
+    return (
+        {v.id: v.confidence for v in result.vulnerabilities},
+        {v.id: v.advisory for v in result.fixed},
+    )
+
+
+def test_stretch_revision_sets_aside_what_its_advisories_fixed(assessor: Assessor) -> None:
+    result = assessor(ssh("7.4p1 Debian 10+deb9u7"))
+    still, fixed = decided(result)
+    assert fixed == {
+        "CVE-2018-15473": "DSA-4280-1", "CVE-2019-6111": "DSA-4387-1",
+        "CVE-2019-6109": "DSA-4387-1",
+    }  # fmt: skip
+    assert "CVE-2018-15473" not in still
+    # No stretch advisory names these: kept, but marked as a possible backport.
+    assert still["CVE-2023-38408"] == "unverified-backport"
+    assert still["CVE-2017-15906"] == "unverified-backport"
+    (aside,) = [v for v in result.fixed if v.id == "CVE-2018-15473"]
+    assert "fixed in 1:7.4p1-10+deb9u4; this host runs 1:7.4p1-10+deb9u7" in aside.reason
+    assert result.distribution is not None and result.distribution.release == "stretch"
+
+
+def test_an_older_revision_keeps_the_finding_with_the_upgrade_to_make(assessor: Assessor) -> None:
+    result = assessor(ssh("7.4p1 Debian 10+deb9u3"))
+    (enum,) = [v for v in result.vulnerabilities if v.id == "CVE-2018-15473"]
+    assert enum.confidence == "certain" and enum.advisory == "DSA-4280-1"
+    assert enum.remediation.startswith("upgrade the Debian stretch package to 1:7.4p1-10+deb9u4")
+    assert "this host runs 1:7.4p1-10+deb9u3" in enum.remediation
+
+
+def test_jessie_mixes_fixed_and_pending_by_revision(assessor: Assessor) -> None:
+    result = assessor(ssh("6.7p1 Debian 5+deb8u4"))
+    still, fixed = decided(result)
+    assert fixed == {"CVE-2016-0777": "DSA-3446-1", "CVE-2016-0778": "DSA-3446-1"}  # in u1
+    assert still["CVE-2018-15473"] == "certain"  # fixed later, in u5
+    pending = {v.id: v.remediation for v in result.vulnerabilities}
+    assert "1:6.7p1-5+deb8u5 or later (DLA-1474-1)" in pending["CVE-2018-15473"]
+    assert "1:6.7p1-5+deb8u8 or later (DLA-1728-1)" in pending["CVE-2019-6111"]
+    assert still["CVE-2023-38408"] == "unverified-backport"  # no jessie advisory names it
+
+
+@pytest.mark.parametrize(
+    ("version", "extrainfo"),
+    [
+        ("7.2p2 Ubuntu 4ubuntu2.10", "Ubuntu Linux; protocol 2.0"),  # xenial
+        ("7.6p1 Ubuntu 4ubuntu0.7", "Ubuntu Linux; protocol 2.0"),  # bionic
+        ("8.2p1 Ubuntu 4ubuntu0.5", "Ubuntu Linux; protocol 2.0"),  # focal
+    ],
+)
+def test_ubuntu_packages_are_unverified_not_dropped(
+    assessor: Assessor, version: str, extrainfo: str
+) -> None:
+    result = assessor(ssh(version, extrainfo))
+    assert result.vulnerabilities and result.fixed == ()
+    assert {v.confidence for v in result.vulnerabilities} == {"unverified-backport"}
+    assert "no ubuntu security data" in result.vulnerabilities[0].reason
+
+
+def test_distro_marker_without_revision_is_unverified(assessor: Assessor) -> None:
+    service = Service("http", "Apache httpd", "2.4.38", "(Debian)",
+                      cpes=("cpe:/a:apache:http_server:2.4.38",))  # fmt: skip
+    result = assessor(Port("tcp", 80, "open", service=service))
+    assert {v.confidence for v in result.vulnerabilities} == {"unverified-backport"}
+    assert "no package revision" in result.vulnerabilities[0].reason
+
+
+def test_no_marker_leaves_upstream_matching_alone(assessor: Assessor) -> None:
+    result = assessor(ssh("7.4p1"))
+    assert result.distribution is None
+    assert "CVE-2018-15473" in {v.id for v in result.vulnerabilities if v.confidence == "certain"}
+
+
+def test_bind_buster_package_is_decided_despite_debian_respelling(assessor: Assessor) -> None:
+    service = Service("domain", "ISC BIND", "9.11.5-P4-5.1+deb10u5", "Debian Linux",
+                      cpes=("cpe:/a:isc:bind:9.11.5-p4-5.1%2Bdeb10u5",))  # fmt: skip
+    result = assessor(Port("udp", 53, "open", service=service))
+    _, fixed = decided(result)
+    assert fixed.get("CVE-2021-25215") == "DSA-4909-1"
