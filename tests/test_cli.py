@@ -21,6 +21,15 @@ SSH = (
     '<service name="ssh" product="OpenSSH" version="7.4" method="probed" conf="10">'
     "<cpe>cpe:/a:openbsd:openssh:7.4</cpe></service>"
 )
+SSH_STRETCH = (
+    '<service name="ssh" product="OpenSSH" version="7.4p1 Debian 10+deb9u7" '
+    'extrainfo="protocol 2.0" method="probed" conf="10">'
+    "<cpe>cpe:/a:openbsd:openssh:7.4p1</cpe></service>"
+)
+EXIM = (
+    '<service name="smtp" product="Exim smtpd" version="4.89" method="probed" conf="10">'
+    "<cpe>cpe:/a:exim:exim:4.89</cpe></service>"
+)
 
 
 def one_line_error(err: str) -> str:
@@ -241,3 +250,24 @@ def test_first_run_builds_the_starter_database(
     assert main(["report", str(xml), "-o", str(tmp_path / "o"), "-f", "json"]) == 0
     assert "building the bundled starter" in capsys.readouterr().err
     assert (tmp_path / "data" / "vulndb.sqlite").is_file()
+
+
+@pytest.mark.parametrize(
+    ("service", "argv", "code"),
+    [
+        (SSH, ["--fail-on", "critical"], 1),  # OpenSSH 7.4: CVE-2023-38408 is critical
+        (SSH, ["--fail-on", "kev"], 0),
+        (EXIM, ["--fail-on", "kev"], 1),  # CVE-2019-10149 is in CISA KEV
+        (SSH_STRETCH, ["--fail-on", "low"], 0),  # only unverified backports remain
+        (SSH_STRETCH, ["--fail-on", "low", "--strict-backports"], 1),
+        (SSH, [], 0),
+    ],
+)
+def test_fail_on_gates_the_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], service: str, argv: list[str], code: int
+) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, service)))
+    assert main(["report", str(xml), "-o", str(tmp_path / "o"), "-f", "json", *argv]) == code
+    assert (tmp_path / "o" / "report.json").is_file()  # the report is written either way
+    if code == 1:
+        assert f"--fail-on {argv[1]}:" in capsys.readouterr().err

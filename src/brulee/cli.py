@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from brulee import __version__, pipeline
-from brulee.errors import EXIT_OK, EXIT_RUNTIME, BruleeError, UsageError
+from brulee.errors import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, BruleeError, UsageError
+from brulee.findings import FAIL_ON_CHOICES, FailOn
 from brulee.matching import open_matching
 from brulee.nmap import Job, check_user_args
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
@@ -55,6 +56,17 @@ def positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _gate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on", choices=FAIL_ON_CHOICES, metavar="SEVERITY|kev",
+        help="exit 1 when a finding at or above this severity (or in CISA KEV) exists",
+    )  # fmt: skip
+    parser.add_argument(
+        "--strict-backports", action="store_true",
+        help="let unverified distribution backports count for --fail-on",
+    )  # fmt: skip
 
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
@@ -108,12 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(scan)
     _db_arg(scan)
+    _gate_args(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
     report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML")
     report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(report)
     _db_arg(report)
+    _gate_args(report)
 
     db = commands.add_parser("db", help="the offline vulnerability database")
     db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
@@ -223,6 +237,13 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     )
     for path in written.files:
         console.print(f"  {path}", highlight=False, markup=False)
+    if args.fail_on:
+        failing = FailOn(args.fail_on, args.strict_backports).failing(written.groups)
+        if failing:
+            shown = ", ".join(failing[:10]) + (" ..." if len(failing) > 10 else "")
+            console.print(f"--fail-on {args.fail_on}: {len(failing)} finding(s): {shown}",
+                          highlight=False, markup=False)  # fmt: skip
+            return EXIT_FINDINGS
     return EXIT_OK
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from brulee.distro import DistroEvidence
 from brulee.model import Host, Port, Service
@@ -60,6 +62,34 @@ class ServiceGroup:
     def severity_counts(self) -> dict[Severity, int]:
         counts = Counter(v.severity for v in self.vulnerabilities)
         return {name: counts.get(name, 0) for name in SEVERITIES}
+
+
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "kev")
+
+
+@dataclass(frozen=True, slots=True)
+class FailOn:
+    """The CI gate: a finding at or above ``threshold`` (a severity, or ``kev`` for known
+    exploited) fails the run. Unverified backports count only with ``strict_backports``;
+    findings fixed by the distribution never count."""
+
+    threshold: str
+    strict_backports: bool = False
+
+    def matches(self, vuln: Vulnerability) -> bool:
+        if vuln.confidence == "unverified-backport" and not self.strict_backports:
+            return False
+        if self.threshold == "kev":
+            return vuln.kev is not None
+        return vuln.severity != "unscored" and (
+            SEVERITY_RANK[vuln.severity] <= SEVERITY_RANK[cast(Severity, self.threshold)]
+        )
+
+    def failing(self, groups: Iterable[ServiceGroup]) -> tuple[str, ...]:
+        """The distinct vulnerability ids that fail the gate."""
+        return tuple(
+            dict.fromkeys(v.id for g in groups for v in g.vulnerabilities if self.matches(v))
+        )
 
 
 def group_key(service: Service, protocol: str) -> str:

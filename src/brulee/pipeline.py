@@ -10,7 +10,7 @@ from pathlib import Path
 
 from brulee import __version__
 from brulee.errors import NmapError, OutputError, ReportError
-from brulee.findings import ServiceGrouper
+from brulee.findings import ServiceGroup, ServiceGrouper
 from brulee.matching import Matching
 from brulee.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
 from brulee.nmapxml import NmapXmlReader, merge_runs
@@ -54,6 +54,7 @@ class Written:
     hosts_up: int
     services: int
     vulnerable: int
+    groups: tuple[ServiceGroup, ...]
 
 
 def render_reports(
@@ -114,6 +115,7 @@ def render_reports(
         hosts_up=run.hosts_up,
         services=len(report.services),
         vulnerable=report.status_counts().get("vulnerable", 0),
+        groups=report.services,
     )
 
 
