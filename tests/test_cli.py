@@ -33,7 +33,10 @@ EXIM = (
 
 
 def one_line_error(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
+    """The error, on one line, and no traceback (warnings logged before it are allowed)."""
+    lines = [
+        line for line in err.splitlines() if line.strip() and not line.startswith("brulee: WARNING")
+    ]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert lines[0].startswith("brulee: error: ")
@@ -271,3 +274,22 @@ def test_fail_on_gates_the_exit_code(
     assert (tmp_path / "o" / "report.json").is_file()  # the report is written either way
     if code == 1:
         assert f"--fail-on {argv[1]}:" in capsys.readouterr().err
+
+
+def test_stale_database_warns_in_the_report_or_fails_when_required(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH)))
+    out = tmp_path / "o"
+    # The starter's newest NVD record is of 2026-10-08: more than 7 days old from now on.
+    assert main(["report", str(xml), "-o", str(out), "-f", "json"]) == 0
+    warnings = json.loads((out / "report.json").read_text("utf-8"))["scan"]["warnings"]
+    assert any("older than the 7 days allowed by --max-db-age" in w for w in warnings)
+    assert "--max-db-age" in capsys.readouterr().err
+    assert main(["report", str(xml), "-o", str(out), "-f", "json", "--max-db-age", "3650d"]) == 0
+    warnings = json.loads((out / "report.json").read_text("utf-8"))["scan"]["warnings"]
+    assert not any("--max-db-age" in w for w in warnings)
+    capsys.readouterr()
+    assert main(["report", str(xml), "-o", str(tmp_path / "p"), "--require-fresh-db"]) == 3
+    assert "--require-fresh-db" in one_line_error(capsys.readouterr().err)
+    assert main(["report", str(xml), "--max-db-age", "soon"]) == 2

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from brulee import __version__, pipeline
 from brulee.errors import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, BruleeError, UsageError
 from brulee.findings import FAIL_ON_CHOICES, FailOn
-from brulee.matching import open_matching
+from brulee.matching import DEFAULT_MAX_AGE, Freshness, open_matching
 from brulee.nmap import Job, check_user_args
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
 from brulee.targets import DEFAULT_MAX_SCOPE, Spec, build_scope, parse_list, read_target_file
@@ -27,6 +28,8 @@ from brulee.vulndb.store import VulnDb, default_db_path
 
 log = logging.getLogger("brulee")
 _DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
+_AGE = re.compile(r"(\d+)([dh])")
+_AGE_UNITS = {"d": "days", "h": "hours"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +59,24 @@ def positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def age(text: str) -> timedelta:
+    match = _AGE.fullmatch(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age such as 7d or 36h")
+    return timedelta(**{_AGE_UNITS[match[2]]: int(match[1])})
+
+
+def _freshness_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-db-age", type=age, default=DEFAULT_MAX_AGE, metavar="AGE",
+        help="warn in every report when the vulnerability data is older (default 7d)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--require-fresh-db", action="store_true",
+        help="fail (exit 3) instead of warning when the data is older than --max-db-age",
+    )  # fmt: skip
 
 
 def _gate_args(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(scan)
     _db_arg(scan)
+    _freshness_args(scan)
     _gate_args(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
@@ -127,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(report)
     _db_arg(report)
+    _freshness_args(report)
     _gate_args(report)
 
     db = commands.add_parser("db", help="the offline vulnerability database")
@@ -203,12 +226,16 @@ def _db(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _freshness(args: argparse.Namespace) -> Freshness:
+    return Freshness(args.max_db_age, args.require_fresh_db)
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "db":
         return _db(args, console)
     directory = args.output or pipeline.default_output_dir(pipeline.utc_now())
     if args.command == "report":
-        with open_matching(args.db) as matching:
+        with open_matching(args.db, _freshness(args)) as matching:
             written = pipeline.render_reports(args.xml, args.formats, directory, matching=matching)
     else:
         user_args = tuple(check_user_args(args.nmap_args))
@@ -223,7 +250,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             formats=args.formats,
             directory=directory,
         )
-        with open_matching(args.db) as matching:
+        with open_matching(args.db, _freshness(args)) as matching:
             progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
             try:
                 written = pipeline.scan(request, progress, matching)

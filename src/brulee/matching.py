@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from brulee.vulndb import DatabaseError
@@ -19,6 +20,7 @@ from brulee.vulns.nvd import NvdSource
 from brulee.vulns.vulners import VulnersSource
 
 log = logging.getLogger(__name__)
+DEFAULT_MAX_AGE = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +55,39 @@ def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
     return "; ".join(parts), date, warnings
 
 
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How old the vulnerability data may be before reports warn (or the run fails)."""
+
+    max_age: timedelta = DEFAULT_MAX_AGE
+    required: bool = False
+
+    def check(self, info: DbInfo, now: datetime) -> tuple[str, ...]:
+        """A warning when the data is too old; DatabaseError instead when freshness is required."""
+        age = info.age(now)
+        if age <= self.max_age:
+            return ()
+        stamp = info.nvd_timestamp
+        message = (
+            f"the vulnerability data is {age.days} days old"
+            + (f" (NVD data to {stamp:%Y-%m-%d})" if stamp else "")
+            + f", older than the {_days(self.max_age)} allowed by --max-db-age: newer CVEs are "
+            "missing; update the database (brulee db update, or brulee db import)"
+        )
+        if self.required:
+            raise DatabaseError(message + " (--require-fresh-db)")
+        log.warning(message)
+        return (message,)
+
+
+def _days(age: timedelta) -> str:
+    return f"{age.days} days" if age.days else f"{age.seconds // 3600} hours"
+
+
 @contextmanager
-def open_matching(db_path: Path | None) -> Iterator[Matching]:
+def open_matching(
+    db_path: Path | None, freshness: Freshness | None = None, now: datetime | None = None
+) -> Iterator[Matching]:
     """The local database (built from the bundled starter data on first use) plus vulners.
 
     An explicit ``--db`` path that does not exist is an error, never silently replaced.
@@ -70,7 +103,9 @@ def open_matching(db_path: Path | None) -> Iterator[Matching]:
         path.parent.mkdir(parents=True, exist_ok=True)
         build_starter(path)
     with VulnDb.open(path) as db:
-        database, date, warnings = describe(db.info())
+        info = db.info()
+        database, date, warnings = describe(info)
+        warnings += (freshness or Freshness()).check(info, now or datetime.now(UTC))
         yield Matching(
             (NvdSource(db), VulnersSource()), BackportJudge(db).judge, database, date, warnings
         )
