@@ -293,3 +293,21 @@ def test_stale_database_warns_in_the_report_or_fails_when_required(
     assert main(["report", str(xml), "-o", str(tmp_path / "p"), "--require-fresh-db"]) == 3
     assert "--require-fresh-db" in one_line_error(capsys.readouterr().err)
     assert main(["report", str(xml), "--max-db-age", "soon"]) == 2
+
+
+@needs_nmap
+def test_shards_record_themselves_and_an_empty_shard_is_not_an_error(
+    tmp_path: Path, ssh_banner_port: int
+) -> None:
+    common = ["--nmap-args", f"-n -Pn -p {ssh_banner_port}", "-f", "json", "--no-progress"]
+    for index in (1, 2):
+        out = tmp_path / f"s{index}"
+        argv = ["scan", "127.0.0.1", "--shard", f"{index}/2", "--site", "dc-1", "-o", str(out)]
+        assert main([*argv, *common]) == 0
+    empty, full = (json.loads((tmp_path / f"s{i}" / "report.json").read_text()) for i in (1, 2))
+    assert empty["scan"]["shard"] == {"index": 1, "count": 2}
+    assert any("shard 1/2 of this scope is empty" in w for w in empty["scan"]["warnings"])
+    assert empty["hosts"] == []
+    assert full["scan"]["shard"] == {"index": 2, "count": 2}
+    assert full["scan"]["site"] == "dc-1"
+    assert [h["address"] for h in full["hosts"]] == ["127.0.0.1"]

@@ -139,3 +139,21 @@ def test_interval_networks_are_minimal() -> None:
     assert list(Interval(4, 0x0A000001, 0x0A00000A).networks()) == [
         "10.0.0.1", "10.0.0.2/31", "10.0.0.4/30", "10.0.0.8/31", "10.0.0.10",
     ]  # fmt: skip
+
+
+def test_shards_cover_the_scope_exactly_once_and_can_be_empty() -> None:
+    from brulee.targets import Shard
+
+    scope = build_scope(parse_list(["10.0.0.0/28", "h.example"], "t"))
+    shards = [scope.shard(i, 4) for i in range(1, 5)]
+    assert [s.size for s in shards] == [4, 4, 4, 5]
+    assert shards == [scope.shard(i, 4) for i in range(1, 5)]  # deterministic
+    assert [line for s in shards for line in s.lines()] == [
+        "10.0.0.0/30", "10.0.0.4/30", "10.0.0.8/30", "10.0.0.12/30", "h.example",
+    ]  # fmt: skip
+    tiny = build_scope(parse_list(["10.0.0.1"], "t"))
+    assert [tiny.shard(i, 3).size for i in (1, 2, 3)] == [0, 0, 1]
+    assert str(Shard.parse("3/16")) == "3/16"
+    for bad in ("0/4", "5/4", "1", "a/b", "1/0"):
+        with pytest.raises(TargetError, match="expected I/N"):
+            Shard.parse(bad)

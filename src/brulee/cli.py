@@ -15,12 +15,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from brulee import __version__, pipeline
-from brulee.errors import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, BruleeError, UsageError
+from brulee.errors import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, BruleeError, TargetError, UsageError
 from brulee.findings import FAIL_ON_CHOICES, FailOn
 from brulee.matching import DEFAULT_MAX_AGE, Freshness, open_matching
 from brulee.nmap import Job, check_user_args
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
-from brulee.targets import DEFAULT_MAX_SCOPE, Spec, build_scope, parse_list, read_target_file
+from brulee.targets import (
+    DEFAULT_MAX_SCOPE,
+    Shard,
+    Spec,
+    build_scope,
+    parse_list,
+    read_target_file,
+)
 from brulee.vulndb import DatabaseError
 from brulee.vulndb.build import import_files
 from brulee.vulndb.meta import format_info
@@ -53,6 +60,13 @@ def duration(text: str) -> str:
     if not _DURATION.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 30m, 90s or 2h")
     return text
+
+
+def shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except TargetError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def positive(text: str) -> int:
@@ -137,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"largest scope without --allow-large (default {DEFAULT_MAX_SCOPE})",
     )
+    scan.add_argument("--shard", type=shard, metavar="I/N",
+                      help="scan only the I-th of N balanced slices of the targets")  # fmt: skip
+    scan.add_argument("--site", default="", metavar="NAME",
+                      help="where this scan runs (shown when reports are merged)")  # fmt: skip
     scan.add_argument("--no-progress", action="store_true", help="no progress bar")
     scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(scan)
@@ -249,6 +267,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             host_timeout=None if args.host_timeout in {"0", "0s"} else args.host_timeout,
             formats=args.formats,
             directory=directory,
+            shard=args.shard,
+            site=args.site,
         )
         with open_matching(args.db, _freshness(args)) as matching:
             progress = _ScanProgress(console, not args.no_progress and console.is_terminal)

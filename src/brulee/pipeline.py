@@ -16,7 +16,7 @@ from brulee.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_j
 from brulee.nmapxml import NmapXmlReader, merge_runs
 from brulee.report.interface import Report, ScanSummary, extension_of, renderer_for
 from brulee.spool import Spool
-from brulee.targets import Scope
+from brulee.targets import Scope, Shard
 from brulee.vulns.merge import Assessor
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ def render_reports(
     warnings: Sequence[str] = (),
     matching: Matching,
     now: datetime | None = None,
+    shard: Shard | None = None,
+    site: str = "",
 ) -> Written:
     """Stream every XML file through matching and grouping, then write each format."""
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
@@ -96,6 +98,8 @@ def render_reports(
             warnings=(*matching.warnings, *warnings),
             database=matching.database,
             database_date=matching.database_date,
+            shard=shard,
+            site=site,
         )
         report = Report(summary, grouper.groups(), spool)
         files, failed = [], []
@@ -128,6 +132,8 @@ class ScanRequest:
     host_timeout: str | None
     formats: tuple[str, ...]
     directory: Path
+    shard: Shard | None = None
+    site: str = ""
 
 
 ProgressFactory = Callable[[Sequence[Job]], Callable[[int, int], None]]
@@ -146,8 +152,13 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
     """Run Nmap over the scope, then render the reports, even from a partial scan."""
     nmap = find_nmap()
     raw = prepare_output(request.directory)
-    jobs = plan_jobs(request.scope, request.workers, request.user_args, raw)
+    scope = request.scope
     warnings = []
+    if request.shard is not None:
+        scope = scope.shard(request.shard.index, request.shard.count)
+        if not scope.size:
+            warnings.append(f"shard {request.shard} of this scope is empty: nothing to scan")
+    jobs = plan_jobs(scope, request.workers, request.user_args, raw)
     if not is_privileged():
         warnings.append(CONNECT_SCAN_NOTE)
         log.warning(CONNECT_SCAN_NOTE)
@@ -168,6 +179,8 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
         targets=request.targets,
         warnings=[*warnings, *failures],
         matching=matching,
+        shard=request.shard,
+        site=request.site,
     )
     if failures:
         raise NmapError(

@@ -204,6 +204,12 @@ class Scope:
         bounds = [units * i // parts for i in range(parts + 1)]
         return [self._slice(bounds[i], bounds[i + 1]) for i in range(parts)] if units else []
 
+    def shard(self, index: int, count: int) -> Scope:
+        """Slice ``index`` (1-based) of ``count`` balanced, deterministic slices; may be empty
+        when the scope holds fewer units than slices."""
+        units = self.size
+        return self._slice(units * (index - 1) // count, units * index // count)
+
     def _slice(self, low: int, high: int) -> Scope:
         """Units ``[low, high)``, counting addresses in order, then hostnames."""
         intervals = []
@@ -216,6 +222,24 @@ class Scope:
             offset += iv.size
         names = self.hostnames[max(0, low - offset) : max(0, high - offset)]
         return Scope(tuple(intervals), names, self.excluded_hostnames)
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The I-th of N slices of a scope (``--shard I/N``)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        match = re.fullmatch(r"(\d+)/(\d+)", text)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            raise TargetError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 3/16")
+        return cls(int(match[1]), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
 
 
 def build_scope(

@@ -11,6 +11,7 @@ from pathlib import Path
 from brulee.findings import ServiceGroup
 from brulee.model import ScanRun
 from brulee.spool import HostRecord, Location, Spool
+from brulee.targets import Shard
 from brulee.vulns.interface import SEVERITIES, Severity, Status
 
 SCHEMA_VERSION = "1.0"
@@ -42,6 +43,10 @@ class ScanSummary:
     """What the vulnerability data is (counts, dates, coverage); '' when none was used."""
     database_date: str = ""
     """How current the NVD data is (ISO 8601)."""
+    shard: Shard | None = None
+    """The slice of the targets this scan covered (``--shard I/N``), if any."""
+    site: str = ""
+    """A label for where the scan ran (``--site``), for fleet merges."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,8 @@ def scan_dict(report: Report) -> dict[str, Any]:
         "incomplete": run.incomplete,
         "errors": list(run.errors),
         "warnings": list(scan.warnings),
+        "shard": {"index": scan.shard.index, "count": scan.shard.count} if scan.shard else None,
+        "site": scan.site or None,
         "database": scan.database or None,
         "database_date": scan.database_date or None,
         "generated": scan.generated,
