@@ -157,3 +157,14 @@ def test_shards_cover_the_scope_exactly_once_and_can_be_empty() -> None:
     for bad in ("0/4", "5/4", "1", "a/b", "1/0"):
         with pytest.raises(TargetError, match="expected I/N"):
             Shard.parse(bad)
+
+
+def test_auto_shard_comes_from_the_indexed_job() -> None:
+    from brulee.targets import Shard
+
+    assert Shard.parse("auto/8", {"JOB_COMPLETION_INDEX": "0"}) == Shard(1, 8)
+    assert Shard.parse("auto/8", {"JOB_COMPLETION_INDEX": "7"}) == Shard(8, 8)
+    with pytest.raises(TargetError, match="expected I/N"):
+        Shard.parse("auto/8", {"JOB_COMPLETION_INDEX": "8"})
+    with pytest.raises(TargetError, match="JOB_COMPLETION_INDEX is not set"):
+        Shard.parse("auto/8", {})

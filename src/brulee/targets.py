@@ -9,8 +9,9 @@ that held it. Addresses are kept as merged integer intervals, never expanded one
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -232,11 +233,22 @@ class Shard:
     count: int
 
     @classmethod
-    def parse(cls, text: str) -> Shard:
-        match = re.fullmatch(r"(\d+)/(\d+)", text)
-        if not match or not 1 <= int(match[1]) <= int(match[2]):
+    def parse(cls, text: str, environ: Mapping[str, str] = os.environ) -> Shard:
+        """``I/N``, or ``auto/N`` taking I from a Kubernetes Indexed Job's 0-based
+        ``JOB_COMPLETION_INDEX``."""
+        match = re.fullmatch(r"(\d+|auto)/(\d+)", text)
+        index = match[1] if match else ""
+        if index == "auto":
+            job_index = environ.get("JOB_COMPLETION_INDEX", "")
+            if not job_index.isdigit():
+                raise TargetError(
+                    f"--shard {text}: JOB_COMPLETION_INDEX is not set to a number "
+                    "(auto works in a Kubernetes Indexed Job)"
+                )
+            index = str(int(job_index) + 1)
+        if not match or not 1 <= int(index) <= int(match[2]):
             raise TargetError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 3/16")
-        return cls(int(match[1]), int(match[2]))
+        return cls(int(index), int(match[2]))
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
