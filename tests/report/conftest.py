@@ -2,9 +2,12 @@
 
 It holds a vulnerable service on two hosts (one IPv6) with a known exploited (KEV, ransomware)
 high CVE listed before a critical one, a conditional one with EPSS and an unscored reported one;
-a clean, an unchecked, an unknown and an unversioned service; a host that is down; an
-incomplete-scan flag with errors and warnings; the vulnerability database line; and HOSTILE
-text in every field a banner or a source can reach, a KEV entry's included.
+a Debian-packaged OpenSSH with a CVE its package revision fixed (set aside), one still open with
+the advisory and version that fix it, and two unverified backports; an Ubuntu nginx with only
+unverified backports; a clean, an unchecked (Ubuntu-packaged), an unknown and an unversioned
+service; a host that is down; an incomplete-scan flag with errors and warnings; the
+vulnerability database line; and HOSTILE text in every field a banner or a source can reach, a
+KEV entry's and a distribution's evidence included.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from brulee.distro import DistroEvidence
 from brulee.findings import ServiceGrouper
 from brulee.model import Host, Port, ScanRun, Service
 from brulee.report.interface import Report, ScanSummary
@@ -106,7 +110,132 @@ APACHE_VULNS = Assessment(
 )
 OPENSSH = Service(name="ssh", product="OpenSSH", version="8.9p1", extrainfo="Ubuntu 3ubuntu0.6",
                   cpes=("cpe:/a:openbsd:openssh:8.9p1",))  # fmt: skip
-UNCHECKED = Assessment("unchecked", note="no vulners output for this port")
+UNCHECKED = Assessment(
+    "unchecked",
+    note="no vulners output for this port",
+    distribution=DistroEvidence(
+        "ubuntu", revision="3ubuntu0.6", upstream="8.9p1", evidence='extrainfo "Ubuntu 3ubuntu0.6"'
+    ),
+)
+STRETCH_SSH = Service(
+    name="ssh",
+    product="OpenSSH",
+    version="7.4p1 Debian 10+deb9u4",
+    extrainfo="protocol 2.0",
+    cpes=("cpe:/a:openbsd:openssh:7.4p1",),
+)
+STRETCH = DistroEvidence(
+    "debian", "stretch", "10+deb9u4", "7.4p1", evidence='version "7.4p1 Debian 10+deb9u4"'
+)
+NO_STRETCH_ADVISORY = (
+    "no Debian advisory names it for stretch, so whether the 10+deb9u4 package carries a fix "
+    "cannot be decided here"
+)
+REMEDIATION = (
+    "upgrade the Debian stretch package to 1:7.4p1-10+deb9u5 or later (DSA-4387-1); this host "
+    "runs 1:7.4p1-10+deb9u4"
+)
+FIXED_REASON = (
+    "DSA-4280-1 (2018-08-22): fixed in 1:7.4p1-10+deb9u4; this host runs 1:7.4p1-10+deb9u4"
+)
+STRETCH_VULNS = Assessment(
+    "vulnerable",
+    vulnerabilities=(
+        Vulnerability(
+            id="CVE-2023-38408",
+            severity="critical",
+            cvss=Cvss(9.8, "3.1", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            description="The PKCS#11 feature in ssh-agent has an insufficiently trustworthy "
+            "search path, leading to remote code execution through a forwarded agent.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2023-38408",
+            published="2023-07-20T03:15:10.170",
+            confidence="unverified-backport",
+            reason="cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:* versionEndExcluding 9.3 matches "
+            f"7.4p1; {NO_STRETCH_ADVISORY}",
+            sources=("nvd",),
+            epss=EpssScore(0.45, 0.97),
+        ),
+        Vulnerability(
+            id="CVE-2019-6111",
+            severity="medium",
+            cvss=Cvss(5.9, "3.1"),
+            description="The scp client lets a malicious server overwrite arbitrary files in "
+            "the client's target directory.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2019-6111",
+            published="2019-01-31T18:29:00.807",
+            confidence="certain",
+            reason="cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:* versionEndIncluding 7.9 matches "
+            "7.4p1",
+            sources=("nvd",),
+            epss=EpssScore(0.0123, 0.85),
+            advisory="DSA-4387-1",
+            remediation=REMEDIATION,
+        ),
+        Vulnerability(
+            id="CVE-2020-15778",
+            severity="high",
+            cvss=Cvss(7.8, "3.1"),
+            description="scp allows command injection in the scp.c toremote function.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2020-15778",
+            confidence="unverified-backport",
+            reason="cpe:2.3:a:openbsd:openssh:*:*:*:*:*:*:*:* versionEndExcluding 8.3 matches "
+            f"7.4p1; {NO_STRETCH_ADVISORY}",
+            sources=("nvd",),
+            epss=EpssScore(0.0456, 0.92),
+        ),
+    ),
+    fixed=(
+        Vulnerability(
+            id="CVE-2018-15473",
+            severity="medium",
+            cvss=Cvss(5.3, "3.1"),
+            description="User enumeration through a delayed bailout for an invalid user.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2018-15473",
+            confidence="fixed-by-distribution",
+            reason=FIXED_REASON,
+            sources=("nvd",),
+            advisory="DSA-4280-1",
+        ),
+    ),
+    distribution=STRETCH,
+)
+UBUNTU_NGINX = Service(
+    name="http", product="nginx", version="1.14.0", extrainfo=f"Ubuntu; {HOSTILE}",
+    cpes=("cpe:/a:igor_sysoev:nginx:1.14.0",),
+)  # fmt: skip
+UBUNTU_EVIDENCE = f'extrainfo "Ubuntu; {HOSTILE}"'
+NO_UBUNTU_DATA = (
+    "Ubuntu: distributions patch without changing the upstream version, and brulee has no "
+    "ubuntu security data to decide it"
+)
+UBUNTU_VULNS = Assessment(
+    "vulnerable",
+    vulnerabilities=(
+        Vulnerability(
+            id="CVE-2021-23017",
+            severity="high",
+            cvss=Cvss(7.7, "3.1"),
+            description="A one-byte memory overwrite in the nginx resolver.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2021-23017",
+            confidence="unverified-backport",
+            reason="cpe:2.3:a:f5:nginx:*:*:*:*:*:*:*:* versionStartIncluding 0.6.18 "
+            f"versionEndExcluding 1.20.1 matches 1.14.0; {NO_UBUNTU_DATA}",
+            sources=("nvd",),
+        ),
+        Vulnerability(
+            id="CVE-2019-20372",
+            severity="medium",
+            cvss=Cvss(5.3, "3.1"),
+            description="HTTP request smuggling with certain error_page configurations.",
+            url="https://nvd.nist.gov/vuln/detail/CVE-2019-20372",
+            confidence="unverified-backport",
+            reason="cpe:2.3:a:nginx:nginx:*:*:*:*:*:*:*:* versionEndExcluding 1.17.7 matches "
+            f"1.14.0; {NO_UBUNTU_DATA}",
+            sources=("nvd",),
+        ),
+    ),
+    distribution=DistroEvidence("ubuntu", upstream="1.14.0", evidence=UBUNTU_EVIDENCE),
+)
 NGINX = Service(name="http", product="nginx", version="1.25.3", cpes=("cpe:/a:f5:nginx:1.25.3",))
 CLEAN = Assessment("clean", note="none of the 42 CVEs recorded for f5:nginx applies to 1.25.3")
 MYSQL = Service(name="mysql", product="MySQL")
@@ -160,11 +289,16 @@ def build_report(spool: Spool) -> Report:
             (_port(80, APACHE), APACHE_VULNS),
             (_port(22, OPENSSH), UNCHECKED),
             (_port(3306, MYSQL), UNVERSIONED),
+            (_port(8443, UBUNTU_NGINX), UBUNTU_VULNS),
         ],
     )
     grouper.add_host(
-        Host("192.0.2.20", hostnames=(HOSTILE,), reason="syn-ack", filtered_ports=998),
-        [(_port(8080, EVIL), EVIL_VULNS), (_port(443, NGINX), CLEAN)],
+        Host("192.0.2.20", hostnames=(HOSTILE,), reason="syn-ack", filtered_ports=997),
+        [
+            (_port(8080, EVIL), EVIL_VULNS),
+            (_port(443, NGINX), CLEAN),
+            (_port(22, STRETCH_SSH), STRETCH_VULNS),
+        ],
     )
     grouper.add_host(Host("192.0.2.30", status="down", reason="no-response"), [])
     grouper.add_host(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import lxml.html
@@ -14,15 +14,26 @@ from playwright.sync_api import Browser, Dialog, Page, Request, Route, sync_play
 
 from brulee.report.html import HtmlRenderer
 from brulee.report.interface import Report
-from tests.report.conftest import CLEAN, CONDITION, HOSTILE, TRAVERSAL
+from tests.report.conftest import (
+    CLEAN,
+    CONDITION,
+    FIXED_REASON,
+    HOSTILE,
+    NO_STRETCH_ADVISORY,
+    NO_UBUNTU_DATA,
+    REMEDIATION,
+    TRAVERSAL,
+    UBUNTU_EVIDENCE,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
-SERVICES = 6
-LOCATIONS = 8
+SERVICES = 8
+LOCATIONS = 10
+STRETCH_LABEL = "openssh 7.4p1 debian 10+deb9u4"
 
 
 @pytest.fixture
@@ -119,11 +130,11 @@ def test_database_and_known_exploited_summary(html: Path) -> None:
     assert [_cells(r) for r in rows] == [
         [
             "CVE-2021-41773 ransomware", "2021-11-03", "high", "7.5 (v3.1)", "94.4% (p99)",
-            f"1. Apache httpd 2.4.49 tcp 2. {HOSTILE} {HOSTILE} tcp conditional",
+            f"1. Apache httpd 2.4.49 tcp 3. {HOSTILE} {HOSTILE} tcp conditional",
         ],
         [
             "CVE-2021-42013", "2021-11-03", "high", "7.5 (v3.1)", "0.040% (p10)",
-            f"2. {HOSTILE} {HOSTILE} tcp",
+            f"3. {HOSTILE} {HOSTILE} tcp",
         ],
     ]  # fmt: skip
     assert "EPSS" in _text_of(doc.xpath("//*[@id='legend']")[0])
@@ -160,8 +171,108 @@ def test_vulnerability_rows_show_kev_epss_and_confidence(html: Path) -> None:
     assert "Confidence: reported" in details[3]
     index = doc.xpath("//tbody[@id='index-body']/tr")
     assert [_cells(r)[3:5] for r in index] == [
-        ["critical", "1"], ["high", "2"], ["", ""], ["", ""], ["", ""], ["", ""],
+        ["critical", "1"], ["critical", ""], ["high", "2"], ["high", ""], ["", ""], ["", ""],
+        ["", ""], ["", ""],
     ]  # fmt: skip
+
+
+def _article(doc: lxml.html.HtmlElement, label: str) -> lxml.html.HtmlElement:
+    (article,) = doc.xpath("//article[@data-label=$l]", l=label)
+    return article
+
+
+def test_distribution_evidence_counts_and_markers(html: Path) -> None:
+    doc = _doc(html)
+    ssh = _article(doc, STRETCH_LABEL)
+    (distro,) = ssh.xpath(".//div[@class='distro']")
+    assert _text_of(distro) == (
+        "Distribution: Debian stretch, package revision 10+deb9u4 · seen in "
+        'version "7.4p1 Debian 10+deb9u4" '
+        "1 fixed by the distribution 1 still open 2 unverified backport"
+    )
+    tallies = distro.xpath(".//span[starts-with(@class, 'tally')]/@class")
+    assert tallies == ["tally fixed", "tally open", "tally unverified"]
+    rows = ssh.xpath(".//table[@class='vulns']/tbody/tr")
+    assert [_cells(r)[0] for r in rows] == [
+        "CVE-2023-38408 unverified backport", "CVE-2020-15778 unverified backport",
+        "CVE-2019-6111",
+    ]  # fmt: skip
+    assert [r.get("class") for r in rows] == ["unverified", "unverified", None]
+    badges = [r.xpath(".//span[@class='badge c-unverified-backport']") for r in rows]
+    assert [len(b) for b in badges] == [1, 1, 0]
+    assert all(not r.xpath(".//span[@class='badge c-conditional']") for r in rows)
+    details = [_cells(r)[5] for r in rows]
+    assert "Confidence: unverified-backport — cpe:2.3:a:openbsd:openssh" in details[0]
+    assert NO_STRETCH_ADVISORY in details[0]
+    assert rows[0].xpath(".//span[@class='conf conf-unverified-backport']")
+    # the remediation: an actionable line of its own, under the one finding that has it
+    assert [len(r.xpath(".//p[@class='remedy']")) for r in rows] == [0, 0, 1]
+    (remedy,) = rows[2].xpath(".//p[@class='remedy']")
+    assert _text_of(remedy) == f"Remediation: {REMEDIATION}"
+    # set aside: listed after the table, never in it
+    (fixed,) = ssh.xpath(".//div[@class='fixed-list']")
+    assert fixed.getprevious().get("class") == "vulns"
+    assert _text_of(fixed.find("h4")) == (
+        "Fixed by the distribution (1) set aside: not findings, not counted"
+    )
+    assert [_text_of(li) for li in fixed.xpath(".//li")] == [f"CVE-2018-15473 {FIXED_REASON}"]
+    assert fixed.xpath(".//a/@href") == ["https://nvd.nist.gov/vuln/detail/CVE-2018-15473"]
+    assert "CVE-2018-15473" not in _text_of(ssh.xpath(".//table[@class='vulns']")[0])
+    assert ssh.get("data-vulns") == "3"
+
+
+def test_unverified_only_and_unchecked_distributions(html: Path, hostile: str) -> None:
+    doc = _doc(html)
+    nginx = _article(doc, "nginx 1.14.0")
+    (distro,) = nginx.xpath(".//div[@class='distro']")
+    (evidence,) = distro.xpath(".//code")
+    assert evidence.text == UBUNTU_EVIDENCE  # hostile banner text, literal
+    assert hostile in evidence.text
+    assert _text_of(distro.xpath(".//p[@class='tallies']")[0]) == (
+        "0 fixed by the distribution 0 still open 2 unverified backport"
+    )
+    assert distro.xpath(".//span[@class='tally fixed zero']")
+    rows = nginx.xpath(".//table[@class='vulns']/tbody/tr")
+    assert [r.get("class") for r in rows] == ["unverified", "unverified"]
+    assert all(NO_UBUNTU_DATA in _cells(r)[5] for r in rows)
+    assert not nginx.xpath(".//div[@class='fixed-list'] | .//p[@class='remedy']")
+    # not checked: the distribution is shown, but no counts that would read as "none open"
+    unchecked = _article(doc, "openssh 8.9p1")
+    (distro,) = unchecked.xpath(".//div[@class='distro']")
+    assert _text_of(distro) == (
+        'Distribution: Ubuntu, package revision 3ubuntu0.6 · seen in extrainfo "Ubuntu 3ubuntu0.6"'
+    )
+    assert not distro.xpath(".//p[@class='tallies']")
+    assert not _article(doc, "apache httpd 2.4.49").xpath(".//div[@class='distro']")
+
+
+def test_summary_backport_totals_and_legend(html: Path) -> None:
+    doc = _doc(html)
+    (line,) = doc.xpath("//section[@id='summary']//p[@id='backports']")
+    assert _text_of(line) == (
+        "Distribution backports 4 unverified backports (kept, counted above) "
+        "1 fixed by the distribution (set aside, not counted)"
+    )
+    totals = {t.findtext("span"): t.findtext("b") for t in doc.xpath("//div[@class='totals']/div")}
+    assert totals["vulnerabilities"] == "10"  # the set-aside CVE is not one of them
+    counts = [int(t) for t in doc.xpath("//svg//rect[@fill]/following-sibling::text[1]/text()")]
+    assert sum(counts) == 10
+    legend = _text_of(doc.xpath("//*[@id='legend']")[0])
+    assert "UNVERIFIED BACKPORT: kept but uncertain" in legend
+    assert "fixed by distribution: the distribution's advisory fixed it" in legend
+
+
+def test_known_exploited_list_marks_an_unverified_backport(report: Report, tmp_path: Path) -> None:
+    apache = report.services[0]
+    unsure = tuple(
+        replace(v, confidence="unverified-backport") if v.kev else v for v in apache.vulnerabilities
+    )
+    path = tmp_path / "report.html"
+    HtmlRenderer().render(
+        replace(report, services=(replace(apache, vulnerabilities=unsure),)), path
+    )
+    (row,) = _doc(path).xpath("//section[@id='kev']//tbody/tr")
+    assert _cells(row)[5] == "1. Apache httpd 2.4.49 tcp unverified backport"
 
 
 # ----------------------------------------------------------------------------- in Chromium
@@ -258,9 +369,11 @@ def test_loads_nothing_and_runs_its_script_under_the_csp(
 def test_filter_by_text_severity_and_status(visit: Callable[[bool], Visit]) -> None:
     seen = visit(True)
     page = seen.page
-    page.fill("#filter-text", "openssh")
+    page.fill("#filter-text", "8.9p1")
     assert seen.labels(visible_only=True) == ["openssh 8.9p1"]
     assert page.locator("#index-body tr:visible").count() == 1
+    page.fill("#filter-text", "openssh")
+    assert seen.labels(visible_only=True) == [STRETCH_LABEL, "openssh 8.9p1"]
     page.fill("#filter-text", "CVE-2021-33193")
     assert seen.labels(visible_only=True) == ["apache httpd 2.4.49"]
     page.fill("#filter-text", "2001:db8::5")  # a location
@@ -268,7 +381,7 @@ def test_filter_by_text_severity_and_status(visit: Callable[[bool], Visit]) -> N
     page.fill("#filter-text", "")
     assert len(seen.labels(visible_only=True)) == SERVICES
     page.select_option("#filter-severity", "critical")
-    assert seen.labels(visible_only=True) == ["apache httpd 2.4.49"]
+    assert seen.labels(visible_only=True) == ["apache httpd 2.4.49", STRETCH_LABEL]
     page.select_option("#filter-severity", "")
     page.select_option("#filter-status", "unversioned")
     assert seen.labels(visible_only=True) == ["mysql"]
@@ -290,7 +403,7 @@ def test_sorting_reorders_services_and_index(visit: Callable[[bool], Visit]) -> 
     page.select_option("#sort", "locations")
     assert seen.labels()[:2] == ["apache httpd 2.4.49", "openssh 8.9p1"]
     page.select_option("#sort", "kev")  # the hostile service has two KEV vulnerabilities
-    assert seen.labels()[:3] == [urgent[1], "apache httpd 2.4.49", "acme snmp agent 3.1"]
+    assert seen.labels()[:3] == [urgent[2], "apache httpd 2.4.49", STRETCH_LABEL]
     page.select_option("#sort", "urgency")
     assert seen.labels() == urgent
     seen.assert_quiet()
@@ -310,4 +423,13 @@ def test_everything_is_readable_without_javascript(
     assert page.locator("table.hosts tbody tr:visible").count() == 4
     assert page.locator("#incomplete").is_visible()
     assert hostile in page.inner_text("body")
+    fixed = page.locator(".fixed-list li")
+    assert fixed.count() == 1
+    assert fixed.first.is_visible()
+    assert fixed.first.inner_text() == f"CVE-2018-15473 {FIXED_REASON}"
+    assert page.locator(".remedy").first.is_visible()
+    assert page.locator(".vulns .badge.c-unverified-backport").count() == 4
+    assert all(b.is_visible() for b in page.locator(".vulns .badge.c-unverified-backport").all())
+    evidence = page.locator("article.service .distro code").all()
+    assert UBUNTU_EVIDENCE in [e.inner_text() for e in evidence]
     seen.assert_quiet()

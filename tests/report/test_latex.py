@@ -11,6 +11,7 @@ import pytest
 from brulee.report.interface import Report
 from brulee.report.latex import LatexRenderer, tex_escape, tex_name, tex_url
 from brulee.report.view import Raw
+from tests.report.conftest import UBUNTU_EVIDENCE
 
 
 @pytest.fixture
@@ -113,6 +114,69 @@ def test_database_kev_epss_and_confidence(tex: str) -> None:
     # conditional: 33193 on Apache, 41773 on EVIL (in its table and in the KEV list)
     assert tex.count(r"\badge{conditional}") == 3
     assert tex.count(r"\textbf{\textcolor{c-conditional-ink}{Confidence: CONDITIONAL}}") == 2
-    assert tex.count(r"\textbf{Confidence: certain}") == 2
+    assert tex.count(r"\textbf{Confidence: certain}") == 3
     assert "CISA KEV: added 2021-11-03, remediation due 2021-11-17; known to be used in" in tex
     assert r"\textbf{EPSS}: FIRST" in tex  # the legend
+
+
+def _service(tex: str, heading: str) -> str:
+    """A service's section: from its heading to the next bookmark."""
+    start = tex.index(r"{}" + heading + " ")
+    return tex[start : tex.index(r"\pdfbookmark", start)]
+
+
+def test_distribution_backports(tex: str, hostile: str) -> None:
+    stretch = _service(tex, "2. OpenSSH 7.4p1 Debian 10+deb9u4")
+    assert (
+        r"{\small\fact{Distribution}{Debian stretch, package revision 10+deb9u4}"
+        r"\textcolor{muted}{seen in version \textquotedbl{}7.4p1 Debian 10+deb9u4"
+        r"\textquotedbl{}}\par}"
+    ) in stretch
+    assert (
+        r"{\small\textbf{\textcolor{c-clean}{1}} fixed by the distribution\hspace{1.2em}"
+        r"\textbf{\textcolor{c-vulnerable}{1}} still open\hspace{1.2em}"
+        r"\textbf{\textcolor{c-unverified-backport-ink}{2}} unverified backport\par}"
+    ) in stretch
+    badge = r"\newline\badgeas{unverified-backport}{UNVERIFIED\\BACKPORT} & "
+    assert stretch.count(badge) == 2
+    assert stretch.count(r"{Confidence: UNVERIFIED BACKPORT}}") == 2
+    assert (
+        r"{\footnotesize\textbf{\textcolor{c-clean}{Remediation:}} upgrade the Debian stretch "
+        r"package to 1:\bk{}7.4p1-10+deb9u5 or later (DSA-4387-1); this host runs "
+        r"1:\bk{}7.4p1-10+deb9u4}\newline"
+    ) in stretch
+    # set aside after the vulnerability table, in a table of its own, never among the findings
+    table, _, after = stretch.partition(r"\textbf{Fixed by the distribution {(}1)}")
+    assert after
+    assert "CVE-2018-15473" not in table
+    assert (
+        r"\textbf{\href{https://nvd.nist.gov/vuln/detail/CVE-2018-15473}{CVE-2018-15473}} & "
+        r"DSA-4280-1 (2018-08-22): fixed in 1:\bk{}7.4p1-10+deb9u4; this host runs "
+        r"1:\bk{}7.4p1-10+deb9u4 \\"
+    ) in after
+    assert r"\multicolumn{3}{@{}l}{\hd{Locations: 1}}" in after
+
+    nginx = _service(tex, "4. nginx 1.14.0")
+    evidence = tex_escape(UBUNTU_EVIDENCE)
+    assert evidence.startswith(
+        r"extrainfo \textquotedbl{}Ubuntu; Apache/\bk{}2.4.49 (\textbackslash{}input"
+    )
+    assert (
+        rf"\fact{{Distribution}}{{Ubuntu}}\textcolor{{muted}}{{seen in {evidence}}}\par}}" in nginx
+    )
+    assert r"\textcolor{muted}{0} fixed by the distribution" in nginx
+    assert nginx.count(r"\badgeas{unverified-backport}") == 2
+    assert "Fixed by the distribution" not in nginx
+    assert "Remediation" not in nginx
+
+
+def test_summary_backport_totals_and_legend(tex: str) -> None:
+    assert (
+        r"{\small\textcolor{muted}{Distribution backports:}\hspace{1.2em}"
+        r"\textbf{\textcolor{c-unverified-backport-ink}{4}} unverified backports (kept, counted "
+        r"above)\hspace{1.2em}\textbf{\textcolor{c-clean}{1}} fixed by the distribution (set "
+        r"aside, not counted)\par}"
+    ) in tex
+    assert r"\total{10}{vulnerabilities}" in tex
+    assert "UNVERIFIED BACKPORT: kept but uncertain" in tex
+    assert r"\textbf{Distribution}: the distribution and package revision" in tex

@@ -12,7 +12,16 @@ from markdown_it import MarkdownIt
 from brulee.report.interface import Report
 from brulee.report.markdown import MarkdownRenderer, md_escape, md_link
 from brulee.report.view import Raw
-from tests.report.conftest import CLEAN, CONDITION, HOSTILE, TRAVERSAL
+from tests.report.conftest import (
+    CLEAN,
+    CONDITION,
+    FIXED_REASON,
+    HOSTILE,
+    NO_STRETCH_ADVISORY,
+    REMEDIATION,
+    TRAVERSAL,
+    UBUNTU_EVIDENCE,
+)
 
 
 @pytest.fixture
@@ -112,11 +121,11 @@ def test_database_kev_epss_and_confidence(markdown: Path) -> None:
     assert _rows(kev[0]) == [
         [
             "CVE-2021-41773 RANSOMWARE", "2021-11-03", "HIGH", "7.5 (v3.1)", "94.4% (p99)",
-            f"1. Apache httpd 2.4.49 (tcp) 2. {HOSTILE} {HOSTILE} (tcp) CONDITIONAL",
+            f"1. Apache httpd 2.4.49 (tcp) 3. {HOSTILE} {HOSTILE} (tcp) CONDITIONAL",
         ],
         [
             "CVE-2021-42013", "2021-11-03", "HIGH", "7.5 (v3.1)", "0.040% (p10)",
-            f"2. {HOSTILE} {HOSTILE} (tcp)",
+            f"3. {HOSTILE} {HOSTILE} (tcp)",
         ],
     ]  # fmt: skip
     assert doc.xpath("//li/strong[text()='EPSS']")  # the legend
@@ -134,3 +143,86 @@ def test_database_kev_epss_and_confidence(markdown: Path) -> None:
     assert doc.xpath("//td/strong[text()='CONDITIONAL']")
     status = "Status: VULNERABLE · KNOWN EXPLOITED (KEV) · highest severity CRITICAL"
     assert status in doc.text_content()
+
+
+def _section(doc: lxml.html.HtmlElement, heading: str) -> list[lxml.html.HtmlElement]:
+    """The elements after the service heading that starts with ``heading``, up to the next."""
+    (h3,) = doc.xpath("//h3[starts-with(text(), $h)]", h=heading)
+    found = []
+    for element in h3.itersiblings():
+        if element.tag in ("h2", "h3"):
+            break
+        found.append(element)
+    return found
+
+
+def _flat(element: lxml.html.HtmlElement) -> str:
+    return " ".join(" ".join(element.xpath(".//text()")).split())
+
+
+def _paragraph(section: list[lxml.html.HtmlElement], start: str) -> lxml.html.HtmlElement:
+    (found,) = [e for e in section if e.tag == "p" and e.text_content().startswith(start)]
+    return found
+
+
+def test_distribution_backports(markdown: Path, hostile: str) -> None:
+    doc = _to_html(markdown)
+    ssh = _section(doc, "2. OpenSSH 7.4p1 Debian 10+deb9u4")
+    distro = _paragraph(ssh, "Distribution:")
+    assert _flat(distro) == (
+        'Distribution: Debian stretch, package revision 10+deb9u4 · seen in version "7.4p1 '
+        'Debian 10+deb9u4" 1 fixed by the distribution · 1 still open · 2 unverified backport'
+    )
+    assert distro.xpath("./br")  # the counts on a line of their own
+    assert distro.xpath("./strong/text()") == ["Distribution:", "1", "1", "2"]
+    tables = [e for e in ssh if e.tag == "table"]
+    vulns = _rows(tables[1])
+    assert [r[0] for r in vulns] == ["CVE-2023-38408", "CVE-2020-15778", "CVE-2019-6111"]
+    assert [r[5] for r in vulns] == ["UNVERIFIED BACKPORT", "UNVERIFIED BACKPORT", "certain"]
+    assert tables[1].xpath(".//td/strong[text()='UNVERIFIED BACKPORT']")
+    assert vulns[0][7].endswith(NO_STRETCH_ADVISORY)
+    assert f"Remediation: {REMEDIATION}" in vulns[2][6]
+    assert not any("Remediation" in r[6] for r in vulns[:2])
+    # the set-aside list: after the vulnerability table, before the locations, in no table
+    fixed = _paragraph(ssh, "Fixed by the distribution (1)")
+    assert fixed.xpath("./em")
+    position = ssh.index(fixed)
+    assert ssh.index(tables[1]) < position < ssh.index(tables[2])
+    (items,) = [e for e in ssh if e.tag == "ul"]
+    assert [li.text_content() for li in items] == [f"CVE-2018-15473: {FIXED_REASON}"]
+    assert items.xpath(".//a/@href") == ["https://nvd.nist.gov/vuln/detail/CVE-2018-15473"]
+    assert not any("CVE-2018-15473" in c for t in tables for r in _rows(t) for c in r)
+
+    nginx = _section(doc, "4. nginx 1.14.0")
+    distro = _paragraph(nginx, "Distribution:")
+    assert _flat(distro) == (
+        f"Distribution: Ubuntu · seen in {UBUNTU_EVIDENCE} "
+        "0 fixed by the distribution · 0 still open · 2 unverified backport"
+    )
+    assert hostile in distro.text_content()
+    assert not distro.xpath(".//script")
+    vulns = _rows([e for e in nginx if e.tag == "table"][1])
+    assert [r[5] for r in vulns] == ["UNVERIFIED BACKPORT", "UNVERIFIED BACKPORT"]
+    assert not any(e.text_content().startswith("Fixed by") for e in nginx)
+
+    unchecked = _section(doc, "6. OpenSSH 8.9p1")
+    assert _paragraph(unchecked, "Distribution:").text_content() == (
+        'Distribution: Ubuntu, package revision 3ubuntu0.6 · seen in extrainfo "Ubuntu 3ubuntu0.6"'
+    )
+
+
+def test_summary_backport_totals_and_legend(markdown: Path) -> None:
+    doc = _to_html(markdown)
+    (line,) = doc.xpath("//p[starts-with(text(), 'Distribution backports:')]")
+    assert line.text_content() == (
+        "Distribution backports: 4 unverified backports (kept, counted above) · "
+        "1 fixed by the distribution (set aside, not counted)"
+    )
+    totals = doc.xpath("//h2[text()='Summary']/following-sibling::table[1]")[0]
+    headers = totals.xpath("./thead/tr/th/text()")
+    assert _rows(totals)[0][headers.index("Vulnerabilities")] == "10"
+    severities = doc.xpath("//h2[text()='Summary']/following-sibling::table[2]")[0]
+    assert sum(int(r[1]) for r in _rows(severities)) == 10
+    legend = doc.xpath("//li[strong/text()='Confidence']")[0].text_content()
+    assert "UNVERIFIED BACKPORT: kept but uncertain" in legend
+    assert doc.xpath("//li/strong[text()='Distribution']")

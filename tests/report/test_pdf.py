@@ -13,6 +13,7 @@ import pytest
 from brulee.errors import ReportError
 from brulee.report.interface import Report
 from brulee.report.pdf import INSTALL_HINT, PdfRenderer, compile_tex
+from tests.report.conftest import FIXED_REASON, REMEDIATION, UBUNTU_EVIDENCE
 
 needs_tex = pytest.mark.skipif(
     shutil.which("latexmk") is None or shutil.which("pdflatex") is None,
@@ -23,9 +24,12 @@ needs_poppler = pytest.mark.skipif(
 )
 
 
-def _text(pdf: Path) -> str:
+def _text(pdf: Path, *options: str) -> str:
     return subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", *options, "-enc", "UTF-8", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
 
 
@@ -85,6 +89,41 @@ def test_compiles_with_the_hostile_banner_as_literal_text(
     assert "javascript" not in urls
     assert "https://nvd.nist.gov/vuln/detail/CVE-2021-41773" in urls
     assert list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.tex
+@needs_tex
+@needs_poppler
+def test_distribution_backports(report: Report, tmp_path: Path) -> None:
+    target = tmp_path / "report.pdf"
+    PdfRenderer().render(report, target)
+    text = _text(target, "-layout")  # in reading order: the lines as laid out
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert (
+        "Distribution backports: 4 unverified backports (kept, counted above) "
+        "1 fixed by the distribution (set aside, not counted)"
+    ) in lines
+    assert (
+        'Distribution Debian stretch, package revision 10+deb9u4 seen in version "7.4p1 Debian '
+        '10+deb9u4"'
+    ) in lines
+    assert "1 fixed by the distribution 1 still open 2 unverified backport" in lines
+    assert "0 fixed by the distribution 0 still open 2 unverified backport" in lines
+    assert (
+        'Distribution Ubuntu, package revision 3ubuntu0.6 seen in extrainfo "Ubuntu 3ubuntu0.6"'
+        in lines
+    )
+    assert "Fixed by the distribution (1) — set aside: not findings, not counted" in lines
+    assert f"CVE-2018-15473 {FIXED_REASON}" in lines
+    # markers: the stacked badge in the ID column (4) and the confidence in the details (4)
+    assert len(re.findall(r"\bUNVERIFIED\s+BACKPORT\b", text)) >= 2 * 4 + 1  # + the legend
+    assert text.count("Confidence: UNVERIFIED BACKPORT") == 4
+    squeezed = _squeezed(text)
+    assert _squeezed(f"Remediation: {REMEDIATION}") in squeezed
+    assert _squeezed(f"Distribution Ubuntu seen in {UBUNTU_EVIDENCE}") in squeezed
+    fixed_list = text.index("Fixed by the distribution (1)")
+    assert text.index("CVE-2019-6111") < fixed_list < text.index("Locations: 1")
+    assert text.count("CVE-2018-15473") == 1
 
 
 @pytest.mark.tex

@@ -10,9 +10,11 @@ from brulee.report.interface import Report
 from brulee.report.view import (
     STATUS_MEANING,
     STATUSES,
+    Tally,
     build_view,
     count_text,
     epss_text,
+    fixed_view,
     kev_text,
     printable,
     safe_url,
@@ -20,7 +22,7 @@ from brulee.report.view import (
 )
 from brulee.vulndb.store import EpssScore
 from brulee.vulns.interface import SEVERITIES, Vulnerability
-from tests.report.conftest import TRAVERSAL
+from tests.report.conftest import FIXED_REASON, TRAVERSAL, UBUNTU_EVIDENCE
 
 
 @pytest.mark.parametrize(
@@ -74,13 +76,13 @@ def test_view_of_the_sample_report(report: Report) -> None:
     view = build_view(report)
     assert [c.name for c in view.severities] == list(SEVERITIES)
     assert {c.name: c.count for c in view.severities} == {
-        "critical": 1, "high": 2, "medium": 1, "low": 0, "unscored": 1,
+        "critical": 2, "high": 4, "medium": 3, "low": 0, "unscored": 1,
     }  # fmt: skip
     assert [c.name for c in view.statuses] == list(STATUSES)
     assert all(c.count == 1 for c in view.statuses if c.name != "vulnerable")
     assert view.totals == (
-        ("known exploited (KEV)", 2), ("services", 6), ("vulnerabilities", 5), ("locations", 8),
-        ("hosts up", 3), ("hosts down", 1),
+        ("known exploited (KEV)", 2), ("services", 8), ("vulnerabilities", 10),
+        ("locations", 10), ("hosts up", 3), ("hosts down", 1),
     )  # fmt: skip
     assert view.incomplete
     assert ("Finished", "not finished") in view.facts
@@ -100,9 +102,11 @@ def test_view_of_the_sample_report(report: Report) -> None:
     assert apache.kev_count == 1
     assert apache.summary == "4 vulnerabilities (1 known exploited) \u00b7 2 locations"
     assert [x.conditional for x in apache.vulns] == [False, False, True, False]
+    assert not any(x.unverified for x in apache.vulns)
+    assert (apache.distribution, apache.backports, apache.fixed) == ("", (), ())
     assert [k.vuln.vuln.id for k in view.kev] == ["CVE-2021-41773", "CVE-2021-42013"]
     where = [(s.number, x.vuln.confidence) for s, x in view.kev[0].where]
-    assert where == [(1, "certain"), (2, "conditional")]
+    assert where == [(1, "certain"), (3, "conditional")]
     assert view.kev_lead.endswith("fix them first.")
     assert [loc.address for loc in view.locations(apache)] == ["192.0.2.10", "2001:db8::5"]
     assert [h.address for h in view.hosts()] == [
@@ -161,3 +165,40 @@ def test_kev_lead_and_subtitle_without_kev_or_targets(report: Report) -> None:
     assert build_view(replace(plain, scan=replace(plain.scan, database=""))).kev_lead == (
         "No KEV data: no vulnerability database was used."
     )
+
+
+def test_distribution_backports(report: Report) -> None:
+    view = build_view(report)
+    # distinct ids over all services; the set-aside one is no vulnerability (not in the chart)
+    assert view.backports == (
+        Tally(4, "unverified backports (kept, counted above)", "unverified"),
+        Tally(1, "fixed by the distribution (set aside, not counted)", "fixed"),
+    )
+    assert sum(c.count for c in view.severities) == dict(view.totals)["vulnerabilities"] == 10
+    by_label = {s.label: s for s in view.services}
+    ssh = by_label["OpenSSH 7.4p1 Debian 10+deb9u4"]
+    assert ssh.number == 2
+    assert ssh.distribution == "Debian stretch, package revision 10+deb9u4"
+    assert ssh.distribution_evidence == 'version "7.4p1 Debian 10+deb9u4"'
+    assert [(t.count, t.text) for t in ssh.backports] == [
+        (1, "fixed by the distribution"), (1, "still open"), (2, "unverified backport"),
+    ]  # fmt: skip
+    assert [x.unverified for x in ssh.vulns] == [True, True, False]
+    assert ssh.summary == "3 vulnerabilities \u00b7 1 location"
+    assert [(f.vuln.id, f.detail) for f in ssh.fixed] == [("CVE-2018-15473", FIXED_REASON)]
+    nginx = by_label["nginx 1.14.0"]
+    assert (nginx.distribution, nginx.distribution_evidence) == ("Ubuntu", UBUNTU_EVIDENCE)
+    assert [t.count for t in nginx.backports] == [0, 0, 2]
+    assert nginx.fixed == ()
+    unchecked = by_label["OpenSSH 8.9p1"]
+    assert unchecked.distribution == "Ubuntu, package revision 3ubuntu0.6"
+    assert unchecked.backports == ()  # not checked: no counts that could read as "none open"
+
+
+def test_fixed_view_names_the_advisory_once() -> None:
+    fixed = Vulnerability("CVE-2000-0001", "low", confidence="fixed-by-distribution")
+    named = replace(fixed, advisory="DSA-1-1", reason="DSA-1-1 (2000-01-01): fixed in 1.0-1")
+    assert fixed_view(named).detail == "DSA-1-1 (2000-01-01): fixed in 1.0-1"
+    assert fixed_view(replace(named, reason="fixed in 1.0-1")).detail == "DSA-1-1: fixed in 1.0-1"
+    assert fixed_view(replace(named, reason="")).detail == "DSA-1-1"
+    assert fixed_view(replace(fixed, reason="fixed upstream")).detail == "fixed upstream"

@@ -50,6 +50,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     "kev": ("6A1B9A", "FFFFFF"),
     "ransomware": ("1F2328", "FFFFFF"),
     "conditional": ("FCE7B2", "7A3E00"),
+    "unverified-backport": ("E0E4FF", "3B2FA0"),
 }
 """Severity, status and marker colours (fill, text) as RGB hex, shared by every format."""
 
@@ -69,7 +70,18 @@ LEGEND: tuple[tuple[str, str], ...] = (
         "Confidence",
         "certain: NVD's applicability rules hold for what the scan saw. CONDITIONAL: they hold "
         "only if the platform condition named in the reason holds too, which the scan cannot "
-        "see. reported: listed by a third-party source, not verified by brulee.",
+        "see. reported: listed by a third-party source, not verified by brulee. UNVERIFIED "
+        "BACKPORT: kept but uncertain: the upstream version matches, but the service is a "
+        "distribution's package, which may carry a backported fix that no data here can "
+        "confirm or rule out (the reason says why). fixed by distribution: the distribution's "
+        "advisory fixed it at or below the running package revision; listed apart under the "
+        "service, never counted as a finding.",
+    ),
+    (
+        "Distribution",
+        "the distribution and package revision recognised in the service's banner, and how "
+        "many CVEs matching its upstream version the distribution fixed, are still open, or "
+        "are unverified backports.",
     ),
     ("Order", "known exploited first, then by EPSS, then by CVSS score."),
 )
@@ -209,6 +221,11 @@ class VulnView:
         """It applies only if a platform condition the scan could not see holds."""
         return self.vuln.confidence == "conditional"
 
+    @property
+    def unverified(self) -> bool:
+        """Kept, but the distribution's package may carry a fix no data here decides."""
+        return self.vuln.confidence == "unverified-backport"
+
 
 def vuln_view(vuln: Vulnerability) -> VulnView:
     """What every format shows about ``vuln``."""
@@ -220,6 +237,42 @@ def vuln_view(vuln: Vulnerability) -> VulnView:
         kev_detail=kev_text(vuln),
         ransomware=vuln.kev is not None and vuln.kev.known_ransomware == "Known",
         published=vuln.published.partition("T")[0],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FixedView:
+    """A CVE the distribution's package fixed: set aside, shown apart, never counted."""
+
+    vuln: Vulnerability
+    detail: str
+    """Advisory and reason: ``DSA-4280-1 (2018-08-22): fixed in ...; this host runs ...``."""
+
+
+def fixed_view(vuln: Vulnerability) -> FixedView:
+    """The reason names the advisory; when it does not, the advisory is put first."""
+    reason = vuln.reason
+    if vuln.advisory and not reason.startswith(vuln.advisory):
+        reason = f"{vuln.advisory}: {reason}" if reason else vuln.advisory
+    return FixedView(vuln, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """One count with its words, and a name for how to show it."""
+
+    count: int
+    text: str
+    kind: str
+
+
+def backport_tallies(group: ServiceGroup) -> tuple[Tally, ...]:
+    """``N fixed by the distribution``, ``N still open``, ``N unverified backport``."""
+    unverified = group.unverified
+    return (
+        Tally(len(group.fixed), "fixed by the distribution", "fixed"),
+        Tally(len(group.vulnerabilities) - unverified, "still open", "open"),
+        Tally(unverified, "unverified backport", "unverified"),
     )
 
 
@@ -243,6 +296,14 @@ class ServiceView:
     summary: str
     """``3 vulnerabilities (1 known exploited) · 2 locations``; never a vulnerability count for
     an unchecked one."""
+    distribution: str
+    """``Debian stretch, package revision 10+deb9u7``; '' when no distribution was recognised."""
+    distribution_evidence: str
+    """What the scan reported that shows it: ``version "7.4p1 Debian 10+deb9u7"``."""
+    backports: tuple[Tally, ...]
+    """Fixed by the distribution, still open, unverified; () unless checked with a distribution."""
+    fixed: tuple[FixedView, ...]
+    """Set aside: not findings, not in any count but their own."""
 
     @property
     def key(self) -> str:
@@ -271,6 +332,7 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
     found = count_text(len(vulns), "vulnerability") if checked else "not checked"
     if kev_count:
         found += f" ({kev_count} known exploited)"
+    distro = group.distribution
     return ServiceView(
         number=number,
         group=group,
@@ -284,6 +346,10 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         max_score=max((v.score for v in group.vulnerabilities), default=-1.0),
         severities=group.severity_counts(),
         summary=f"{found} \u00b7 {count_text(group.location_count, 'location')}",
+        distribution=distro.label if distro else "",
+        distribution_evidence=distro.evidence if distro else "",
+        backports=backport_tallies(group) if distro and checked else (),
+        fixed=tuple(fixed_view(v) for v in group.fixed),
     )
 
 
@@ -320,6 +386,9 @@ class ReportView:
     warnings: tuple[str, ...]
     totals: tuple[tuple[str, int], ...]
     """Headline counts, the known exploited vulnerabilities first."""
+    backports: tuple[Tally, ...]
+    """Distinct CVEs kept as unverified backports (among the vulnerabilities), and set aside as
+    fixed by the distribution (not among them)."""
     severities: tuple[Count, ...]
     statuses: tuple[Count, ...]
     services: tuple[ServiceView, ...]
@@ -371,6 +440,13 @@ def build_view(report: Report) -> ReportView:
         ("hosts up", run.hosts_up),
         ("hosts down", run.hosts_down),
     )
+    unverified = {v.id for g in report.services for v in g.vulnerabilities
+                  if v.confidence == "unverified-backport"}  # fmt: skip
+    fixed = {v.id for g in report.services for v in g.fixed}
+    backports = (
+        Tally(len(unverified), "unverified backports (kept, counted above)", "unverified"),
+        Tally(len(fixed), "fixed by the distribution (set aside, not counted)", "fixed"),
+    )
     if kev:
         kev_lead = "CISA lists these as exploited in the wild: fix them first."
     elif scan.database:
@@ -387,6 +463,7 @@ def build_view(report: Report) -> ReportView:
         errors=run.errors,
         warnings=scan.warnings,
         totals=totals,
+        backports=backports,
         severities=_counts(dict(severities), SEVERITIES),
         statuses=_counts(dict(report.status_counts()), STATUSES),
         services=services,
