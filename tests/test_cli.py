@@ -311,3 +311,26 @@ def test_shards_record_themselves_and_an_empty_shard_is_not_an_error(
     assert full["scan"]["shard"] == {"index": 2, "count": 2}
     assert full["scan"]["site"] == "dc-1"
     assert [h["address"] for h in full["hosts"]] == ["127.0.0.1"]
+
+
+def test_db_update_from_a_mirror_directory_then_export_and_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.vulndb.feedserver import build_upstream, feed_json, write_feed
+
+    mirror = build_upstream(tmp_path / "mirror")
+    for year in range(2002, datetime.now(UTC).year + 1):  # a complete mirror has every year
+        if not (mirror / f"nvdcve-2.0-{year}.json.gz").exists():
+            write_feed(mirror, f"nvdcve-2.0-{year}", feed_json([], "2026-11-20T08:00:00.000"))
+    db = tmp_path / "db" / "v.sqlite"
+    assert main(["db", "update", "--mirror", str(mirror), "--db", str(db)]) == 0
+    assert "downloaded nvdcve-2.0-2024.json.gz" in capsys.readouterr().err
+    export = tmp_path / "vulndb-export.tar.gz"
+    assert main(["db", "export", str(export), "--db", str(db)]) == 0
+    copy = tmp_path / "airgap" / "v.sqlite"
+    assert main(["db", "import", str(export), "--db", str(copy)]) == 0
+    assert main(["db", "status", "--db", str(copy)]) == 0
+    assert "CVEs:" in capsys.readouterr().out
+    assert main(["db", "update", "--mirror", str(tmp_path / "nowhere"), "--db", str(db)]) == 3

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from brulee import __version__, pipeline
+from brulee.cli_db import add_db_parser, run_db
 from brulee.errors import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, BruleeError, TargetError, UsageError
 from brulee.findings import FAIL_ON_CHOICES, FailOn
 from brulee.matching import DEFAULT_MAX_AGE, Freshness, open_matching
@@ -28,10 +29,6 @@ from brulee.targets import (
     parse_list,
     read_target_file,
 )
-from brulee.vulndb import DatabaseError
-from brulee.vulndb.build import import_files
-from brulee.vulndb.meta import format_info
-from brulee.vulndb.store import VulnDb, default_db_path
 
 log = logging.getLogger("brulee")
 _DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
@@ -170,16 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     _freshness_args(report)
     _gate_args(report)
 
-    db = commands.add_parser("db", help="the offline vulnerability database")
-    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
-    db_import = db_commands.add_parser(
-        "import", help="import NVD 2.0 feeds or API pages, the CISA KEV JSON, EPSS CSV"
-    )
-    db_import.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    db_status = db_commands.add_parser("status", help="what the database holds, and its age")
-    for sub in (db_import, db_status):
-        _db_arg(sub)
-        sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    add_db_parser(commands, _Parser, _db_arg)
     return parser
 
 
@@ -222,35 +210,13 @@ def _scope_specs(args: argparse.Namespace) -> tuple[list[Spec], list[Spec]]:
     return specs, excluded
 
 
-def _db(args: argparse.Namespace, console: Console) -> int:
-    path = args.db or default_db_path()
-    if args.db_command == "import":
-        summary = import_files(path, args.paths)
-        for result in summary.files:
-            console.print(
-                f"{result.path}: {result.kind}, {result.records:,} records "
-                f"({result.added:,} added, {result.updated:,} updated, "
-                f"{result.unchanged:,} unchanged, {result.rejected:,} rejected)",
-                highlight=False,
-                markup=False,
-            )
-        console.print(f"{path}: {summary.cves:,} CVEs ({summary.seconds:.1f} s)", markup=False)
-        return EXIT_OK
-    if not path.exists():
-        raise DatabaseError(f"no vulnerability database at {path} (it is built on first scan)")
-    with VulnDb.open(path) as db:
-        for line in format_info(db.info()):
-            print(line)
-    return EXIT_OK
-
-
 def _freshness(args: argparse.Namespace) -> Freshness:
     return Freshness(args.max_db_age, args.require_fresh_db)
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "db":
-        return _db(args, console)
+        return run_db(args, console)
     directory = args.output or pipeline.default_output_dir(pipeline.utc_now())
     if args.command == "report":
         with open_matching(args.db, _freshness(args)) as matching:

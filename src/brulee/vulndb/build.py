@@ -150,7 +150,12 @@ class _Cve:
 
 
 def import_files(
-    db_path: Path, paths: Sequence[Path], *, progress: Progress | None = None
+    db_path: Path,
+    paths: Sequence[Path],
+    *,
+    progress: Progress | None = None,
+    meta: Mapping[str, str | None] | None = None,
+    locked: bool = False,
 ) -> ImportSummary:
     """Import NVD, KEV, EPSS and Debian tracker files into the database at ``db_path`` (created if
     absent).
@@ -159,8 +164,11 @@ def import_files(
     removed. A Debian DSA list, DLA list, CPE list or CPE aliases file replaces the previous one of
     its kind. Raises FeedError for a bad file and DatabaseError when the database cannot be
     written or another import holds its lock; in both cases the database is unchanged.
+
+    ``meta``: keys to set (None: remove) in the ``meta`` table in the same transaction; with it,
+    ``paths`` may be empty. ``locked``: the caller already holds ``lock_database(db_path)``.
     """
-    return _build(db_path, paths, progress, fresh=False, coverage=None)
+    return _build(db_path, paths, progress, fresh=False, coverage=None, meta=meta, locked=locked)
 
 
 def build_starter(db_path: Path, *, progress: Progress | None = None) -> ImportSummary:
@@ -193,19 +201,21 @@ def _build(
     *,
     fresh: bool,
     coverage: frozenset[tuple[str, str]] | None,
+    meta: Mapping[str, str | None] | None = None,
+    locked: bool = False,
 ) -> ImportSummary:
-    if not paths:
+    if not paths and not meta:
         raise FeedError(
             "nothing to import: name at least one NVD, KEV, EPSS or Debian tracker file"
         )
     started = time.perf_counter()
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        with _lock(db_path):
+        with contextlib.nullcontext() if locked else lock_database(db_path):
             _remove_stale_temps(db_path)
             temp = _temp_copy(db_path, fresh=fresh)
             try:
-                results, cves = _fill(temp, db_path, paths, progress, coverage)
+                results, cves = _fill(temp, db_path, paths, progress, coverage, meta=meta or {})
                 _replace(temp, db_path)
             except BaseException:
                 temp.unlink(missing_ok=True)
@@ -218,8 +228,9 @@ def _build(
 
 
 @contextlib.contextmanager
-def _lock(db_path: Path) -> Iterator[None]:
-    """Hold ``DB.lock`` exclusively (released by the kernel if the process dies)."""
+def lock_database(db_path: Path) -> Iterator[None]:
+    """Hold ``DB.lock`` exclusively (released by the kernel if the process dies); DatabaseError
+    naming the lock file if another process holds it. Not re-entrant."""
     lock_path = db_path.with_name(db_path.name + ".lock")
     with lock_path.open("a") as handle:
         try:
@@ -227,9 +238,23 @@ def _lock(db_path: Path) -> Iterator[None]:
         except BlockingIOError as exc:
             raise DatabaseError(
                 f"another brulee process is updating {db_path} (it holds {lock_path}); "
-                "wait for it to finish, then run this import again"
+                "wait for it to finish, then try again"
             ) from exc
         yield
+
+
+def install_database(db_path: Path, write: Callable[[Path], None]) -> None:
+    """Let ``write`` fill an empty temporary file next to ``db_path`` with a complete database,
+    then atomically put it in place of ``db_path``. For a caller holding ``lock_database``; if
+    ``write`` raises, ``db_path`` is unchanged and the temporary file removed."""
+    _remove_stale_temps(db_path)
+    temp = _temp_copy(db_path, fresh=True)
+    try:
+        write(temp)
+        _replace(temp, db_path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def _temp_prefix(db_path: Path) -> str:
@@ -292,6 +317,8 @@ def _fill(
     paths: Sequence[Path],
     progress: Progress | None,
     coverage: frozenset[tuple[str, str]] | None,
+    *,
+    meta: Mapping[str, str | None],
 ) -> tuple[tuple[FileResult, ...], int]:
     conn = _connect_for_build(temp, db_path, new=temp.stat().st_size == 0)
     try:
@@ -299,6 +326,8 @@ def _fill(
         results = tuple(_import_path(conn, path, progress) for path in paths)
         if coverage is not None or any(r.kind == "nvd" for r in results):
             write_coverage(conn, coverage)
+        for key, value in meta.items():
+            set_meta(conn, key, value)
         set_meta(conn, "built_at", utc_now())
         conn.execute("COMMIT")
         cves: int = conn.execute("SELECT count(*) FROM cve").fetchone()[0]

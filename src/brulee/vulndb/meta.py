@@ -71,6 +71,10 @@ class DbInfo:
     debian_cpe_entries: int = 0
     """Distinct (source package, vendor:product) pairs of the CPE list."""
     debian_alias_groups: int = 0
+    last_updates: tuple[tuple[str, str], ...] = ()
+    """(source, UTC ISO 8601 time) for each source ``brulee db update`` last brought up to date
+    (downloaded, or found unchanged upstream): ``nvd``, ``kev``, ``epss``, ``debian-dsa``,
+    ``debian-dla``, ``debian-cpe``, ``debian-cpe-aliases``; empty if never updated."""
 
     @property
     def nvd_dates(self) -> tuple[datetime, ...]:
@@ -99,6 +103,18 @@ def parse_instant(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+LAST_UPDATE = "last_update:"
+"""Prefix of the ``meta`` keys recording when ``db update`` last updated a source."""
+
+
+def read_last_updates(conn: sqlite3.Connection) -> tuple[tuple[str, str], ...]:
+    rows = conn.execute(
+        "SELECT substr(key, ?), value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+        (len(LAST_UPDATE) + 1, len(LAST_UPDATE), LAST_UPDATE),
+    )
+    return tuple((str(kind), str(when)) for kind, when in rows)
 
 
 def utc_now() -> str:
@@ -219,6 +235,7 @@ def read_info(conn: sqlite3.Connection, path: Path) -> DbInfo:
         debian_packages=_count(conn, "SELECT count(DISTINCT package) FROM debian_fix"),
         debian_cpe_entries=_count(conn, "SELECT count(*) FROM debian_cpe"),
         debian_alias_groups=_count(conn, "SELECT count(DISTINCT grp) FROM debian_cpe_alias"),
+        last_updates=read_last_updates(conn),
     )
 
 
@@ -290,6 +307,11 @@ def format_info(info: DbInfo, now: datetime | None = None) -> list[str]:
         else f"EPSS:      {info.epss_scores:,} scores"
     )
     lines.extend(_debian_lines(info))
+    if info.last_updates:
+        lines.append(
+            "updated:   "
+            + ", ".join(f"{kind} {when}" for kind, when in sorted(info.last_updates))
+        )
     lines.append(f"sources:   {len(info.sources)} files")
     lines.extend(_source_line(source) for source in info.sources)
     return lines

@@ -5,6 +5,8 @@
 -- Key/value facts about the whole database: schema_version, created_at, built_at (UTC ISO 8601),
 -- kev_catalog_version, kev_date_released, epss_model_version, epss_score_date, and coverage
 -- (JSON list of "vendor:product"; present only when the NVD data covers just those products).
+-- `brulee db update` adds last_update (its start, UTC ISO 8601), last_update:<source kind> (when that
+-- source was last brought up to date) and update_source (feeds or api).
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -1,0 +1,324 @@
+"""Downloads for ``brulee db update`` and ``db mirror``: ``http(s)://`` and ``file://`` URLs,
+bounded retries with exponential backoff that honour ``Retry-After``, resumption with ``Range``,
+and a sliding-window rate limiter. Standard library only (``urllib.request``: proxies from the usual
+``https_proxy``/``http_proxy`` variables, certificates from the system store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import http.client
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message
+from pathlib import Path
+from typing import TypeVar
+
+from brulee import __version__
+from brulee.vulndb import DatabaseError
+
+Progress = Callable[[str, int, int | None], None]
+"""Called with a label, the amount done and the total if known (bytes for downloads)."""
+
+USER_AGENT = f"brulee/{__version__}"
+_RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+_MISSING_STATUSES = frozenset({404, 410})
+_CHUNK = 1 << 16
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Transport:
+    """How downloads behave. ``sleep`` and ``clock`` are injectable so that tests need not wait."""
+
+    attempts: int = 4
+    """Tries per request, the first included."""
+    backoff: float = 2.0
+    """Wait before the first retry, doubled for each further one (unless ``Retry-After`` says)."""
+    max_wait: float = 600.0
+    """Longest single wait, ``Retry-After`` included."""
+    timeout: float = 60.0
+    """Socket timeout of one request, seconds."""
+    api_page_size: int = 2000
+    """``resultsPerPage`` for the NVD API (2,000 is its maximum)."""
+    sleep: Callable[[float], None] = field(default=time.sleep)
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+
+class DownloadError(DatabaseError):
+    """A download failed for good: retries exhausted, or an answer that retrying cannot change."""
+
+
+class NotFound(DownloadError):
+    """The server has no such file (HTTP 404 or 410), or a ``file://`` path does not exist."""
+
+
+class _Retry(Exception):
+    """A failure worth another try, after ``wait`` seconds (None: the exponential backoff)."""
+
+    def __init__(self, reason: str, wait: float | None = None) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+class RateLimiter:
+    """At most ``requests`` requests in any ``period`` seconds (a sliding window)."""
+
+    def __init__(self, requests: int, period: float, transport: Transport) -> None:
+        self._requests = requests
+        self._period = period
+        self._transport = transport
+        self._times: deque[float] = deque()
+
+    def wait(self) -> None:
+        """Wait, if needed, then count one request."""
+        if len(self._times) >= self._requests:
+            delay = self._times[0] + self._period - self._transport.clock()
+            if delay > 0:
+                self._transport.sleep(delay)
+            self._times.popleft()
+        self._times.append(self._transport.clock())
+
+
+def join(base: str, name: str) -> str:
+    """``name`` in the directory ``base`` (with or without its trailing slash)."""
+    return base if not name else base.rstrip("/") + "/" + urllib.parse.quote(name)
+
+
+def fetch(
+    url: str,
+    transport: Transport,
+    *,
+    headers: Mapping[str, str] | None = None,
+    limiter: RateLimiter | None = None,
+    retry_forbidden: bool = False,
+) -> bytes:
+    """The body at ``url``, read into memory (for small files and API pages).
+
+    ``retry_forbidden``: HTTP 403 is retried too (the NVD API's answer to too many requests).
+    Raises NotFound or DownloadError.
+    """
+    if _is_file(url):
+        return _read_local(url)
+
+    def once() -> bytes:
+        if limiter is not None:
+            limiter.wait()
+        with _request(url, headers or {}, transport, retry_forbidden=retry_forbidden) as response:
+            body = response.read()
+            expected = _length(response.headers)
+        if expected is not None and len(body) < expected:
+            raise _Retry(f"connection closed after {len(body):,} of {expected:,} bytes")
+        return body
+
+    return _with_retries(url, transport, once)
+
+
+def download(
+    url: str, part: Path, transport: Transport, *, label: str, progress: Progress | None = None
+) -> int:
+    """Download ``url`` into ``part``, resuming from the bytes already there; return its size.
+
+    A transfer cut off part-way is retried with ``Range`` (and ``If-Range``, so that a file that
+    changed meanwhile comes whole); a server that ignores ``Range`` sends the whole file, which
+    replaces the partial one. Raises NotFound or DownloadError, leaving ``part`` for a resume.
+    """
+    if _is_file(url):
+        return _copy_local(url, part, label, progress)
+    validator: list[str] = []
+
+    def once() -> int:
+        return _transfer(url, part, transport, label=label, progress=progress, validator=validator)
+
+    return _with_retries(url, transport, once)
+
+
+# -- one request ----------------------------------------------------------------------------------
+
+
+def _request(
+    url: str, headers: Mapping[str, str], transport: Transport, *, retry_forbidden: bool
+) -> http.client.HTTPResponse:
+    if urllib.parse.urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise DownloadError(f"cannot download {url}: only http://, https:// and file:// URLs work")
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})  # noqa: S310
+    try:
+        response: http.client.HTTPResponse = urllib.request.urlopen(  # noqa: S310 (http(s) only)
+            request, timeout=transport.timeout
+        )
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        status = f"HTTP {exc.code} {exc.reason}".rstrip()
+        if exc.code in _MISSING_STATUSES:
+            raise NotFound(f"{url}: {status}") from exc
+        if exc.code == 416:
+            raise _RangeRefused(status) from exc
+        if exc.code in _RETRY_STATUSES or (retry_forbidden and exc.code == 403):
+            raise _Retry(status, _retry_after(exc.headers)) from exc
+        raise DownloadError(f"cannot download {url}: {status}") from exc
+    except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
+        raise _Retry(_one_line(exc)) from exc
+    return response
+
+
+class _RangeRefused(Exception):
+    """HTTP 416: the partial file does not fit the file on the server."""
+
+
+def _transfer(
+    url: str,
+    part: Path,
+    transport: Transport,
+    *,
+    label: str,
+    progress: Progress | None,
+    validator: list[str],
+) -> int:
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+        if validator:
+            headers["If-Range"] = validator[0]
+    try:
+        response = _request(url, headers, transport, retry_forbidden=False)
+    except _RangeRefused as exc:
+        part.unlink()
+        raise _Retry(f"partial download refused ({exc}); starting again", 0) from exc
+    with response, _network_errors():
+        start = _range_start(response.headers) if response.status == 206 else 0
+        if start not in (offset, 0):
+            part.unlink()
+            raise _Retry(f"the server resumed at byte {start}, not {offset}; starting again", 0)
+        validator[:] = [v for v in (_validator(response.headers),) if v]
+        length = _length(response.headers)
+        total = None if length is None else start + length
+        done = start
+        with part.open("ab" if start else "wb") as out:
+            while chunk := response.read(_CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(label, done, total)
+    if total is not None and done < total:
+        raise _Retry(f"connection closed after {done:,} of {total:,} bytes")
+    return done
+
+
+@contextlib.contextmanager
+def _network_errors() -> Iterator[None]:
+    try:
+        yield
+    except (OSError, http.client.HTTPException) as exc:
+        raise _Retry(_one_line(exc)) from exc
+
+
+def _with_retries(url: str, transport: Transport, once: Callable[[], _T]) -> _T:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with _network_errors():
+                return once()
+        except _Retry as exc:
+            if attempt >= transport.attempts:
+                raise DownloadError(
+                    f"cannot download {url}: {exc} (gave up after {attempt} attempts)"
+                ) from exc
+            wait = exc.wait if exc.wait is not None else transport.backoff * 2 ** (attempt - 1)
+            if wait > 0:
+                transport.sleep(min(wait, transport.max_wait))
+
+
+# -- headers --------------------------------------------------------------------------------------
+
+
+def _length(headers: Message) -> int | None:
+    value = headers.get("Content-Length")
+    return int(value) if value and value.strip().isdigit() else None
+
+
+def _range_start(headers: Message) -> int:
+    """The first byte of a ``Content-Range: bytes START-END/TOTAL`` answer (-1: unreadable)."""
+    value = (headers.get("Content-Range") or "").strip()
+    unit, _, spec = value.partition(" ")
+    first = spec.partition("-")[0]
+    return int(first) if unit == "bytes" and first.isdigit() else -1
+
+
+def _validator(headers: Message) -> str | None:
+    """What ``If-Range`` may send: a strong ETag, else Last-Modified."""
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("Last-Modified")
+
+
+def _retry_after(headers: Message) -> float | None:
+    """``Retry-After`` in seconds: a number of seconds or an HTTP date; None if absent or bad."""
+    value = (headers.get("Retry-After") or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _one_line(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    text = " ".join(str(reason if reason is not None else exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+# -- file:// --------------------------------------------------------------------------------------
+
+
+def _is_file(url: str) -> bool:
+    return url.lower().startswith("file:")
+
+
+def _local_path(url: str) -> Path:
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise DownloadError(f"cannot read {url}: a file:// URL must name a local path")
+    return Path(urllib.request.url2pathname(parts.path))
+
+
+def _read_local(url: str) -> bytes:
+    path = _local_path(url)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise NotFound(f"{url}: no such file") from exc
+    except OSError as exc:
+        raise DownloadError(f"cannot read {url}: {_one_line(exc)}") from exc
+
+
+def _copy_local(url: str, part: Path, label: str, progress: Progress | None) -> int:
+    path = _local_path(url)
+    try:
+        with path.open("rb") as source, part.open("wb") as out:
+            total = path.stat().st_size
+            done = 0
+            while chunk := source.read(_CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(label, done, total)
+    except FileNotFoundError as exc:
+        part.unlink(missing_ok=True)
+        raise NotFound(f"{url}: no such file") from exc
+    except OSError as exc:
+        raise DownloadError(f"cannot read {url}: {_one_line(exc)}") from exc
+    return done
