@@ -16,10 +16,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from brulee import __version__, pipeline
 from brulee.cli_db import add_db_parser, run_db
-from brulee.errors import EXIT_FINDINGS, EXIT_OK, EXIT_RUNTIME, BruleeError, TargetError, UsageError
+from brulee.errors import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_RUNTIME,
+    BruleeError,
+    OutputError,
+    TargetError,
+    UsageError,
+)
 from brulee.findings import FAIL_ON_CHOICES, FailOn
 from brulee.matching import DEFAULT_MAX_AGE, Freshness, open_matching
 from brulee.nmap import Job, check_user_args
+from brulee.outputs import Sink, sink_from_url
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
 from brulee.targets import (
     DEFAULT_MAX_SCOPE,
@@ -110,8 +119,12 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
 
 def _output_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="DIR",
-        help="directory for report.<ext> files and nmap/ (default: reports/<UTC timestamp>/)",
+        "-o", "--output", metavar="DIR|s3://B/P|gs://B/P",
+        help="directory or bucket prefix for report.<ext> and nmap/ (default: reports/<time>/)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--endpoint-url", metavar="URL",
+        help="S3-compatible endpoint for s3:// outputs (also AWS_ENDPOINT_URL)",
     )  # fmt: skip
     parser.add_argument(
         "-f", "--formats", type=formats, default=DEFAULT_FORMATS, metavar="FORMATS",
@@ -214,34 +227,62 @@ def _freshness(args: argparse.Namespace) -> Freshness:
     return Freshness(args.max_db_age, args.require_fresh_db)
 
 
+def _publish(sink: Sink, directory: Path, console: Console) -> None:
+    try:
+        stored = sink.publish(directory)
+    except OutputError as exc:
+        raise OutputError(f"{exc}; every result is kept in {directory}") from exc
+    console.print(f"uploaded {len(stored)} files to {sink.url}", highlight=False, markup=False)
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "db":
         return run_db(args, console)
-    directory = args.output or pipeline.default_output_dir(pipeline.utc_now())
+    sink = sink_from_url(args.output, endpoint_url=args.endpoint_url) if args.output else None
+    if args.output and sink is None:
+        directory = Path(args.output)
+    else:  # the default, or the local copy of what goes to a bucket (kept if the upload fails)
+        directory = pipeline.default_output_dir(pipeline.utc_now())
+    try:
+        written = _produce(args, console, directory)
+    except BruleeError:
+        if sink is not None and directory.exists():
+            _publish(sink, directory, console)  # partial results still reach the bucket
+        raise
+    if sink is not None:
+        _publish(sink, directory, console)
+    return _summarise(args, console, written)
+
+
+def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pipeline.Written:
+    """Run ``scan`` or ``report``, writing every format into ``directory``."""
     if args.command == "report":
         with open_matching(args.db, _freshness(args)) as matching:
-            written = pipeline.render_reports(args.xml, args.formats, directory, matching=matching)
-    else:
-        user_args = tuple(check_user_args(args.nmap_args))
-        specs, excluded = _scope_specs(args)
-        scope = build_scope(specs, excluded, args.max_scope, args.allow_large)
-        request = pipeline.ScanRequest(
-            scope=scope,
-            targets=tuple(s.text for s in specs),
-            user_args=user_args,
-            workers=args.workers,
-            host_timeout=None if args.host_timeout in {"0", "0s"} else args.host_timeout,
-            formats=args.formats,
-            directory=directory,
-            shard=args.shard,
-            site=args.site,
-        )
-        with open_matching(args.db, _freshness(args)) as matching:
-            progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
-            try:
-                written = pipeline.scan(request, progress, matching)
-            finally:
-                progress.stop()
+            return pipeline.render_reports(args.xml, args.formats, directory, matching=matching)
+    user_args = tuple(check_user_args(args.nmap_args))
+    specs, excluded = _scope_specs(args)
+    scope = build_scope(specs, excluded, args.max_scope, args.allow_large)
+    request = pipeline.ScanRequest(
+        scope=scope,
+        targets=tuple(s.text for s in specs),
+        user_args=user_args,
+        workers=args.workers,
+        host_timeout=None if args.host_timeout in {"0", "0s"} else args.host_timeout,
+        formats=args.formats,
+        directory=directory,
+        shard=args.shard,
+        site=args.site,
+    )
+    with open_matching(args.db, _freshness(args)) as matching:
+        progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
+        try:
+            return pipeline.scan(request, progress, matching)
+        finally:
+            progress.stop()
+
+
+def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Written) -> int:
+    """Print what was written, and apply the --fail-on gate."""
     if written.incomplete:
         console.print("[yellow]warning:[/] the scan is incomplete (Nmap was interrupted)")
     console.print(

@@ -1,0 +1,315 @@
+"""The Sink interface, shared by directories and buckets: publish a tree, list and read objects.
+
+Everything the S3 and GCS backends have in common lives here: URL parsing, content types, the
+retry loop with exponential backoff, error messages without secrets, and download streams.
+A backend only maps its SDK onto four primitives and says which of its exceptions are retryable.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import logging
+import random
+import re
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, ClassVar, Generic, Protocol, TypeVar
+
+from brulee.errors import OutputError, UsageError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+log = logging.getLogger("brulee.outputs")
+
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".tex": "application/x-tex",
+    ".pdf": "application/pdf",
+    ".xml": "application/xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".sarif": "application/sarif+json",
+    ".css": "text/css; charset=utf-8",
+}
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,220}[A-Za-z0-9]")
+T = TypeVar("T")
+ClientT = TypeVar("ClientT")
+
+
+def content_type(name: str) -> str:
+    """The Content-Type for a file name, by suffix; ``application/octet-stream`` if unknown."""
+    return CONTENT_TYPES.get(Path(name).suffix.lower(), DEFAULT_CONTENT_TYPE)
+
+
+def local_files(local_dir: Path) -> list[tuple[Path, str]]:
+    """Every file under ``local_dir`` with its relative POSIX path, sorted by that path."""
+    if not local_dir.is_dir():
+        raise OutputError(f"nothing to publish: {local_dir} is not a directory")
+    files = ((p, p.relative_to(local_dir).as_posix()) for p in local_dir.rglob("*") if p.is_file())
+    return sorted(files, key=lambda item: item[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Bounded exponential backoff with jitter; ``sleep`` is injectable for tests."""
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failed attempts: 0.5, 1, 2, 4... each jittered down by
+        up to half, so that many pods failing together do not retry in step."""
+        nominal = min(self.max_delay, self.base_delay * 2.0 ** (failures - 1))
+        return nominal * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a backend makes of an SDK exception: a one-line reason, and whether to try again."""
+
+    reason: str
+    retryable: bool = False
+
+
+class MissingObject(LookupError):
+    """Raised by a backend when the object to read does not exist."""
+
+
+class RawStream(Protocol):
+    """The least a backend's download body offers."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class Sink(ABC):
+    """A destination for a scan's output directory and a source of report files for merging.
+
+    Keys are POSIX paths relative to the sink's prefix (or directory), such as
+    ``site-a/shard-3/report.json``: the same key names the same file in every kind of sink.
+    """
+
+    url: str
+
+    @abstractmethod
+    def publish(self, local_dir: Path) -> builtins.list[str]:
+        """Upload every file under ``local_dir`` to ``<prefix>/<relative path>``; return where each
+        went (object URLs, or paths). Raises OutputError if any file cannot be stored."""
+
+    @abstractmethod
+    def list(self, suffix: str = ".json") -> Iterator[str]:
+        """Keys under the prefix, recursively, in lexicographic order, that end with ``suffix``."""
+
+    @abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A streaming binary reader of one object; close it (or use ``with``)."""
+
+    def read(self, key: str) -> bytes:
+        """The whole content of one object."""
+        with self.open(key) as stream:
+            return stream.read()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+
+def parse_bucket_url(url: str, scheme: str) -> tuple[str, str]:
+    """Split ``scheme://bucket/some/prefix`` into the bucket and a prefix ending in "/" (or "")."""
+    head, sep, rest = url.partition("://")
+    bucket, _, prefix = rest.partition("/")
+    # The URL itself is not echoed: a mistyped one may carry a credential (user:secret@bucket).
+    if head.lower() != scheme or not sep or not _BUCKET.fullmatch(bucket):
+        raise UsageError(f"invalid {scheme}:// output: expected {scheme}://BUCKET/PREFIX")
+    prefix = prefix.strip("/")
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+class BucketSink(Sink, Generic[ClientT]):
+    """An object store bucket and prefix. Subclasses implement the primitives below."""
+
+    scheme: ClassVar[str]
+    page_size = 1000  # keys per listing request
+
+    def __init__(self, url: str, *, retry: Retry | None = None) -> None:
+        self.bucket, self.prefix = parse_bucket_url(url, self.scheme)
+        self.url = f"{self.scheme}://{self.bucket}/{self.prefix}".removesuffix("/")
+        self.retry = retry or Retry()
+        self._client: ClientT | None = None
+        self._lock = threading.Lock()
+
+    # -- what a backend provides -------------------------------------------------------------
+
+    @abstractmethod
+    def _connect(self) -> ClientT:
+        """Create the SDK client (the cloud's default credential chain); called once, lazily."""
+
+    @abstractmethod
+    def _upload(self, body: BinaryIO, key: str, content_type: str) -> None:
+        """Store one local file, open at its start, at the full object key."""
+
+    @abstractmethod
+    def _list_page(self, token: str | None) -> tuple[builtins.list[str], str | None]:
+        """One page of full object keys under the prefix, and the token of the next page."""
+
+    @abstractmethod
+    def _open(self, key: str) -> RawStream:
+        """Start downloading the full object key; raise MissingObject if it does not exist."""
+
+    @abstractmethod
+    def _classify(self, exc: Exception) -> Failure | None:
+        """Describe an SDK exception, or None for one that is not the store's (a bug: re-raised)."""
+
+    # -- shared behaviour --------------------------------------------------------------------
+
+    @property
+    def client(self) -> ClientT:
+        """The SDK client, created on first use (thread-safe)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def object_url(self, key: str) -> str:
+        """The URL of a full object key, for messages and ``publish``'s result."""
+        return f"{self.scheme}://{self.bucket}/{key}"
+
+    def publish(self, local_dir: Path) -> builtins.list[str]:
+        urls = []
+        for path, rel in local_files(local_dir):
+            key = self.prefix + rel
+            self._call(f"uploading {rel} to", partial(self._upload_file, path, key))
+            urls.append(self.object_url(key))
+        log.info("published %d files to %s", len(urls), self.url)
+        return urls
+
+    def list(self, suffix: str = ".json") -> Iterator[str]:
+        # Sorted here: some S3-compatible stores (SeaweedFS) list in directory-tree order, where
+        # fleet/x comes before fleet-old/x. A key is ~100 bytes: 100,000 of them are ~10 MB.
+        keys: builtins.list[str] = []
+        token: str | None = None
+        while True:
+            page, token = self._call("listing", partial(self._list_page, token))
+            for key in page:
+                rel = key[len(self.prefix) :] if key.startswith(self.prefix) else ""
+                if rel and not rel.endswith("/") and rel.endswith(suffix):
+                    keys.append(rel)
+            if not token:
+                break
+        yield from sorted(keys)
+
+    def _upload_file(self, path: Path, key: str) -> None:
+        try:
+            body = path.open("rb")
+        except OSError as exc:  # not the store's fault: no retry
+            raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        with body:
+            self._upload(body, key, content_type(key))
+
+    def open(self, key: str) -> BinaryIO:
+        action = f"reading {key} from"
+        raw = self._call(action, partial(self._open, self.prefix + key))
+        return io.BufferedReader(_Download(raw, partial(self._fail, action)))
+
+    def _call(self, action: str, operation: Callable[[], T]) -> T:
+        """Run ``operation``, retrying retryable failures with backoff; OutputError when it gives
+        up. ``action`` reads before the sink's URL: "uploading report.json to"."""
+        attempts = max(1, self.retry.attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                return operation()
+            except OutputError:
+                raise
+            except Exception as exc:
+                failure = self._failure(exc)
+                if failure is None:
+                    raise
+                if not failure.retryable or attempt == attempts:
+                    tries = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
+                    raise self._fail(action, failure.reason + tries) from exc
+                delay = self.retry.delay(attempt)
+                log.warning(
+                    "%s %s failed: %s; retrying in %.1f s (attempt %d of %d)",
+                    action, self.url, failure.reason, delay, attempt + 1, attempts,
+                )  # fmt: skip
+                self.retry.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failure(self, exc: Exception) -> Failure | None:
+        if isinstance(exc, MissingObject):
+            return Failure("object not found")
+        return self._classify(exc)
+
+    def _fail(self, action: str, reason: str) -> OutputError:
+        return OutputError(" ".join(f"{action} {self.url}: {reason}".split()))
+
+
+class _Download(io.RawIOBase):
+    """Adapts a backend's download body to a raw binary stream; read errors become OutputError."""
+
+    def __init__(self, raw: RawStream, fail: Callable[[str], OutputError]) -> None:
+        self._raw = raw
+        self._fail = fail
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        view = memoryview(buffer).cast("B")
+        try:
+            data = self._raw.read(len(view))
+        except Exception as exc:
+            raise self._fail(f"download interrupted ({type(exc).__name__})") from exc
+        view[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+# -- keeping credentials out of SDK debug logs ---------------------------------------------------
+
+# Headers in a dict repr ('Authorization': b'AWS4-HMAC-SHA256 Credential=...'), then header
+# lines, query parameters and signature fields (x-amz-security-token:..., Signature=...).
+_QUOTED_HEADER = re.compile(
+    r"""(?i)(['"](?:authorization|x-amz-security-token|x-goog-api-key)['"]:\s*b?)(['"]).*?\2"""
+)
+_FIELD = re.compile(
+    r"(?i)\b(x-amz-security-token|x-amz-credential|x-amz-signature|x-goog-signature|"
+    r"x-goog-credential|credential|signature)([:=])[^\s&,'\"]+"
+)
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites log records to drop Authorization headers, session tokens and signatures."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _QUOTED_HEADER.sub(r"\1\2<redacted>\2", message)
+        redacted = _FIELD.sub(r"\1\2<redacted>", redacted)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact_loggers(*names: str) -> None:
+    """Install RedactSecrets on the named loggers (once each)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())
