@@ -334,3 +334,23 @@ def test_db_update_from_a_mirror_directory_then_export_and_import(
     assert main(["db", "status", "--db", str(copy)]) == 0
     assert "CVEs:" in capsys.readouterr().out
     assert main(["db", "update", "--mirror", str(tmp_path / "nowhere"), "--db", str(db)]) == 3
+
+
+def test_merge_of_shard_directories_reports_the_missing_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for index, name in ((1, "lab-basic.xml"), (2, "ipv6.xml")):
+        out = tmp_path / "fleet" / f"shard-{index}"
+        argv = ["report", str(ASSETS / "nmap" / name), "-o", str(out), "-f", "json"]
+        assert main(argv) == 0
+        data = json.loads((out / "report.json").read_text("utf-8"))
+        data["scan"]["shard"], data["scan"]["site"] = {"index": index, "count": 3}, "dc-1"
+        (out / "report.json").write_text(json.dumps(data), "utf-8")
+    merged = tmp_path / "merged"
+    argv = ["merge", str(tmp_path / "fleet"), "-o", str(merged), "-f", "json,html"]
+    assert main([*argv, "--fail-on", "critical"]) == 1
+    data = json.loads((merged / "report.json").read_text("utf-8"))
+    assert data["scan"]["missing_shards"] == [{"site": "dc-1", "index": 3, "count": 3}]
+    assert data["scan"]["incomplete"] is True
+    assert len(data["scan"]["parts"]) == 2
+    assert "incomplete" in capsys.readouterr().err

@@ -27,6 +27,7 @@ from brulee.errors import (
 )
 from brulee.findings import FAIL_ON_CHOICES, FailOn
 from brulee.matching import DEFAULT_MAX_AGE, Freshness, open_matching
+from brulee.merge import DirectorySource, ReportSource, StoreSource, merge_reports
 from brulee.nmap import Job, check_user_args
 from brulee.outputs import Sink, sink_from_url
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
@@ -180,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     _freshness_args(report)
     _gate_args(report)
 
+    merge = commands.add_parser(
+        "merge", help="one report from the JSON reports of many scans or shards"
+    )
+    merge.add_argument("sources", nargs="+", metavar="SOURCE",
+                       help="directory (each report.json in it) or bucket prefix")  # fmt: skip
+    merge.add_argument("--expect-shards", type=positive, metavar="N",
+                       help="shards per site (default: what the reports say)")  # fmt: skip
+    merge.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    _output_args(merge)
+    _gate_args(merge)
+
     add_db_parser(commands, _Parser, _db_arg)
     return parser
 
@@ -254,8 +266,19 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return _summarise(args, console, written)
 
 
+def _merge_source(url: str, endpoint_url: str | None) -> ReportSource:
+    sink = sink_from_url(url, endpoint_url=endpoint_url)
+    return StoreSource(sink) if sink is not None else DirectorySource(Path(url))
+
+
 def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pipeline.Written:
-    """Run ``scan`` or ``report``, writing every format into ``directory``."""
+    """Run ``scan``, ``report`` or ``merge``, writing every format into ``directory``."""
+    if args.command == "merge":
+        sources = [_merge_source(url, args.endpoint_url) for url in args.sources]
+        merged = merge_reports(sources, args.formats, directory, expected_shards=args.expect_shards)
+        for warning in merged.coverage:
+            log.warning(warning)
+        return merged.written
     if args.command == "report":
         with open_matching(args.db, _freshness(args)) as matching:
             return pipeline.render_reports(args.xml, args.formats, directory, matching=matching)
@@ -284,7 +307,9 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
 def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Written) -> int:
     """Print what was written, and apply the --fail-on gate."""
     if written.incomplete:
-        console.print("[yellow]warning:[/] the scan is incomplete (Nmap was interrupted)")
+        console.print(
+            "[yellow]warning:[/] incomplete: hosts or shards are missing (see the report)"
+        )
     console.print(
         f"{written.hosts_up} hosts up, {written.services} services, "
         f"{written.vulnerable} vulnerable. Reports:"

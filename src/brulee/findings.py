@@ -110,17 +110,67 @@ def group_order(group: ServiceGroup) -> tuple[int, int, int, str, str]:
     )
 
 
+def _unite(known: dict[str, Vulnerability], vulns: Iterable[Vulnerability]) -> None:
+    for vuln in vulns:
+        seen = known.setdefault(vuln.id, vuln)
+        if seen != vuln:
+            known[vuln.id] = merge_vulnerabilities((seen, vuln))[0]
+
+
 @dataclass(slots=True)
-class _Accumulator:
+class GroupBuilder:
+    """What is known so far about one service identity, from any number of findings: the
+    assessments of its ports (``ServiceGrouper``) or the service sections of reports
+    (``brulee.merge``). ``finish`` applies the same rules to both."""
+
     service: Service
     protocol: str
-    statuses: Counter[Status] = field(default_factory=Counter)
+    statuses: set[Status] = field(default_factory=set)
     notes: dict[str, None] = field(default_factory=dict)
     vulns: dict[str, Vulnerability] = field(default_factory=dict)
     references: dict[str, None] = field(default_factory=dict)
     fixed: dict[str, Vulnerability] = field(default_factory=dict)
     distribution: DistroEvidence | None = None
-    seen: dict[int, Assessment] = field(default_factory=dict)
+
+    def add(
+        self,
+        status: Status,
+        vulnerabilities: Iterable[Vulnerability] = (),
+        *,
+        notes: Iterable[str] = (),
+        references: Iterable[str] = (),
+        fixed: Iterable[Vulnerability] = (),
+        distribution: DistroEvidence | None = None,
+    ) -> None:
+        """Unite one finding: vulnerabilities (found, and fixed by the distribution) by id, the
+        best-founded record kept with every source; the rest as sets in first-seen order; the
+        first distribution recognised stays."""
+        self.statuses.add(status)
+        self.notes.update(dict.fromkeys(n for n in notes if n))
+        _unite(self.vulns, vulnerabilities)
+        self.references.update(dict.fromkeys(references))
+        _unite(self.fixed, fixed)
+        self.distribution = self.distribution or distribution
+
+    def finish(self, key: str, locations: int) -> ServiceGroup:
+        vulns = merge_vulnerabilities(self.vulns.values())
+        # The most cautious status wins: one location with data makes the software vulnerable.
+        status = "vulnerable" if vulns else min(self.statuses, key=_STATUS_ORDER.__getitem__)
+        notes = tuple(self.notes)
+        if status == "vulnerable" and len(self.statuses) > 1:
+            notes = (_PARTIAL_DATA,)
+        return ServiceGroup(
+            key=key,
+            service=self.service,
+            protocol=self.protocol,
+            status=status,
+            notes=notes,
+            vulnerabilities=vulns,
+            references=tuple(self.references),
+            location_count=locations,
+            distribution=self.distribution,
+            fixed=merge_vulnerabilities(self.fixed.values()),
+        )
 
 
 class ServiceGrouper:
@@ -128,7 +178,10 @@ class ServiceGrouper:
 
     def __init__(self, spool: Spool) -> None:
         self._spool = spool
-        self._groups: dict[str, _Accumulator] = {}
+        self._groups: dict[str, GroupBuilder] = {}
+        # Sources return the same object for the same evidence: merge each one once per group.
+        # The objects are kept so that their ids stay theirs.
+        self._seen: dict[tuple[str, int], Assessment] = {}
 
     def add_host(self, host: Host, assessed: list[tuple[Port, Assessment]]) -> None:
         """Record one host: its summary, and each open port under its service group."""
@@ -138,22 +191,19 @@ class ServiceGrouper:
             service = port.service or _NO_SERVICE
             open_ports.append(OpenPort(port.protocol, port.portid, port.state, service.label))
             key = group_key(service, port.protocol)
-            acc = self._groups.get(key)
-            if acc is None:
-                acc = self._groups[key] = _Accumulator(service, port.protocol)
-            if id(assessment) not in acc.seen:
-                # Sources return the same object for the same evidence: merge each one once.
-                acc.seen[id(assessment)] = assessment
-                acc.statuses[assessment.status] += 1
-                if assessment.note:
-                    acc.notes[assessment.note] = None
-                for vuln in assessment.vulnerabilities:
-                    acc.vulns.setdefault(vuln.id, vuln)
-                    if acc.vulns[vuln.id] != vuln:
-                        acc.vulns[vuln.id] = merge_vulnerabilities((acc.vulns[vuln.id], vuln))[0]
-                acc.references.update(dict.fromkeys(assessment.references))
-                acc.fixed.update((v.id, v) for v in assessment.fixed)
-                acc.distribution = acc.distribution or assessment.distribution
+            builder = self._groups.get(key)
+            if builder is None:
+                builder = self._groups[key] = GroupBuilder(service, port.protocol)
+            if (key, id(assessment)) not in self._seen:
+                self._seen[key, id(assessment)] = assessment
+                builder.add(
+                    assessment.status,
+                    assessment.vulnerabilities,
+                    notes=(assessment.note,),
+                    references=assessment.references,
+                    fixed=assessment.fixed,
+                    distribution=assessment.distribution,
+                )
             rows.append((key, Location(host.address, host.hostname, port.portid, port.protocol)))
         self._spool.add_host(host, open_ports)
         self._spool.add_locations(rows)
@@ -161,26 +211,9 @@ class ServiceGrouper:
     def groups(self) -> tuple[ServiceGroup, ...]:
         """The service groups, most urgent first."""
         counts = self._spool.location_counts()
-        groups = [self._finish(key, acc, counts[key]) for key, acc in self._groups.items()]
-        return tuple(sorted(groups, key=group_order))
-
-    @staticmethod
-    def _finish(key: str, acc: _Accumulator, locations: int) -> ServiceGroup:
-        vulns = merge_vulnerabilities(acc.vulns.values())
-        # The most cautious status wins: one location with data makes the software vulnerable.
-        status = "vulnerable" if vulns else min(acc.statuses, key=_STATUS_ORDER.__getitem__)
-        notes = tuple(acc.notes)
-        if status == "vulnerable" and len(acc.statuses) > 1:
-            notes = (_PARTIAL_DATA,)
-        return ServiceGroup(
-            key=key,
-            service=acc.service,
-            protocol=acc.protocol,
-            status=status,
-            notes=notes,
-            vulnerabilities=vulns,
-            references=tuple(acc.references),
-            location_count=locations,
-            distribution=acc.distribution,
-            fixed=merge_vulnerabilities(acc.fixed.values()),
+        return tuple(
+            sorted(
+                (builder.finish(key, counts[key]) for key, builder in self._groups.items()),
+                key=group_order,
+            )
         )

@@ -14,7 +14,13 @@ from brulee.findings import ServiceGroup, ServiceGrouper
 from brulee.matching import Matching
 from brulee.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
 from brulee.nmapxml import NmapXmlReader, merge_runs
-from brulee.report.interface import Report, ScanSummary, extension_of, renderer_for
+from brulee.report.interface import (
+    Renderer,
+    Report,
+    ScanSummary,
+    extension_of,
+    renderer_for,
+)
 from brulee.spool import Spool
 from brulee.targets import Scope, Shard
 from brulee.vulns.merge import Assessor
@@ -55,6 +61,33 @@ class Written:
     services: int
     vulnerable: int
     groups: tuple[ServiceGroup, ...]
+
+
+def write_reports(
+    report: Report, renderers: Sequence[tuple[str, Renderer]], directory: Path
+) -> Written:
+    """Write ``directory/report.EXT`` for each (format, renderer); when one fails the others
+    are still written, then ReportError names every failure."""
+    files, failed = [], []
+    for fmt, renderer in renderers:
+        path = directory / f"report.{extension_of(fmt)}"
+        try:
+            renderer.render(report, path)
+        except ReportError as exc:  # the other formats are still worth writing
+            failed.append(str(exc))
+        else:
+            files.append(path)
+    if failed:
+        raise ReportError("; ".join(failed) + f" (other reports were written to {directory})")
+    run = report.scan.run
+    return Written(
+        files=tuple(files),
+        incomplete=run.incomplete,
+        hosts_up=run.hosts_up,
+        services=len(report.services),
+        vulnerable=report.status_counts().get("vulnerable", 0),
+        groups=report.services,
+    )
 
 
 def render_reports(
@@ -101,26 +134,7 @@ def render_reports(
             shard=shard,
             site=site,
         )
-        report = Report(summary, grouper.groups(), spool)
-        files, failed = [], []
-        for fmt, renderer in renderers:
-            path = directory / f"report.{extension_of(fmt)}"
-            try:
-                renderer.render(report, path)
-            except ReportError as exc:  # the other formats are still worth writing
-                failed.append(str(exc))
-            else:
-                files.append(path)
-    if failed:
-        raise ReportError("; ".join(failed) + f" (other reports were written to {directory})")
-    return Written(
-        files=tuple(files),
-        incomplete=run.incomplete,
-        hosts_up=run.hosts_up,
-        services=len(report.services),
-        vulnerable=report.status_counts().get("vulnerable", 0),
-        groups=report.services,
-    )
+        return write_reports(Report(summary, grouper.groups(), spool), renderers, directory)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import json
 import socket
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -60,9 +60,18 @@ def address_order(address: str) -> bytes:
     return b"\xff" + address.encode()
 
 
+def _host_data(host: Host | HostRecord, open_ports: Iterable[OpenPort]) -> str:
+    """A host's record as stored (``hosts`` reads it back)."""
+    return json.dumps([
+        list(host.hostnames), host.status, host.reason, host.timed_out,
+        [[p.protocol, p.port, p.state, p.service] for p in open_ports],
+        host.closed_ports, host.filtered_ports,
+    ])  # fmt: skip
+
+
 _SCHEMA = """
 CREATE TABLE location (grp TEXT, sort BLOB, address TEXT, hostname TEXT, proto TEXT, port INT);
-CREATE TABLE host (sort BLOB, address TEXT, data TEXT);
+CREATE TABLE host (sort BLOB, address TEXT, data TEXT, origin TEXT DEFAULT '');
 """
 
 
@@ -88,14 +97,20 @@ class Spool:
         self._dir.cleanup()
 
     def add_host(self, host: Host, open_ports: list[OpenPort]) -> None:
-        data = [
-            list(host.hostnames), host.status, host.reason, host.timed_out,
-            [[p.protocol, p.port, p.state, p.service] for p in open_ports],
-            host.closed_ports, host.filtered_ports,
-        ]  # fmt: skip
         self._db.execute(
-            "INSERT INTO host VALUES (?, ?, ?)",
-            (address_order(host.address), host.address, json.dumps(data)),
+            "INSERT INTO host (sort, address, data) VALUES (?, ?, ?)",
+            (address_order(host.address), host.address, _host_data(host, open_ports)),
+        )
+
+    def add_hosts(self, records: Iterable[HostRecord], origin: str = "") -> None:
+        """Append host records read back from a report; ``origin`` names that report, so that
+        an address recorded from two of them can be told (``shared_addresses``)."""
+        self._db.executemany(
+            "INSERT INTO host VALUES (?, ?, ?, ?)",
+            (
+                (address_order(h.address), h.address, _host_data(h, h.open_ports), origin)
+                for h in records
+            ),
         )
 
     def add_locations(self, rows: list[tuple[str, Location]]) -> None:
@@ -137,6 +152,17 @@ class Spool:
             "(SELECT max(rowid) FROM host GROUP BY address) GROUP BY 1"
         )
         return dict(cursor.fetchall())
+
+    def shared_addresses(self, limit: int) -> tuple[int, tuple[str, ...]]:
+        """How many addresses were recorded from more than one origin, and the first ``limit``
+        (at least 1) of them in address order."""
+        self._index()
+        rows = self._db.execute(
+            "SELECT address, COUNT(*) OVER () FROM host GROUP BY address "
+            "HAVING COUNT(DISTINCT origin) > 1 ORDER BY min(sort) LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return (rows[0][1] if rows else 0), tuple(address for address, _ in rows)
 
     def locations(self, group: str) -> Iterator[Location]:
         """Locations of one service group, by address then port."""

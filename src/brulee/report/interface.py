@@ -23,9 +23,50 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "md": ("markdown", "MarkdownRenderer", "md"),
     "tex": ("latex", "LatexRenderer", "tex"),
     "pdf": ("pdf", "PdfRenderer", "pdf"),
+    "csv": ("csv", "CsvRenderer", "csv"),
+    "sarif": ("sarif", "SarifRenderer", "sarif"),
 }
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
 DEFAULT_FORMATS: tuple[str, ...] = ("json", "html")
+
+
+@dataclass(frozen=True, slots=True)
+class PartSummary:
+    """One scan (usually one shard of one site) among those a merged report was built from."""
+
+    source: str
+    """The report it was read from (a path or an object URL)."""
+    site: str
+    shard: Shard | None
+    started: str
+    finished: str
+    incomplete: bool
+    """Its Nmap run was cut off: it covers only the hosts completed."""
+    hosts_up: int
+    hosts_down: int
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    nmap_version: str = ""
+    database: str = ""
+    database_date: str = ""
+    generated: str = ""
+    tool_version: str = ""
+
+    @property
+    def label(self) -> str:
+        """``site dc1, shard 3/16``; the source when it has neither site nor shard."""
+        words = [f"site {self.site}"] if self.site else []
+        words += [f"shard {self.shard}"] if self.shard else []
+        return ", ".join(words) or self.source
+
+
+@dataclass(frozen=True, slots=True)
+class MissingShard:
+    """A shard of a site that no merged report covers."""
+
+    site: str
+    index: int
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +88,10 @@ class ScanSummary:
     """The slice of the targets this scan covered (``--shard I/N``), if any."""
     site: str = ""
     """A label for where the scan ran (``--site``), for fleet merges."""
+    parts: tuple[PartSummary, ...] = ()
+    """The scans a merged report (``brulee merge``) was built from; () for a single scan."""
+    missing_shards: tuple[MissingShard, ...] = ()
+    """Shards of a merged report's sites that none of its parts covers."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,9 @@ from typing import IO, Any
 
 from brulee.distro import DistroEvidence
 from brulee.findings import ServiceGroup
-from brulee.report.interface import SCHEMA_VERSION, Renderer, Report
+from brulee.report.interface import SCHEMA_VERSION, PartSummary, Renderer, Report
 from brulee.spool import HostRecord, Location
+from brulee.targets import Shard
 from brulee.vulns.interface import Vulnerability
 
 
@@ -111,10 +112,34 @@ def host_dict(host: HostRecord) -> dict[str, Any]:
     }
 
 
+def shard_dict(shard: Shard | None) -> dict[str, Any] | None:
+    return {"index": shard.index, "count": shard.count} if shard else None
+
+
+def part_dict(part: PartSummary) -> dict[str, Any]:
+    return {
+        "source": part.source,
+        "site": part.site or None,
+        "shard": shard_dict(part.shard),
+        "started": part.started or None,
+        "finished": part.finished or None,
+        "incomplete": part.incomplete,
+        "hosts_up": part.hosts_up,
+        "hosts_down": part.hosts_down,
+        "errors": list(part.errors),
+        "warnings": list(part.warnings),
+        "nmap_version": part.nmap_version,
+        "database": part.database or None,
+        "database_date": part.database_date or None,
+        "generated": part.generated,
+        "generator_version": part.tool_version,
+    }
+
+
 def scan_dict(report: Report) -> dict[str, Any]:
     scan = report.scan
     run = scan.run
-    return {
+    data: dict[str, Any] = {
         "started": run.started or None,
         "finished": run.finished or None,
         "nmap_command": run.args,
@@ -126,12 +151,19 @@ def scan_dict(report: Report) -> dict[str, Any]:
         "incomplete": run.incomplete,
         "errors": list(run.errors),
         "warnings": list(scan.warnings),
-        "shard": {"index": scan.shard.index, "count": scan.shard.count} if scan.shard else None,
+        "shard": shard_dict(scan.shard),
         "site": scan.site or None,
         "database": scan.database or None,
         "database_date": scan.database_date or None,
         "generated": scan.generated,
     }
+    if scan.parts:  # a merged report (brulee merge); a single scan's report stays as it was
+        data["parts"] = [part_dict(p) for p in scan.parts]
+        data["missing_shards"] = [
+            {"site": m.site or None, "index": m.index, "count": m.count}
+            for m in scan.missing_shards
+        ]
+    return data
 
 
 def summary_dict(report: Report) -> dict[str, Any]:
