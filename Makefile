@@ -48,6 +48,7 @@ bench: $(VENV)/.runtime
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_vulndb.py
 	$(BIN)/python bench/bench_matching.py
+	$(BIN)/python bench/bench_merge.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
