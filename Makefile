@@ -8,7 +8,7 @@ SCAN_ARGS ?=
 
 SCAN_PACKAGES := nmap
 TEST_PACKAGES := nmap iproute2 latexmk texlive-latex-base texlive-latex-recommended \
-	texlive-latex-extra lmodern poppler-utils chromium
+	texlive-latex-extra lmodern poppler-utils chromium podman buildah debootstrap runc postgresql
 PDF_PACKAGES := latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra lmodern
 
 .PHONY: scan demo test lint bench clean

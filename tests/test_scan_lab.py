@@ -177,7 +177,10 @@ def test_host_timeout_is_honoured_and_reported(lab: Lab, tmp_path: Path) -> None
     assert host["timed_out"] is True
 
 
-def test_interrupted_scan_writes_a_partial_report(lab: Lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_scan_writes_a_partial_report(
+    lab: Lab, tmp_path: Path, stop: signal.Signals
+) -> None:
     argv = [
         BRULEE, "scan", *lab.addresses, "-f", "json", "-o", str(tmp_path), "--no-progress",
         "--nmap-args", "-n --max-hostgroup 1 -p 21,22,25,80",
@@ -189,7 +192,7 @@ def test_interrupted_scan_writes_a_partial_report(lab: Lab, tmp_path: Path) -> N
         if xml.exists() and "</host>" in xml.read_text("utf-8", "replace"):
             break
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err
     assert "interrupted" in err and str(tmp_path) in err

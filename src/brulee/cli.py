@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -353,8 +354,15 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
     return words
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> NoReturn:
+    """A container or Kubernetes stop: end the scan as Ctrl-C does, writing what was found."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console(stderr=True, soft_wrap=True)
+    if argv is None:  # the real command, not a caller in this process
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
     raw = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in raw
     # Plain one-line log records on stderr: they end up in CI logs and cron mail.

@@ -113,8 +113,9 @@ def find_nmap() -> str:
 
 
 def is_privileged() -> bool:
-    """Whether Nmap can send raw packets (root); otherwise it falls back to a connect scan."""
-    return os.geteuid() == 0
+    """Whether Nmap can send raw packets: as root, or when granted the capability and told so
+    with Nmap's own ``NMAP_PRIVILEGED`` (the container image); else it uses a connect scan."""
+    return os.geteuid() == 0 or "NMAP_PRIVILEGED" in os.environ
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +216,16 @@ class Runner:
         with self._lock:
             if self._stopped:
                 return JobResult(job, -1, "not started: the scan was interrupted")
-            proc = subprocess.Popen(
-                argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
-            )
+            try:
+                proc = subprocess.Popen(
+                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+                )
+            except PermissionError as exc:
+                raise NmapError(
+                    f"cannot run {self._nmap}: {exc.strerror}; in a container, Nmap needs the "
+                    "NET_RAW capability (docker: default; podman: --cap-add NET_RAW; Kubernetes: "
+                    "capabilities.add [NET_RAW] and allowPrivilegeEscalation: true)"
+                ) from exc
             self._procs[job.index] = proc
         stderr: list[bytes] = []
         drain = threading.Thread(target=lambda: stderr.extend(proc.stderr or ()), daemon=True)
