@@ -19,8 +19,8 @@ from markupsafe import Markup, escape
 
 from brulee.report.interface import Renderer, Report
 from brulee.report.view import (
-    INCOMPLETE,
     PALETTE,
+    PartRow,
     build_view,
     environment,
     host_status,
@@ -94,6 +94,29 @@ def host_rows(hosts: Iterable[HostRecord]) -> Iterator[Markup]:
     )
 
 
+_PART_BADGE = {"errors": "c-medium", "incomplete": "c-unknown", "missing": "c-vulnerable"}
+"""The badge of a part's status; a complete part gets none (a thousand green badges hide the
+one that matters)."""
+
+
+def _part_status(row: PartRow) -> str:
+    badge = _PART_BADGE.get(row.kind)
+    if badge is None:
+        return f'<span class="muted">{_text(row.status)}</span>'
+    return f'<span class="badge {badge}">{_text(row.status)}</span>'
+
+
+def part_rows(rows: Iterable[PartRow]) -> Iterator[Markup]:
+    """The fleet coverage table: every part read and every shard missing."""
+    return _batched(
+        f'<tr class="{row.kind}"><td>{_text(row.label)}</td>'
+        f'<td class="date">{_text(row.started)}</td><td class="date">{_text(row.finished)}</td>'
+        f'<td class="n">{_text(row.hosts_up)}</td><td class="n">{_text(row.hosts_down)}</td>'
+        f'<td>{_part_status(row)}</td><td class="src">{_text(row.source)}</td></tr>\n'
+        for row in rows
+    )
+
+
 @cache
 def _template() -> jinja2.Template:
     env = environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
@@ -114,9 +137,9 @@ class HtmlRenderer(Renderer):
             css=Markup(css),  # noqa: S704 - package file, admitted by its CSP hash
             js=Markup(js),  # noqa: S704 - package file, admitted by its CSP hash
             csp=csp,
-            incomplete=INCOMPLETE,
             palette=PALETTE,
             severities=SEVERITIES,
             location_rows=location_rows,
             host_rows=host_rows,
+            part_rows=part_rows,
         )

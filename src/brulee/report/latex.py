@@ -14,7 +14,6 @@ import jinja2
 
 from brulee.report.interface import Renderer, Report
 from brulee.report.view import (
-    INCOMPLETE,
     PALETTE,
     Raw,
     build_view,
@@ -129,4 +128,4 @@ class LatexRenderer(Renderer):
     extension = "tex"
 
     def render(self, report: Report, path: Path) -> None:
-        stream(_template(), path, v=build_view(report), incomplete=INCOMPLETE, palette=PALETTE)
+        stream(_template(), path, v=build_view(report), palette=PALETTE)

@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 
 from brulee.report.interface import Renderer, Report
-from brulee.report.view import INCOMPLETE, Raw, build_view, environment, printable, safe_url, stream
+from brulee.report.view import Raw, build_view, environment, printable, safe_url, stream
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$&])")
 
@@ -45,4 +45,4 @@ class MarkdownRenderer(Renderer):
     extension = "md"
 
     def render(self, report: Report, path: Path) -> None:
-        stream(_template(), path, v=build_view(report), incomplete=INCOMPLETE)
+        stream(_template(), path, v=build_view(report))

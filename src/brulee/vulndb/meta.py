@@ -309,8 +309,7 @@ def format_info(info: DbInfo, now: datetime | None = None) -> list[str]:
     lines.extend(_debian_lines(info))
     if info.last_updates:
         lines.append(
-            "updated:   "
-            + ", ".join(f"{kind} {when}" for kind, when in sorted(info.last_updates))
+            "updated:   " + ", ".join(f"{kind} {when}" for kind, when in sorted(info.last_updates))
         )
     lines.append(f"sources:   {len(info.sources)} files")
     lines.extend(_source_line(source) for source in info.sources)
