@@ -57,13 +57,18 @@ def starter_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_database(starter_db: Path) -> Iterator[None]:
-    """Every brulee run in the suite (in process or not) uses the session's database, never the
-    user's data directory."""
-    saved = os.environ.get("BRULEE_DB")
-    os.environ["BRULEE_DB"] = str(starter_db)
+def _isolated_database(
+    starter_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Every brulee run in the suite (in process or not) uses the session's database and history
+    store, never the user's data directory."""
+    history = tmp_path_factory.mktemp("history") / "history.sqlite"
+    settings = {"BRULEE_DB": str(starter_db), "BRULEE_HISTORY": str(history)}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     yield
-    if saved is None:
-        del os.environ["BRULEE_DB"]
-    else:
-        os.environ["BRULEE_DB"] = saved
+    for name, value in saved.items():
+        if value is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = value

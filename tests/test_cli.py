@@ -204,7 +204,7 @@ def check_unprivileged_scan(out: Path, db: Path, ssh_banner_port: int) -> None:
         "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
         str(Path(sys.executable).with_name("brulee")), "scan", "127.0.0.1", "--no-progress",
         "--nmap-args", f"-n -Pn -p {ssh_banner_port}", "-o", str(out), "-f", "json",
-        "--db", str(db),
+        "--db", str(db), "--no-history",
     ]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 0, done.stderr

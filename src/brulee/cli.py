@@ -27,6 +27,8 @@ from brulee.errors import (
     UsageError,
 )
 from brulee.findings import FAIL_ON_CHOICES, FailOn
+from brulee.history.alerts import check_webhook_url
+from brulee.history.suppressions import load_suppressions
 from brulee.matching import DEFAULT_MAX_AGE, Freshness, open_matching
 from brulee.merge import DirectorySource, ReportSource, StoreSource, merge_reports
 from brulee.nmap import Job, check_user_args
@@ -40,6 +42,7 @@ from brulee.targets import (
     parse_list,
     read_target_file,
 )
+from brulee.tracking import Tracking
 
 log = logging.getLogger("brulee")
 _DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
@@ -99,6 +102,33 @@ def _freshness_args(parser: argparse.ArgumentParser) -> None:
         "--require-fresh-db", action="store_true",
         help="fail (exit 3) instead of warning when the data is older than --max-db-age",
     )  # fmt: skip
+
+
+def _tracking_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--history", metavar="URL",
+        help="history store: a path, sqlite:///PATH or postgresql://... (default: $BRULEE_HISTORY, "
+        "else beside the database)",
+    )  # fmt: skip
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not record this run nor compare it with the last")  # fmt: skip
+    parser.add_argument("--suppressions", type=Path, metavar="FILE",
+                        help="YAML file of accepted findings (reason, author, expiry)")  # fmt: skip
+    parser.add_argument("--notify", action="append", default=[], metavar="URL",
+                        help="webhook for new findings (JSON, Slack, Teams)")  # fmt: skip
+    parser.add_argument("--fail-on-new", action="store_true",
+                        help="with --fail-on: count only new findings")  # fmt: skip
+
+
+def _tracking(args: argparse.Namespace) -> Tracking:
+    for url in args.notify:
+        check_webhook_url(url)
+    return Tracking(
+        record=not args.no_history,
+        history=args.history,
+        suppressions=load_suppressions(args.suppressions) if args.suppressions else None,
+        notify=tuple(args.notify),
+    )
 
 
 def _gate_args(parser: argparse.ArgumentParser) -> None:
@@ -173,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(scan)
     _freshness_args(scan)
     _gate_args(scan)
+    _tracking_args(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
     report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML")
@@ -181,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_arg(report)
     _freshness_args(report)
     _gate_args(report)
+    _tracking_args(report)
 
     merge = commands.add_parser(
         "merge", help="one report from the JSON reports of many scans or shards"
@@ -192,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(merge)
     _gate_args(merge)
+    _tracking_args(merge)
 
     add_db_parser(commands, _Parser, _db_arg)
     return parser
@@ -276,13 +309,18 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
     """Run ``scan``, ``report`` or ``merge``, writing every format into ``directory``."""
     if args.command == "merge":
         sources = [_merge_source(url, args.endpoint_url) for url in args.sources]
-        merged = merge_reports(sources, args.formats, directory, expected_shards=args.expect_shards)
+        merged = merge_reports(
+            sources, args.formats, directory, expected_shards=args.expect_shards,
+            tracking=_tracking(args),
+        )  # fmt: skip
         for warning in merged.coverage:
             log.warning(warning)
         return merged.written
     if args.command == "report":
         with open_matching(args.db, _freshness(args)) as matching:
-            return pipeline.render_reports(args.xml, args.formats, directory, matching=matching)
+            return pipeline.render_reports(
+                args.xml, args.formats, directory, matching=matching, tracking=_tracking(args)
+            )
     user_args = tuple(check_user_args(args.nmap_args))
     specs, excluded = _scope_specs(args)
     scope = build_scope(specs, excluded, args.max_scope, args.allow_large)
@@ -296,6 +334,7 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
         directory=directory,
         shard=args.shard,
         site=args.site,
+        tracking=_tracking(args),
     )
     with open_matching(args.db, _freshness(args)) as matching:
         progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
@@ -318,7 +357,10 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
     for path in written.files:
         console.print(f"  {path}", highlight=False, markup=False)
     if args.fail_on:
-        failing = FailOn(args.fail_on, args.strict_backports).failing(written.groups)
+        gate = FailOn(args.fail_on, args.strict_backports)
+        failing = (
+            gate.failing_new(written.new) if args.fail_on_new else gate.failing(written.groups)
+        )
         if failing:
             shown = ", ".join(failing[:10]) + (" ..." if len(failing) > 10 else "")
             console.print(f"--fail-on {args.fail_on}: {len(failing)} finding(s): {shown}",

@@ -6,7 +6,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from brulee.distro import DistroEvidence
 from brulee.model import Host, Port, Service
@@ -24,6 +24,9 @@ from brulee.vulns.merge import merge_vulnerabilities
 _STATUS_ORDER: dict[Status, int] = {
     "vulnerable": 0, "unknown": 1, "unchecked": 2, "unversioned": 3, "clean": 4,
 }  # fmt: skip
+if TYPE_CHECKING:  # the history builds on findings: only the type flows back
+    from brulee.history.store import TrackedFinding
+
 _NO_SERVICE = Service()
 _PARTIAL_DATA = (
     "vulnerability data came from only some locations of this service; the vulnerabilities "
@@ -76,13 +79,22 @@ class FailOn:
     threshold: str
     strict_backports: bool = False
 
-    def matches(self, vuln: Vulnerability) -> bool:
-        if vuln.confidence == "unverified-backport" and not self.strict_backports:
+    def _fails(self, severity: Severity, kev: bool, confidence: str) -> bool:
+        if confidence == "unverified-backport" and not self.strict_backports:
             return False
         if self.threshold == "kev":
-            return vuln.kev is not None
-        return vuln.severity != "unscored" and (
-            SEVERITY_RANK[vuln.severity] <= SEVERITY_RANK[cast(Severity, self.threshold)]
+            return kev
+        return severity != "unscored" and (
+            SEVERITY_RANK[severity] <= SEVERITY_RANK[cast(Severity, self.threshold)]
+        )
+
+    def matches(self, vuln: Vulnerability) -> bool:
+        return self._fails(vuln.severity, vuln.kev is not None, vuln.confidence)
+
+    def failing_new(self, new: Iterable[TrackedFinding]) -> tuple[str, ...]:
+        """The distinct ids of the new findings (``--fail-on-new``) that fail the gate."""
+        return tuple(
+            dict.fromkeys(f.id for f in new if self._fails(f.severity, f.kev, f.confidence))
         )
 
     def failing(self, groups: Iterable[ServiceGroup]) -> tuple[str, ...]:

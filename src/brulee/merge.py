@@ -53,6 +53,7 @@ from brulee.report.interface import (
 )
 from brulee.spool import HostRecord, Location, OpenPort, Spool
 from brulee.targets import Shard
+from brulee.tracking import NO_TRACKING, Tracking
 from brulee.vulndb.store import EpssScore, KevEntry
 from brulee.vulns.interface import (
     CONFIDENCE_RANK,
@@ -74,7 +75,11 @@ L = TypeVar("L", bound=str)
 
 _STATUSES: tuple[Status, ...] = get_args(Status)
 _CONFIDENCES: tuple[Confidence, ...] = tuple(CONFIDENCE_RANK)
-_KEYS = frozenset({"schema_version", "generator", "scan", "summary", "services", "hosts"})
+_KEYS = frozenset({
+    "schema_version", "generator", "scan", "summary", "services", "changes", "suppressed", "hosts",
+})  # fmt: skip
+# Per-scan sections a merge does not carry over (each part's own history diff and suppressions).
+_OPTIONAL = frozenset({"summary", "changes", "suppressed"})
 _EVIDENCE = ("status", "notes", "vulnerabilities", "references", "distribution",
              "fixed_by_distribution")  # fmt: skip
 _SEEN = 8  # distinct findings remembered per service, to skip the same ones read again
@@ -408,7 +413,7 @@ class _Merger:
                 raise _Malformed(
                     f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION!r})"
                 )
-        absent = sorted(_KEYS - {"summary"} - set(header))
+        absent = sorted(_KEYS - _OPTIONAL - set(header))
         if absent or _field(header["generator"], "name", str) != "brulee":
             raise _Malformed(f"not a brulee report ({', '.join(absent) or 'generator'} missing)")
         self._header(name, _field(header["generator"], "version", str), header["scan"])
@@ -674,6 +679,7 @@ def merge_reports(
     *,
     expected_shards: int | None = None,
     now: datetime | None = None,
+    tracking: Tracking = NO_TRACKING,
 ) -> Merged:
     """Read every report of every source and write one report per format to ``directory``.
 
@@ -695,5 +701,7 @@ def merge_reports(
         if not merger.parts:
             raise UsageError("no reports to merge")
         report, coverage = merger.report(expected_shards, now or utc_now())
-        written = write_reports(report, renderers, directory)
+        written = write_reports(
+            report, renderers, directory, tracking=tracking, kind="merge", now=now
+        )
     return Merged(written, report.scan.parts, report.scan.missing_shards, coverage)

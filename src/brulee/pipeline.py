@@ -11,6 +11,7 @@ from pathlib import Path
 from brulee import __version__
 from brulee.errors import NmapError, OutputError, ReportError
 from brulee.findings import ServiceGroup, ServiceGrouper
+from brulee.history.store import ScanKind, TrackedFinding
 from brulee.matching import Matching
 from brulee.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
 from brulee.nmapxml import NmapXmlReader, merge_runs
@@ -23,6 +24,7 @@ from brulee.report.interface import (
 )
 from brulee.spool import Spool
 from brulee.targets import Scope, Shard
+from brulee.tracking import NO_TRACKING, Tracking, alert, new_findings, prepare
 from brulee.vulns.merge import Assessor
 
 log = logging.getLogger(__name__)
@@ -61,13 +63,23 @@ class Written:
     services: int
     vulnerable: int
     groups: tuple[ServiceGroup, ...]
+    new: tuple[TrackedFinding, ...] = ()
+    """Findings first seen in this scan (history on, and a previous scan of the scope)."""
 
 
 def write_reports(
-    report: Report, renderers: Sequence[tuple[str, Renderer]], directory: Path
+    report: Report,
+    renderers: Sequence[tuple[str, Renderer]],
+    directory: Path,
+    *,
+    tracking: Tracking = NO_TRACKING,
+    kind: ScanKind = "report",
+    now: datetime | None = None,
 ) -> Written:
-    """Write ``directory/report.EXT`` for each (format, renderer); when one fails the others
-    are still written, then ReportError names every failure."""
+    """Apply suppressions and record the history, then write ``directory/report.EXT`` for each
+    (format, renderer) and send the alerts; when a format fails the others are still written,
+    then ReportError names every failure."""
+    report = prepare(report, tracking, kind=kind, location=str(directory), now=now or utc_now())
     files, failed = [], []
     for fmt, renderer in renderers:
         path = directory / f"report.{extension_of(fmt)}"
@@ -77,6 +89,7 @@ def write_reports(
             failed.append(str(exc))
         else:
             files.append(path)
+    alert(report, tracking)
     if failed:
         raise ReportError("; ".join(failed) + f" (other reports were written to {directory})")
     run = report.scan.run
@@ -87,6 +100,7 @@ def write_reports(
         services=len(report.services),
         vulnerable=report.status_counts().get("vulnerable", 0),
         groups=report.services,
+        new=new_findings(report.changes),
     )
 
 
@@ -101,6 +115,8 @@ def render_reports(
     now: datetime | None = None,
     shard: Shard | None = None,
     site: str = "",
+    tracking: Tracking = NO_TRACKING,
+    kind: ScanKind = "report",
 ) -> Written:
     """Stream every XML file through matching and grouping, then write each format."""
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
@@ -134,7 +150,8 @@ def render_reports(
             shard=shard,
             site=site,
         )
-        return write_reports(Report(summary, grouper.groups(), spool), renderers, directory)
+        report = Report(summary, grouper.groups(), spool)
+        return write_reports(report, renderers, directory, tracking=tracking, kind=kind, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +165,7 @@ class ScanRequest:
     directory: Path
     shard: Shard | None = None
     site: str = ""
+    tracking: Tracking = NO_TRACKING
 
 
 ProgressFactory = Callable[[Sequence[Job]], Callable[[int, int], None]]
@@ -195,6 +213,8 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
         matching=matching,
         shard=request.shard,
         site=request.site,
+        tracking=request.tracking,
+        kind="scan",
     )
     if failures:
         raise NmapError(

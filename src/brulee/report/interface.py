@@ -7,12 +7,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from brulee.findings import ServiceGroup
 from brulee.model import ScanRun
 from brulee.spool import HostRecord, Location, Spool
 from brulee.targets import Shard
 from brulee.vulns.interface import SEVERITIES, Severity, Status
+
+if TYPE_CHECKING:  # history builds on reports: only the types flow back
+    from brulee.history.diff import Changes
+    from brulee.history.suppressions import Applied
 
 SCHEMA_VERSION = "1.0"
 
@@ -101,6 +106,12 @@ class Report:
     scan: ScanSummary
     services: tuple[ServiceGroup, ...]
     spool: Spool
+    changes: Changes | None = None
+    """What changed since the previous scan of the same scope (None: no previous scan)."""
+    suppressed: Applied | None = None
+    """What the suppression file took out of the main sections, and its expired entries."""
+    history_id: int | None = None
+    """This scan's id in the history store, when it was recorded."""
 
     def locations(self, group: ServiceGroup) -> Iterator[Location]:
         return self.spool.locations(group.key)

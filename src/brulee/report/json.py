@@ -10,6 +10,8 @@ from typing import IO, Any
 
 from brulee.distro import DistroEvidence
 from brulee.findings import ServiceGroup
+from brulee.history.diff import changes_json
+from brulee.history.suppressions import Applied, Suppression
 from brulee.report.interface import SCHEMA_VERSION, PartSummary, Renderer, Report
 from brulee.spool import HostRecord, Location
 from brulee.targets import Shard
@@ -87,6 +89,11 @@ def service_dict(group: ServiceGroup) -> dict[str, Any]:
     }
 
 
+def location_dict(loc: Location) -> dict[str, Any]:
+    return {"address": loc.address, "hostname": loc.hostname, "port": loc.port,
+            "protocol": loc.protocol}  # fmt: skip
+
+
 def location_json(loc: Location) -> str:
     """One location as JSON text; ``encode_basestring`` is json.dumps' own (C) string encoder,
     called directly because a fleet report holds hundreds of thousands of locations."""
@@ -133,6 +140,46 @@ def part_dict(part: PartSummary) -> dict[str, Any]:
         "database_date": part.database_date or None,
         "generated": part.generated,
         "generator_version": part.tool_version,
+    }
+
+
+def suppression_dict(entry: Suppression) -> dict[str, Any]:
+    return {
+        "cve": entry.cve,
+        "reason": entry.reason,
+        "author": entry.author,
+        "expires": entry.expires.isoformat() if entry.expires else None,
+        "scope": {
+            name: str(value)
+            for name in ("product", "version", "host", "port", "protocol", "cidr")
+            if (value := getattr(entry, name)) is not None
+        },
+        "origin": entry.origin,
+    }
+
+
+def suppressed_dict(applied: Applied) -> dict[str, Any]:
+    """The appendix: what the suppression file took out, why, and its expired or stale entries."""
+    return {
+        "services": [
+            {
+                "id": item.group.key,
+                "service": item.group.service.label,
+                "vulnerabilities": [
+                    {
+                        "id": s.vulnerability.id,
+                        "severity": s.vulnerability.severity,
+                        "complete": s.complete,
+                        "entries": [suppression_dict(e) for e in s.entries],
+                        "locations": [location_dict(at.location) for at in s.locations],
+                    }
+                    for s in item.suppressed
+                ],
+            }
+            for item in applied.suppressed
+        ],
+        "expired": [suppression_dict(e) for e in applied.expired],
+        "stale": [suppression_dict(e) for e in applied.stale],
     }
 
 
@@ -212,6 +259,10 @@ class JsonRenderer(Renderer):
                 _write_array(out, (location_json(loc) for loc in report.locations(group)), "      ")
                 out.write("}")
             out.write("\n  ],\n" if not first else "],\n")
+            changes = changes_json(report.changes) if report.changes else None
+            out.write(f'  "changes": {_dump(changes)},\n')
+            suppressed = suppressed_dict(report.suppressed) if report.suppressed else None
+            out.write(f'  "suppressed": {_dump(suppressed)},\n')
             out.write('  "hosts": [')
             _write_array(out, (_dump(host_dict(h)) for h in report.hosts()), "    ")
             out.write("\n}\n")

@@ -1,0 +1,28 @@
+"""Over time: every scan, report and merge recorded (``store``), what changed between two of them
+(``diff``), findings set aside (``suppressions``) and changes announced (``alerts``).
+
+Identities the history relies on:
+
+* A **scope** (:func:`brulee.history.store.scope_key`) is "the same scan again": the sorted,
+  normalised targets, the site and the shard. A report's changes are against the previous
+  recorded scan of its scope.
+* A **finding** is ``(site, address, protocol, port, vulnerability id)``: a CVE where it is
+  exposed, whatever the software there. So upgrading a service to a version that is still
+  vulnerable leaves that finding open (with its first-seen date) instead of showing it fixed and
+  new again; and the same address at two sites (overlapping private ranges) is two findings.
+  Its **first seen** is the earliest scan date (Nmap's start time, else the recording time) of
+  any scan of the site that had it; it is never reset, so a finding that comes back after a fix
+  keeps its first date and is reported as reappeared, not new.
+* A **port** is ``(address, protocol, port)``; its service is compared by label (product and
+  version), so a changed CPE or banner detail alone is not a version change.
+"""
+
+from __future__ import annotations
+
+from brulee.errors import EXIT_RUNTIME, BruleeError
+
+
+class HistoryError(BruleeError):
+    """The history store is unreachable, unusable, busy for too long, or newer than brulee."""
+
+    exit_code = EXIT_RUNTIME

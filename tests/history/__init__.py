@@ -1,0 +1,1 @@
+"""Tests of scan history: store, diffs, suppressions and alerts."""

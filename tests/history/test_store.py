@@ -1,0 +1,158 @@
+"""The history store: where it is, what it records and lists, scopes, migrations, and errors
+that say what to do."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from brulee.errors import EXIT_RUNTIME, UsageError
+from brulee.history import HistoryError
+from brulee.history.diff import read_report
+from brulee.history.schema import MIGRATIONS
+from brulee.history.store import HistoryStore, open_store, report_scope, scope_key
+from brulee.targets import Shard
+
+from .conftest import Lab, _free_port
+
+FIRST = "2026-11-28T16:29:57+00:00"
+
+
+def test_where_the_store_is(tmp_path: Path) -> None:
+    xdg = {"XDG_DATA_HOME": str(tmp_path / "xdg")}
+    beside_db = {"BRULEE_DB": str(tmp_path / "db" / "vulndb.sqlite")}
+    chosen = {**beside_db, "BRULEE_HISTORY": str(tmp_path / "chosen.sqlite")}
+    cases = {
+        str(tmp_path / "xdg" / "brulee" / "history.sqlite"): open_store(None, environ=xdg),
+        str(tmp_path / "db" / "history.sqlite"): open_store(None, environ=beside_db),
+        str(tmp_path / "chosen.sqlite"): open_store(None, environ=chosen),
+        str(tmp_path / "url.sqlite"): open_store(f"sqlite://{tmp_path}/url.sqlite"),
+        str(tmp_path / "a" / "b.sqlite"): open_store(tmp_path / "a" / "b.sqlite"),
+    }
+    for where, store in cases.items():
+        with store:
+            assert store.where == where
+            assert Path(where).is_file()
+            assert store.schema_version == len(MIGRATIONS)
+    for url in ("mysql://db/history", "sqlite://"):
+        with pytest.raises(UsageError, match="expected a path, sqlite:///PATH or postgresql://"):
+            open_store(url)
+
+
+def test_a_file_that_is_no_store_is_a_runtime_error(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite"
+    path.write_bytes(b"not a database, really" * 100)
+    with pytest.raises(HistoryError, match=f"{path}.*not a database") as caught:
+        open_store(path)
+    assert caught.value.exit_code == EXIT_RUNTIME
+
+
+def test_postgresql_without_psycopg_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg now fails
+    with pytest.raises(HistoryError, match=r"install brulee\[postgres\]") as caught:
+        open_store("postgresql://scanner:s3cret@db.example.test/brulee")
+    assert "s3cret" not in str(caught.value)
+    assert "postgresql://scanner:***@db.example.test/brulee" in str(caught.value)
+
+
+def test_unreachable_postgresql_is_a_runtime_error_without_the_password() -> None:
+    pytest.importorskip("psycopg", reason="needs psycopg (the postgres extra)")
+    url = f"postgresql://scanner:s3cret@127.0.0.1:{_free_port()}/brulee?sslmode=disable"
+    with pytest.raises(HistoryError, match="cannot connect to the history store") as caught:
+        open_store(url)
+    assert "s3cret" not in str(caught.value)
+    assert caught.value.exit_code == EXIT_RUNTIME
+
+
+def test_scope_key() -> None:
+    key = scope_key(["10.0.0.0/24", "Web.Example.COM.", "10.0.1.7"])
+    assert key == scope_key([" 10.0.1.7/32", "web.example.com", "10.0.0.9/24", "10.0.0.0/24"])
+    assert len(key) == 16
+    assert key != scope_key(["10.0.0.0/24", "web.example.com"])
+    assert key != scope_key(["10.0.0.0/24", "web.example.com", "10.0.1.7"], site="dc1")
+    sharded = scope_key(["10.0.0.0/16"], shard=Shard(1, 4))
+    assert sharded not in {
+        scope_key(["10.0.0.0/16"]),
+        scope_key(["10.0.0.0/16"], shard=Shard(2, 4)),
+    }
+    assert scope_key(["fd42:b7e1:77:0::1"]) == scope_key(["FD42:B7E1:77::1/128"])
+
+
+def test_recorded_scans(recorded: tuple[HistoryStore, list[int]], lab: Lab) -> None:
+    store, (first, changed, back) = recorded
+    ref = store.get(first)
+    assert (ref.kind, ref.location, ref.targets) == (
+        "scan",
+        str(lab.first.parent),
+        ("10.213.77.11-15",),
+    )
+    assert (ref.started, ref.scanned_at, ref.incomplete, ref.site, ref.shard) == (
+        FIRST,
+        FIRST,
+        False,
+        "",
+        "",
+    )
+    assert (ref.hosts_up, ref.hosts_down, ref.ports, ref.findings) == (5, 0, 10, 53)
+    assert (store.get(changed).hosts_up, store.get(changed).ports) == (4, 9)
+    assert ref.recorded_at > ref.scanned_at
+    assert store.list_scans() == [store.get(i) for i in (back, changed, first)]
+    assert store.list_scans(limit=1) == [store.get(back)]
+
+    with read_report(lab.first) as report:
+        scope = report_scope(report)
+    assert {s.scope for s in store.list_scans()} == {scope}
+    assert store.list_scans(scope=scope) == store.list_scans()
+    assert store.list_scans(scope="elsewhere") == []
+    assert store.previous(scope, back) == store.get(changed)
+    assert store.previous(scope, changed) == ref
+    assert store.previous(scope, first) is None
+    assert store.previous("elsewhere", back) is None
+
+
+def test_record_refuses_an_unknown_kind(recorded: tuple[HistoryStore, list[int]], lab: Lab) -> None:
+    store, _ = recorded
+    with read_report(lab.first) as report, pytest.raises(ValueError, match="kind 'rescan'"):
+        store.record(report, kind="rescan", location="")  # type: ignore[arg-type]
+    assert len(store.list_scans()) == 3
+
+
+NOTE = ("ALTER TABLE scans ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
+"""A migration this brulee does not have yet, to upgrade a store to."""
+
+
+def test_an_older_store_is_migrated_at_open(history_url: str, lab: Lab) -> None:
+    with open_store(history_url) as store, read_report(lab.first) as report:
+        first = store.record(report, kind="scan", location="first")
+    with open_store(history_url, migrations=(*MIGRATIONS, NOTE)) as store:
+        assert store.schema_version == len(MIGRATIONS) + 1
+        assert store.get(first).findings == 53  # kept
+        with read_report(lab.changed) as report:
+            changed = store.record(report, kind="scan", location="changed")
+        assert store._db.execute("SELECT id, note FROM scans ORDER BY id") == [
+            (first, ""),
+            (changed, ""),
+        ]
+    with open_store(history_url, migrations=(*MIGRATIONS, NOTE)) as store:  # nothing to do
+        assert store.schema_version == len(MIGRATIONS) + 1
+    with pytest.raises(HistoryError, match=r"newer than this brulee knows.*upgrade brulee"):
+        open_store(history_url)
+
+
+def test_first_seen_is_the_earliest_scan_whatever_the_order_recorded(
+    history_url: str, lab: Lab
+) -> None:
+    with open_store(history_url) as store:
+        for path in (lab.changed, lab.first):  # a late `brulee report` of the older scan
+            with read_report(path) as report:
+                store.record(report, kind="report", location=str(path))
+        seen = store._db.execute(
+            "SELECT address, port, cve, seen FROM first_seen WHERE address = ? AND port = 80 ",
+            ("10.213.77.12",),
+        )
+    assert sorted(seen) == [
+        ("10.213.77.12", 80, cve, FIRST)
+        for cve in sorted(lab.vulnerabilities("Apache httpd 2.4.49"))
+    ]

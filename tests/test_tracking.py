@@ -1,0 +1,125 @@
+"""Suppressions, history diffs, alerts and --fail-on-new through the CLI, on the real starter DB."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from brulee.cli import main
+from tests import xmlsnippets as x
+
+
+def ssh(version: str) -> str:
+    upstream = version.split(maxsplit=1)[0]
+    return (
+        f'<service name="ssh" product="OpenSSH" version="{version}" method="probed" conf="10">'
+        f"<cpe>cpe:/a:openbsd:openssh:{upstream}</cpe></service>"
+    )
+
+
+HTTP = '<service name="http" product="nginx" version="1.14.0" method="probed" conf="10"/>'
+FTP = (
+    '<service name="ftp" product="vsftpd" version="2.3.4" method="probed" conf="10">'
+    "<cpe>cpe:/a:vsftpd:vsftpd:2.3.4</cpe></service>"
+)
+
+
+def run(tmp_path: Path, name: str, ports: str, *extra: str) -> tuple[int, dict[str, Any]]:
+    xml = x.write(tmp_path / f"{name}.xml", x.host("10.0.0.1", ports))
+    out = tmp_path / name
+    argv = ["report", str(xml), "-o", str(out), "-f", "json", "--history", str(tmp_path / "h.db")]
+    code = main([*argv, *extra])
+    return code, json.loads((out / "report.json").read_text("utf-8"))
+
+
+def test_second_scan_reports_what_changed(tmp_path: Path) -> None:
+    _, first = run(tmp_path, "one", x.port(22, ssh("7.4")) + x.port(80, HTTP))
+    assert first["changes"] is None  # nothing to compare with yet
+    _, second = run(tmp_path, "two", x.port(22, ssh("9.8p1")))
+    changes = second["changes"]
+    assert [(p["port"], p["service"]) for p in changes["closed_ports"]] == [(80, "nginx 1.14.0")]
+    ((port, old, new),) = [(c["port"], c["old"], c["new"]) for c in changes["changed_services"]]
+    assert (port, old, new) == (22, "OpenSSH 7.4", "OpenSSH 9.8p1")
+    fixed = {f["id"] for f in changes["fixed_findings"]}
+    assert "CVE-2023-38408" in fixed  # fixed in 9.3p2
+    assert "CVE-2023-38408" not in {f["id"] for f in changes["new_findings"]}
+
+
+def test_new_only_gate_ignores_what_was_already_there(tmp_path: Path) -> None:
+    run(tmp_path, "one", x.port(22, ssh("7.4")))
+    code, _ = run(tmp_path, "two", x.port(22, ssh("7.4")), "--fail-on", "critical", "--fail-on-new")
+    assert code == 0
+    code, third = run(tmp_path, "three", x.port(22, ssh("7.4")) + x.port(21, FTP),
+                      "--fail-on", "critical", "--fail-on-new")  # fmt: skip
+    assert code == 1
+    assert "CVE-2011-2523" in {f["id"] for f in third["changes"]["new_findings"]}
+
+
+def test_suppressions_move_findings_to_the_appendix_and_expire(tmp_path: Path) -> None:
+    rules = tmp_path / "suppressions.yaml"
+    rules.write_text(
+        "- cve: CVE-2023-38408\n  product: OpenSSH\n  reason: agent forwarding is disabled\n"
+        "  author: secops@example.com\n  expires: 2999-01-01\n"
+        "- cve: CVE-2018-15473\n  reason: accepted\n  author: alice\n  expires: 2001-01-01\n",
+        "utf-8",
+    )
+    _, data = run(tmp_path, "s", x.port(22, ssh("7.4")), "--suppressions", str(rules))
+    ids = {v["id"] for v in data["services"][0]["vulnerabilities"]}
+    assert "CVE-2023-38408" not in ids and "CVE-2018-15473" in ids  # expired: applies no more
+    (service,) = data["suppressed"]["services"]
+    (gone,) = service["vulnerabilities"]
+    assert gone["id"] == "CVE-2023-38408" and gone["complete"] is True
+    assert gone["entries"][0]["reason"] == "agent forwarding is disabled"
+    assert [e["cve"] for e in data["suppressed"]["expired"]] == ["CVE-2018-15473"]
+
+
+def test_invalid_suppression_file_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "bad.yaml"
+    rules.write_text(
+        "- cve: CVE-2023-38408\n  reason: r\n  author: a\n  cidr: 10.0.0.1/8\n", "utf-8"
+    )
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, ssh("7.4"))))
+    assert main(["report", str(xml), "--suppressions", str(rules), "-o", str(tmp_path / "o")]) == 2
+    assert f"{rules}:4" in capsys.readouterr().err
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def webhook() -> Iterator[str]:
+    _Hook.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook/secret-token"
+    server.shutdown()
+    server.server_close()
+
+
+def test_alerts_carry_only_new_findings(tmp_path: Path, webhook: str) -> None:
+    run(tmp_path, "one", x.port(22, ssh("7.4")), "--notify", webhook)
+    assert _Hook.received == []  # first scan of the scope: nothing is "new" yet
+    run(tmp_path, "two", x.port(22, ssh("7.4")) + x.port(21, FTP), "--notify", webhook)
+    (payload,) = _Hook.received
+    assert payload["source"] == "brulee"
+    assert {f["cve"] for f in payload["new_findings"]} >= {"CVE-2011-2523"}
+    assert all(f["port"] == 21 for f in payload["new_findings"])
