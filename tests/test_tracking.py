@@ -123,3 +123,23 @@ def test_alerts_carry_only_new_findings(tmp_path: Path, webhook: str) -> None:
     assert payload["source"] == "brulee"
     assert {f["cve"] for f in payload["new_findings"]} >= {"CVE-2011-2523"}
     assert all(f["port"] == 21 for f in payload["new_findings"])
+
+
+def test_history_lists_scans_and_diff_compares_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(tmp_path, "one", x.port(22, ssh("7.4")) + x.port(80, HTTP))
+    run(tmp_path, "two", x.port(22, ssh("9.8p1")))
+    capsys.readouterr()
+    store = ["--history", str(tmp_path / "h.db")]
+    assert main(["history", *store]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert len(listing) == 2 and listing[0].split()[0] == "2"  # newest first
+    assert main(["diff", "1", "2", *store]) == 0
+    text = capsys.readouterr().out
+    assert "changes from scan 1" in text and "OpenSSH 7.4 -> OpenSSH 9.8p1" in text
+    assert "10.0.0.1:80/tcp nginx 1.14.0" in text  # closed port
+    one, two = (str(tmp_path / name / "report.json") for name in ("one", "two"))
+    assert main(["diff", one, two, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [p["port"] for p in data["closed_ports"]] == [80]

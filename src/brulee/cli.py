@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from brulee import __version__, pipeline
 from brulee.cli_db import add_db_parser, run_db
+from brulee.cli_history import add_history_parsers, run_history
 from brulee.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
@@ -227,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_args(merge)
 
     add_db_parser(commands, _Parser, _db_arg)
+    add_history_parsers(commands)
     return parser
 
 
@@ -284,6 +286,8 @@ def _publish(sink: Sink, directory: Path, console: Console) -> None:
 def _run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "db":
         return run_db(args, console)
+    if args.command in ("history", "diff"):
+        return run_history(args)
     sink = sink_from_url(args.output, endpoint_url=args.endpoint_url) if args.output else None
     if args.output and sink is None:
         directory = Path(args.output)

@@ -1,0 +1,86 @@
+"""The ``brulee history`` and ``brulee diff`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from brulee.errors import EXIT_OK
+from brulee.history.diff import Changes, changes_json, diff_reports, diff_scans
+from brulee.history.store import TrackedFinding, TrackedPort, open_store
+
+
+def add_history_parsers(commands: Any) -> None:
+    """Add ``brulee history`` and ``brulee diff`` to the CLI's sub-commands."""
+    history = commands.add_parser("history", help="list past scans, reports and merges")
+    history.add_argument("--limit", type=int, default=20, metavar="N")
+    diff = commands.add_parser("diff", help="what changed between two scans")
+    diff.add_argument("old", metavar="OLD", help="a scan id (see brulee history) or report.json")
+    diff.add_argument("new", metavar="NEW", help="a scan id or report.json")
+    diff.add_argument("--json", action="store_true", help="print the changes as JSON")
+    for command in (history, diff):
+        command.add_argument("--history", metavar="URL", help="the history store")
+        command.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def _finding(item: TrackedFinding) -> str:
+    age = f", open {item.age_days} days" if item.age_days else ""
+    return (
+        f"{item.id} ({item.severity}{', KEV' if item.kev else ''}) {item.service} at "
+        f"{item.address}:{item.port}/{item.protocol}, first seen {item.first_seen[:10]}{age}"
+    )
+
+
+def _port(port: TrackedPort) -> str:
+    return f"{port.address}:{port.port}/{port.protocol} {port.service}"
+
+
+def changes_text(changes: Changes) -> list[str]:
+    """The changes as terminal lines."""
+    lines = [
+        f"changes from scan {changes.previous.id} ({changes.previous.scanned_at}) "
+        f"to scan {changes.current.id} ({changes.current.scanned_at}):",
+        f"  {len(changes.new_findings)} new, {len(changes.reappeared_findings)} reappeared, "
+        f"{len(changes.fixed_findings)} fixed findings; {changes.still_open} still open",
+    ]
+    sections: list[tuple[str, list[str]]] = [
+        ("new findings", [_finding(f) for f in changes.new_findings]),
+        ("reappeared findings", [_finding(f) for f in changes.reappeared_findings]),
+        ("fixed findings", [_finding(f) for f in changes.fixed_findings]),
+        ("new ports", [_port(p) for p in changes.new_ports]),
+        ("closed ports", [_port(p) for p in changes.closed_ports]),
+        ("changed services", [f"{c.address}:{c.port}/{c.protocol} {c.old} -> {c.new}"
+                              for c in changes.changed_services]),
+        ("hosts not found up again", list(changes.missing_hosts)),
+    ]  # fmt: skip
+    for title, items in sections:
+        if items:
+            lines.append(f"{title}:")
+            lines.extend(f"  {item}" for item in items)
+    return lines
+
+
+def run_history(args: argparse.Namespace) -> int:
+    """Run ``brulee history`` or ``brulee diff``; the answer goes to stdout."""
+    if args.command == "history":
+        with open_store(args.history) as store:
+            for scan in store.list_scans(args.limit):
+                label = " ".join(filter(None, (scan.site, scan.shard and f"shard {scan.shard}")))
+                print(
+                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.hosts_up:>6} up  "
+                    f"{scan.findings:>7} findings  {label or '-'}  {scan.location}"
+                )
+        return EXIT_OK
+    if args.old.isdigit() and args.new.isdigit():
+        with open_store(args.history) as store:
+            changes = diff_scans(store, int(args.old), int(args.new))
+    else:
+        changes = diff_reports(Path(args.old), Path(args.new))
+    print(
+        json.dumps(changes_json(changes), indent=2)
+        if args.json
+        else "\n".join(changes_text(changes))
+    )
+    return EXIT_OK
