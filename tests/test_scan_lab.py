@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from brulee.report.markdown import md_escape
-from tests.lab.netlab import HOSTILE_SERVER, Lab
+from tests.lab.netlab import HOSTILE_SERVER, Lab, LabHost, LabService
 
 pytestmark = [pytest.mark.root, pytest.mark.nmap]
 BRULEE = str(Path(sys.executable).with_name("brulee"))
@@ -199,3 +199,31 @@ def test_interrupted_scan_writes_a_partial_report(
     data = report(tmp_path)
     assert data["scan"]["incomplete"] is True
     assert 1 <= len(data["hosts"]) < 5
+
+
+def test_two_lab_scans_show_the_upgrade_and_the_closed_port(
+    tmp_path: Path,
+    lab: Lab,  # the shared lab only ensures the skip reasons (root, ip, nmap)
+) -> None:
+    """The host is scanned, then upgraded (OpenSSH 7.4p1 -> 9.8p1) and its FTP port closed."""
+    before = LabHost("upgraded", "10.213.77.11", "fd42:b7e1:77::11", (
+        LabService(21, "tcp", "ftp", "220 (vsFTPd 2.3.4)"),
+        LabService(22, "tcp", "ssh", "SSH-2.0-OpenSSH_7.4p1"),
+    ))  # fmt: skip
+    after = LabHost("upgraded", "10.213.77.11", "fd42:b7e1:77::11", (
+        LabService(22, "tcp", "ssh", "SSH-2.0-OpenSSH_9.8p1"),
+    ))  # fmt: skip
+    history = ["--history", str(tmp_path / "history.sqlite")]
+    for name, host in (("before", before), ("after", after)):
+        with Lab([host]) as own:
+            done = scan(own, tmp_path / name, "10.213.77.11", "-f", "json", *history,
+                        nmap_args="-n -T4 -p 21,22")  # fmt: skip
+            assert done.returncode == 0, done.stderr
+    changes = report(tmp_path / "after")["changes"]
+    assert [(p["port"], p["service"]) for p in changes["closed_ports"]] == [(21, "vsftpd 2.3.4")]
+    assert [(c["old"], c["new"]) for c in changes["changed_services"]] == [
+        ("OpenSSH 7.4p1", "OpenSSH 9.8p1")
+    ]
+    fixed = {f["id"] for f in changes["fixed_findings"]}
+    assert {"CVE-2011-2523", "CVE-2023-38408", "CVE-2018-15473"} <= fixed
+    assert changes["previous"]["id"] < changes["current"]["id"]
