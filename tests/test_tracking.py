@@ -143,3 +143,12 @@ def test_history_lists_scans_and_diff_compares_them(
     assert main(["diff", one, two, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [p["port"] for p in data["closed_ports"]] == [80]
+
+
+def test_a_suppressed_finding_is_not_reported_as_fixed(tmp_path: Path) -> None:
+    rules = tmp_path / "s.yaml"
+    rules.write_text("- cve: CVE-2023-38408\n  reason: accepted\n  author: a\n", "utf-8")
+    run(tmp_path, "one", x.port(22, ssh("7.4")))
+    _, second = run(tmp_path, "two", x.port(22, ssh("7.4")), "--suppressions", str(rules))
+    assert "CVE-2023-38408" not in {f["id"] for f in second["changes"]["fixed_findings"]}
+    assert second["suppressed"]["services"][0]["vulnerabilities"][0]["id"] == "CVE-2023-38408"

@@ -9,7 +9,7 @@ from datetime import datetime
 from brulee.history.alerts import NewFinding, notify
 from brulee.history.diff import Changes, diff_scans
 from brulee.history.store import ScanKind, TrackedFinding, open_store, report_scope
-from brulee.history.suppressions import Suppressions
+from brulee.history.suppressions import Applied, Suppressions
 from brulee.report.interface import Report
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,38 @@ def prepare(
 ) -> Report:
     """Apply the suppressions, record the scan and attach the changes since the previous scan
     of the same scope."""
+    changes, scan_id = None, None
+    if tracking.record:  # the history keeps what was found, suppressed or not
+        with open_store(tracking.history) as store:
+            scan_id = store.record(report, kind=kind, location=location, now=now)
+            previous = store.previous(report_scope(report), scan_id)
+            changes = diff_scans(store, previous.id, scan_id) if previous else None
     if tracking.suppressions is not None:
         applied = tracking.suppressions.apply(report.services, report.locations, now)
         report = replace(report, services=applied.groups, suppressed=applied)
-    if not tracking.record:
-        return report
-    with open_store(tracking.history) as store:
-        scan_id = store.record(report, kind=kind, location=location, now=now)
-        previous = store.previous(report_scope(report), scan_id)
-        changes = diff_scans(store, previous.id, scan_id) if previous else None
+        changes = _without_suppressed(changes, applied)
     return replace(report, changes=changes, history_id=scan_id)
+
+
+def _without_suppressed(changes: Changes | None, applied: Applied) -> Changes | None:
+    """Changes minus the new or reappeared findings suppressed on every location of their
+    service (they are in the appendix, and alerts never repeat them)."""
+    if changes is None:
+        return None
+    accepted = {
+        (s.vulnerability.id, item.group.service.label)
+        for item in applied.suppressed
+        for s in item.complete
+    }
+
+    def kept(findings: tuple[TrackedFinding, ...]) -> tuple[TrackedFinding, ...]:
+        return tuple(f for f in findings if (f.id, f.service) not in accepted)
+
+    return replace(
+        changes,
+        new_findings=kept(changes.new_findings),
+        reappeared_findings=kept(changes.reappeared_findings),
+    )
 
 
 def alert(report: Report, tracking: Tracking) -> list[str]:

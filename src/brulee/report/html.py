@@ -20,7 +20,10 @@ from markupsafe import Markup, escape
 from brulee.report.interface import Renderer, Report
 from brulee.report.view import (
     PALETTE,
+    ChangeRow,
+    FindingRow,
     PartRow,
+    PortRow,
     build_view,
     environment,
     host_status,
@@ -117,10 +120,63 @@ def part_rows(rows: Iterable[PartRow]) -> Iterator[Markup]:
     )
 
 
+_KEV = '<span class="badge c-kev">KEV</span>'
+
+
+def finding_rows(rows: Iterable[FindingRow]) -> Iterator[Markup]:
+    """A table of new, reappeared or fixed findings (the changes section)."""
+    return _batched(
+        f'<tr><td class="tight">{_text(r.id)}</td>'
+        f'<td class="tight"><span class="badge c-{_text(r.severity)}">{_text(r.severity)}</span>'
+        f'</td><td class="tight">{_KEV if r.kev else ""}</td>'
+        f"<td>{_text(r.service)}</td><td>{_text(r.where)}</td>"
+        f'<td class="tight">{_text(r.first_seen)}</td><td class="tight">{_text(r.age)}</td></tr>\n'
+        for r in rows
+    )
+
+
+def port_rows(rows: Iterable[PortRow]) -> Iterator[Markup]:
+    return _batched(
+        f"<tr><td>{_text(r.where)}</td><td>{_text(r.service)}</td></tr>\n" for r in rows
+    )
+
+
+def change_rows(rows: Iterable[ChangeRow]) -> Iterator[Markup]:
+    return _batched(
+        f"<tr><td>{_text(r.where)}</td><td>{_text(r.old)}</td><td>{_text(r.new)}</td></tr>\n"
+        for r in rows
+    )
+
+
+ROW_HELPERS = {
+    "location_rows": location_rows,
+    "host_rows": host_rows,
+    "part_rows": part_rows,
+    "finding_rows": finding_rows,
+    "port_rows": port_rows,
+    "change_rows": change_rows,
+}
+"""The batched row writers the templates (report and changes page) call."""
+
+
+def environment_html() -> jinja2.Environment:
+    return environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
+
+
+@cache
+def page_assets() -> tuple[str, str]:
+    """(css, csp) of a page without script (``brulee diff``): the report's style, by hash."""
+    css = _assets()[0]
+    csp = (
+        f"default-src 'none'; style-src {_sha256(css)}; script-src 'none'; "
+        "img-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+    return css, csp
+
+
 @cache
 def _template() -> jinja2.Template:
-    env = environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_finalize)
-    return env.get_template("report.html.j2")
+    return environment_html().get_template("report.html.j2")
 
 
 class HtmlRenderer(Renderer):
@@ -139,7 +195,5 @@ class HtmlRenderer(Renderer):
             csp=csp,
             palette=PALETTE,
             severities=SEVERITIES,
-            location_rows=location_rows,
-            host_rows=host_rows,
-            part_rows=part_rows,
+            **ROW_HELPERS,
         )

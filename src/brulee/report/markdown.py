@@ -33,10 +33,11 @@ def md_link(text: str, url: str) -> Raw:
 
 
 @cache
-def _template() -> jinja2.Template:
+def template(name: str = "report.md.j2") -> jinja2.Template:
+    """A Markdown template (the report, or ``brulee diff``'s page), escaping with md_escape."""
     env = environment(autoescape=False, trim_blocks=True, lstrip_blocks=True, finalize=md_escape)
     env.globals["md_link"] = md_link
-    return env.get_template("report.md.j2")
+    return env.get_template(name)
 
 
 class MarkdownRenderer(Renderer):
@@ -45,4 +46,4 @@ class MarkdownRenderer(Renderer):
     extension = "md"
 
     def render(self, report: Report, path: Path) -> None:
-        stream(_template(), path, v=build_view(report))
+        stream(template(), path, v=build_view(report))

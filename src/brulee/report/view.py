@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -25,6 +25,11 @@ from brulee.spool import HostRecord, Location, OpenPort
 from brulee.targets import Shard
 from brulee.vulns.interface import SEVERITIES, Severity, Status, Vulnerability
 from brulee.vulns.merge import vulnerability_order
+
+if TYPE_CHECKING:  # history builds on reports: only the types flow back
+    from brulee.history.diff import Changes
+    from brulee.history.store import ScanRef, ServiceChange, TrackedFinding, TrackedPort
+    from brulee.history.suppressions import Applied, Suppressed, Suppression
 
 TITLE = "Vulnerability report"
 
@@ -633,6 +638,305 @@ def fleet_incomplete_text(fleet: FleetView) -> str:
     )
 
 
+# -- changes since the previous scan (history) -------------------------------------------------
+
+
+def where_text(address: str, hostname: str, port: int | None = None, protocol: str = "") -> str:
+    """``10.0.0.5 (www.example.com) 80/tcp``: a location in one cell."""
+    text = f"{address} ({hostname})" if hostname and hostname != address else address
+    return f"{text} {port_text(port, protocol)}" if port is not None else text
+
+
+def date_text(value: str) -> str:
+    """The date of an ISO 8601 time (in UTC when it has an offset); anything else as it is."""
+    return time_text(value).partition(" ")[0]
+
+
+def age_text(days: int | None) -> str:
+    """``today``, ``1 day``, ``12 days``; '' when unknown (a fixed finding)."""
+    if days is None:
+        return ""
+    return "today" if days <= 0 else _plural(days, "day", "days")
+
+
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """A tracked finding as the change tables show it."""
+
+    id: str
+    severity: str
+    kev: bool
+    service: str
+    where: str
+    first_seen: str
+    """The date it was first seen."""
+    age: str
+    """``12 days``: open so far, or (fixed) until the scan that found it gone; '' unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class PortRow:
+    where: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    where: str
+    old: str
+    new: str
+
+
+def _days_between(start: str, end: str) -> int | None:
+    try:
+        first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
+        return (last - first).days
+    except (TypeError, ValueError):  # unparsable, or one naive and one aware
+        return None
+
+
+def _finding_row(f: TrackedFinding, fixed_at: str = "") -> FindingRow:
+    """``fixed_at``: when a fixed finding was found gone (its age is then counted up to it)."""
+    age = f.age_days if not fixed_at else _days_between(f.first_seen, fixed_at)
+    return FindingRow(
+        id=f.id,
+        severity=f.severity,
+        kev=f.kev,
+        service=f.service,
+        where=where_text(f.address, f.hostname, f.port, f.protocol),
+        first_seen=date_text(f.first_seen),
+        age=age_text(age),
+    )
+
+
+def _port_row(p: TrackedPort) -> PortRow:
+    return PortRow(where_text(p.address, p.hostname, p.port, p.protocol), p.service)
+
+
+def _change_row(c: ServiceChange) -> ChangeRow:
+    return ChangeRow(where_text(c.address, c.hostname, c.port, c.protocol), c.old, c.new)
+
+
+def scan_ref_text(ref: ScanRef) -> str:
+    """``scan 12 of 2024-05-01 10:00:00Z``."""
+    return f"scan {ref.id} of {time_text(ref.scanned_at)}"
+
+
+@dataclass(frozen=True, slots=True)
+class FindingTable:
+    """One table of the changes section."""
+
+    name: str
+    """An id fragment: ``new``, ``reappeared``, ``fixed``."""
+    title: str
+    lead: str
+    rows: tuple[FindingRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangesView:
+    """The "Changes since the previous scan" section: a headline, then compact tables."""
+
+    changes: Changes
+    previous: str
+    """``scan 12 of 2024-05-01 10:00:00Z``."""
+    current: str
+    headline: str
+    """``2 new, 0 reappeared, 1 fixed, 5 still open; 1 new port, 1 closed; 1 changed version``."""
+    findings: tuple[FindingTable, ...]
+    """New, reappeared and fixed, each only when it has rows."""
+    new_ports: tuple[PortRow, ...]
+    closed_ports: tuple[PortRow, ...]
+    changed: tuple[ChangeRow, ...]
+    missing_hosts: tuple[str, ...]
+    missing_text: str
+    """Why the missing hosts' findings count as neither fixed nor open."""
+    empty: bool
+    alert: bool
+    """New findings appeared: show the section open and highlighted."""
+
+
+def _plural(count: int, noun: str, plural: str) -> str:
+    return f"{count} {noun if count == 1 else plural}"
+
+
+def changes_view(changes: Changes) -> ChangesView:
+    """What every format shows about ``changes``."""
+    c = changes
+    headline = (
+        f"{len(c.new_findings)} new, {len(c.reappeared_findings)} reappeared, "
+        f"{len(c.fixed_findings)} fixed, {c.still_open} still open; "
+        f"{_plural(len(c.new_ports), 'new port', 'new ports')}, "
+        f"{_plural(len(c.closed_ports), 'closed port', 'closed ports')}; "
+        + _plural(len(c.changed_services), "changed version", "changed versions")
+        + (f"; {_plural(len(c.missing_hosts), 'host', 'hosts')} not found up"
+           if c.missing_hosts else "")
+    )  # fmt: skip
+    tables = (
+        FindingTable(
+            "new", "New findings", "Never seen before at this site.",
+            tuple(_finding_row(f) for f in c.new_findings),
+        ),
+        FindingTable(
+            "reappeared", "Reappeared findings",
+            "Absent from the previous scan but seen by an earlier one: a fix that did not last, "
+            "a host back from being unreachable, or first found by another scope.",
+            tuple(_finding_row(f) for f in c.reappeared_findings),
+        ),
+        FindingTable(
+            "fixed", "Fixed findings",
+            "In the previous scan, gone from this one on a host it found up.",
+            tuple(_finding_row(f, c.current.scanned_at) for f in c.fixed_findings),
+        ),
+    )  # fmt: skip
+    return ChangesView(
+        changes=c,
+        previous=scan_ref_text(c.previous),
+        current=scan_ref_text(c.current),
+        headline=headline,
+        findings=tuple(t for t in tables if t.rows),
+        new_ports=tuple(_port_row(p) for p in c.new_ports),
+        closed_ports=tuple(_port_row(p) for p in c.closed_ports),
+        changed=tuple(_change_row(x) for x in c.changed_services),
+        missing_hosts=c.missing_hosts,
+        missing_text=(
+            "Up in the previous scan, not found up by this one: their ports and findings are "
+            "unknown, not closed or fixed."
+        ),
+        empty=c.empty,
+        alert=bool(c.new_findings or c.reappeared_findings),
+    )
+
+
+# -- suppressions (appendix) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryView:
+    """A suppression entry in words."""
+
+    cve: str
+    reason: str
+    author: str
+    expires: str
+    """``2026-06-30``, or ``never``."""
+    scope: str
+    """``product OpenSSH, host 10.0.0.5, port 22/tcp``, or ``everywhere``."""
+    origin: str
+    """``suppressions.yaml:12``."""
+
+
+def entry_view(entry: Suppression) -> EntryView:
+    port = f"{entry.port}/{entry.protocol}" if entry.port and entry.protocol else entry.port
+    scope = [
+        f"{name} {value}"
+        for name, value in (
+            ("product", entry.product),
+            ("version", entry.version),
+            ("host", entry.host),
+            ("port", port),
+            ("cidr", entry.cidr),
+        )
+        if value is not None
+    ]
+    return EntryView(
+        cve=entry.cve,
+        reason=entry.reason,
+        author=entry.author,
+        expires=entry.expires.isoformat() if entry.expires else "never",
+        scope=", ".join(scope) or "everywhere",
+        origin=entry.origin,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressedItem:
+    """One suppressed vulnerability of one service."""
+
+    vuln: VulnView
+    complete: bool
+    extent: str
+    """``all 3 locations``, or ``2 of 5 locations``: what the entries cover."""
+    entries: tuple[EntryView, ...]
+    locations: tuple[tuple[str, str], ...]
+    """Partial only: (location, the entry's origin) where it is suppressed."""
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressedService:
+    label: str
+    protocol: str
+    items: tuple[SuppressedItem, ...]
+
+
+def _suppressed_item(s: Suppressed, locations: int) -> SuppressedItem:
+    if s.complete:
+        extent = f"all {count_text(locations, 'location')}" if locations != 1 else "its location"
+    else:
+        extent = f"{len(s.locations)} of {count_text(s.location_count or locations, 'location')}"
+    return SuppressedItem(
+        vuln=vuln_view(s.vulnerability),
+        complete=s.complete,
+        extent=extent,
+        entries=tuple(entry_view(e) for e in s.entries),
+        locations=tuple(
+            (
+                where_text(
+                    a.location.address, a.location.hostname, a.location.port, a.location.protocol
+                ),
+                a.entry.origin or a.entry.cve,
+            )
+            for a in s.locations
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionsView:
+    """The appendix of suppressed findings, and the line near the top that points to it."""
+
+    services: tuple[SuppressedService, ...]
+    expired: tuple[EntryView, ...]
+    stale: tuple[EntryView, ...]
+    complete: int
+    """Findings (vulnerabilities of a service) removed from the main sections."""
+    partial: int
+    """Findings suppressed at some of their locations only (still in the main sections)."""
+    headline: str
+    """``3 findings suppressed (see appendix); 1 partially; 1 suppression expired``."""
+
+
+def suppressions_view(applied: Applied) -> SuppressionsView:
+    services = tuple(
+        SuppressedService(
+            label=s.group.service.label,
+            protocol=s.group.protocol,
+            items=tuple(_suppressed_item(x, s.group.location_count) for x in s.suppressed),
+        )
+        for s in applied.suppressed
+        if s.suppressed
+    )
+    complete = applied.count
+    partial = sum(len(s.partial) for s in applied.suppressed)
+    words = [
+        f"{_plural(complete, 'finding', 'findings')} suppressed"
+        + (f", {partial} more at some locations only" if partial else "")
+        + " (see appendix)"
+    ]
+    if applied.expired:
+        words.append(f"{_plural(len(applied.expired), 'suppression', 'suppressions')} EXPIRED")
+    if applied.stale:
+        words.append(f"{len(applied.stale)} matched nothing")
+    return SuppressionsView(
+        services=services,
+        expired=tuple(entry_view(e) for e in applied.expired),
+        stale=tuple(entry_view(e) for e in applied.stale),
+        complete=complete,
+        partial=partial,
+        headline="; ".join(words),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ReportView:
     """The report as every human-readable format lays it out."""
@@ -660,6 +964,10 @@ class ReportView:
     legend: tuple[tuple[str, str], ...]
     fleet: FleetView | None = None
     """Coverage per site and part; None unless the report was merged from parts."""
+    changes: ChangesView | None = None
+    """Changes since the previous scan of the same scope; None without one."""
+    suppressed: SuppressionsView | None = None
+    """The suppressions appendix; None when no suppressions were applied."""
 
     def locations(self, service: ServiceView) -> Iterator[Location]:
         """Every location of a service, streamed from the spool."""
@@ -721,6 +1029,7 @@ def build_view(report: Report) -> ReportView:
         kev_lead = "No KEV data: no vulnerability database was used."
     inputs = tuple(Path(name).name for name in scan.inputs)
     fleet = fleet_view(scan.parts, scan.missing_shards) if scan.parts else None
+    applied = report.suppressed
     # A merged report that misses a shard is incomplete, whatever its run says.
     incomplete = run.incomplete or bool(fleet and not fleet.complete)
     return ReportView(
@@ -745,6 +1054,10 @@ def build_view(report: Report) -> ReportView:
         kev_lead=kev_lead,
         legend=LEGEND,
         fleet=fleet,
+        changes=changes_view(report.changes) if report.changes is not None else None,
+        suppressed=suppressions_view(applied)
+        if applied is not None and (applied.suppressed or applied.expired or applied.stale)
+        else None,
     )
 
 
@@ -754,6 +1067,7 @@ TEMPLATE_HELPERS: dict[str, Callable[..., Any]] = {
     "port_text": port_text,
     "open_port_text": open_port_text,
     "host_status": host_status,
+    "age_text": age_text,
 }
 
 
