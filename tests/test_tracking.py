@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 
 from brulee.cli import main
+from brulee.report.markdown import md_escape
 from tests import xmlsnippets as x
 
 
@@ -140,9 +141,14 @@ def test_history_lists_scans_and_diff_compares_them(
     assert "changes from scan 1" in text and "OpenSSH 7.4 -> OpenSSH 9.8p1" in text
     assert "10.0.0.1:80/tcp nginx 1.14.0" in text  # closed port
     one, two = (str(tmp_path / name / "report.json") for name in ("one", "two"))
-    assert main(["diff", one, two, "--json"]) == 0
+    assert main(["diff", one, two, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [p["port"] for p in data["closed_ports"]] == [80]
+    assert main(["diff", "1", "2", *store, "--format", "md"]) == 0
+    assert md_escape("OpenSSH 9.8p1") in capsys.readouterr().out
+    assert main(["diff", "1", "2", *store, "--format", "html"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
 
 
 def test_a_suppressed_finding_is_not_reported_as_fixed(tmp_path: Path) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from brulee.errors import EXIT_OK
 from brulee.history.diff import Changes, changes_json, diff_reports, diff_scans
 from brulee.history.store import TrackedFinding, TrackedPort, open_store
+from brulee.report.changes import changes_html, changes_markdown
 
 
 def add_history_parsers(commands: Any) -> None:
@@ -19,7 +21,8 @@ def add_history_parsers(commands: Any) -> None:
     diff = commands.add_parser("diff", help="what changed between two scans")
     diff.add_argument("old", metavar="OLD", help="a scan id (see brulee history) or report.json")
     diff.add_argument("new", metavar="NEW", help="a scan id or report.json")
-    diff.add_argument("--json", action="store_true", help="print the changes as JSON")
+    diff.add_argument("--format", choices=("text", "json", "md", "html"), default="text",
+                      help="text (default), json, md, or a self-contained html page")  # fmt: skip
     for command in (history, diff):
         command.add_argument("--history", metavar="URL", help="the history store")
         command.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
@@ -78,9 +81,11 @@ def run_history(args: argparse.Namespace) -> int:
             changes = diff_scans(store, int(args.old), int(args.new))
     else:
         changes = diff_reports(Path(args.old), Path(args.new))
-    print(
-        json.dumps(changes_json(changes), indent=2)
-        if args.json
-        else "\n".join(changes_text(changes))
-    )
+    render: dict[str, Callable[[], str]] = {
+        "text": lambda: "\n".join(changes_text(changes)),
+        "json": lambda: json.dumps(changes_json(changes), indent=2),
+        "md": lambda: changes_markdown(changes),
+        "html": lambda: changes_html(changes),
+    }
+    print(render[args.format]())
     return EXIT_OK
