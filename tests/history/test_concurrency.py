@@ -11,7 +11,7 @@ from threading import Barrier
 from brulee.history.diff import diff_scans, read_report
 from brulee.history.store import open_store
 
-from .conftest import Lab
+from .conftest import LabReports
 
 WORKERS = 6
 FIRST, CHANGED = "2026-11-28T16:29:57+00:00", "2026-12-08T16:29:57+00:00"
@@ -34,12 +34,12 @@ def record(url: str, reports: list[Path], start: Barrier) -> list[int]:
         return ids
 
 
-def test_concurrent_writers_lose_nothing(history_url: str, lab: Lab) -> None:
+def test_concurrent_writers_lose_nothing(history_url: str, lab_reports: LabReports) -> None:
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
         start = manager.Barrier(WORKERS)
         runs = [
-            pool.submit(record, history_url, [lab.first, lab.changed], start)
+            pool.submit(record, history_url, [lab_reports.first, lab_reports.changed], start)
             for _ in range(WORKERS)
         ]
         ids = [run.result(timeout=120) for run in runs]

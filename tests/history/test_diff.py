@@ -21,7 +21,7 @@ from brulee.history.store import (
     finding_order,
 )
 
-from .conftest import Lab
+from .conftest import LabReports
 
 FIRST, CHANGED, BACK = (f"2026-{day}T16:29:57+00:00" for day in ("11-28", "12-08", "12-18"))
 WEB, FTP, HOSTILE = "10.213.77.12", "10.213.77.13", "10.213.77.15"
@@ -46,26 +46,26 @@ def dated(findings: Iterable[TrackedFinding]) -> set[tuple[str, int | None]]:
 
 
 def test_upgrade_closed_port_new_port_and_host_gone(
-    recorded: tuple[HistoryStore, list[int]], lab: Lab
+    recorded: tuple[HistoryStore, list[int]], lab_reports: LabReports
 ) -> None:
     store, (first, changed, _) = recorded
     changes = diff_scans(store, first, changed)
     assert (changes.previous.id, changes.previous.scanned_at) == (first, FIRST)
     assert (changes.current.id, changes.current.scanned_at) == (changed, CHANGED)
 
-    assert located(changes.new_findings) == at(lab.vulnerabilities(SSH), FTP, 22)
+    assert located(changes.new_findings) == at(lab_reports.vulnerabilities(SSH), FTP, 22)
     assert {f.service for f in changes.new_findings} == {SSH}
     assert dated(changes.new_findings) == {(CHANGED, 0)}
     assert list(changes.new_findings) == sorted(changes.new_findings, key=finding_order)
     assert changes.reappeared_findings == ()
 
     assert located(changes.fixed_findings) == (
-        at(lab.vulnerabilities(PROFTPD), FTP, 21) | at(TRAVERSALS, WEB, 80)
+        at(lab_reports.vulnerabilities(PROFTPD), FTP, 21) | at(TRAVERSALS, WEB, 80)
     )
     assert {f.service for f in changes.fixed_findings if f.port == 80} == {OLD_APACHE}
     assert dated(changes.fixed_findings) == {(FIRST, None)}
     # The first scan's findings, less those fixed and those of the host not seen again.
-    gone = len(changes.fixed_findings) + len(lab.vulnerabilities(OLD_APACHE))
+    gone = len(changes.fixed_findings) + len(lab_reports.vulnerabilities(OLD_APACHE))
     assert changes.still_open == store.get(first).findings - gone == 40
 
     assert changes.new_ports == (TrackedPort(FTP, "", "tcp", 22, SSH),)
@@ -76,18 +76,18 @@ def test_upgrade_closed_port_new_port_and_host_gone(
 
 
 def test_findings_back_after_a_fix_keep_their_first_date(
-    recorded: tuple[HistoryStore, list[int]], lab: Lab
+    recorded: tuple[HistoryStore, list[int]], lab_reports: LabReports
 ) -> None:
     store, (_, changed, back) = recorded
     changes = diff_scans(store, changed, back)
     assert changes.new_findings == ()
     assert located(changes.reappeared_findings) == (
-        at(lab.vulnerabilities(PROFTPD), FTP, 21)
-        | at(lab.vulnerabilities(OLD_APACHE), HOSTILE, 80)
+        at(lab_reports.vulnerabilities(PROFTPD), FTP, 21)
+        | at(lab_reports.vulnerabilities(OLD_APACHE), HOSTILE, 80)
         | at(TRAVERSALS, WEB, 80)
     )
     assert dated(changes.reappeared_findings) == {(FIRST, 20)}
-    assert located(changes.fixed_findings) == at(lab.vulnerabilities(SSH), FTP, 22)
+    assert located(changes.fixed_findings) == at(lab_reports.vulnerabilities(SSH), FTP, 22)
     assert dated(changes.fixed_findings) == {(CHANGED, None)}
     assert changes.new_ports == (
         TrackedPort(FTP, "", "tcp", 21, PROFTPD),
@@ -98,8 +98,8 @@ def test_findings_back_after_a_fix_keep_their_first_date(
     assert changes.missing_hosts == ()
 
 
-def test_no_changes_between_identical_scans(lab: Lab) -> None:
-    changes = diff_reports(lab.first, lab.first)
+def test_no_changes_between_identical_scans(lab_reports: LabReports) -> None:
+    changes = diff_reports(lab_reports.first, lab_reports.first)
     assert changes.empty
     assert changes.still_open == 53
 
@@ -113,15 +113,20 @@ def _without_scans(changes: Changes) -> dict[str, Any]:
 
 
 def test_diff_of_two_reports_agrees_with_the_history(
-    recorded: tuple[HistoryStore, list[int]], lab: Lab
+    recorded: tuple[HistoryStore, list[int]], lab_reports: LabReports
 ) -> None:
     store, (first, changed, back) = recorded
-    from_files = diff_reports(lab.first, lab.changed)
+    from_files = diff_reports(lab_reports.first, lab_reports.changed)
     assert _without_scans(from_files) == _without_scans(diff_scans(store, first, changed))
-    assert (from_files.previous.kind, from_files.previous.location) == ("report", str(lab.first))
+    assert (from_files.previous.kind, from_files.previous.location) == (
+        "report",
+        str(lab_reports.first),
+    )
     assert (from_files.previous.scanned_at, from_files.current.scanned_at) == (FIRST, CHANGED)
+    from_directories = diff_reports(lab_reports.first.parent, lab_reports.changed.parent)
+    assert _without_scans(from_directories) == _without_scans(from_files)
     # Two files know nothing of earlier scans: what came back is new there.
-    later = diff_reports(lab.changed, lab.back)
+    later = diff_reports(lab_reports.changed, lab_reports.back)
     assert later.reappeared_findings == ()
     assert located(later.new_findings) == located(
         diff_scans(store, changed, back).reappeared_findings
@@ -129,13 +134,13 @@ def test_diff_of_two_reports_agrees_with_the_history(
     assert dated(later.new_findings) == {(BACK, 0)}
 
 
-def test_diff_reports_reads_only_brulee_reports(tmp_path: Path, lab: Lab) -> None:
+def test_diff_reports_reads_only_brulee_reports(tmp_path: Path, lab_reports: LabReports) -> None:
     with pytest.raises(UsageError, match="no such directory or report file"):
-        diff_reports(tmp_path / "absent.json", lab.first)
+        diff_reports(tmp_path / "absent.json", lab_reports.first)
     junk = tmp_path / "junk.json"
     junk.write_text('{"hello": 1}')
     with pytest.raises(ParseError, match="not a brulee report"):
-        diff_reports(lab.first, junk)
+        diff_reports(lab_reports.first, junk)
 
 
 def test_unknown_scan_ids_are_a_usage_error(recorded: tuple[HistoryStore, list[int]]) -> None:
@@ -147,10 +152,7 @@ def test_unknown_scan_ids_are_a_usage_error(recorded: tuple[HistoryStore, list[i
 def test_changes_json_matches_its_schema(recorded: tuple[HistoryStore, list[int]]) -> None:
     store, (first, changed, _) = recorded
     data = changes_json(diff_scans(store, first, changed))
-    schema = json.loads((ROOT / "schema" / "report.schema.json").read_text())
-    defs = schema["$defs"]
-    if "changes" not in defs:  # until the fragment joins the report's schema
-        defs |= json.loads((Path(__file__).parent / "changes.schema.json").read_text())["$defs"]
+    defs = json.loads((ROOT / "schema" / "report.schema.json").read_text())["$defs"]
     jsonschema.validate(data, {"$defs": defs, "$ref": "#/$defs/changes"})
     assert data["missing_hosts"] == [HOSTILE]
     assert data["changed_services"] == [{

@@ -13,9 +13,12 @@ from brulee.history import HistoryError
 from brulee.history.diff import read_report
 from brulee.history.schema import MIGRATIONS
 from brulee.history.store import HistoryStore, open_store, report_scope, scope_key
+from brulee.matching import Matching
+from brulee.pipeline import render_reports
 from brulee.targets import Shard
+from brulee.vulns.vulners import VulnersSource
 
-from .conftest import Lab, _free_port
+from .conftest import NMAP, LabReports, _free_port
 
 FIRST = "2026-11-28T16:29:57+00:00"
 
@@ -80,12 +83,12 @@ def test_scope_key() -> None:
     assert scope_key(["fd42:b7e1:77:0::1"]) == scope_key(["FD42:B7E1:77::1/128"])
 
 
-def test_recorded_scans(recorded: tuple[HistoryStore, list[int]], lab: Lab) -> None:
+def test_recorded_scans(recorded: tuple[HistoryStore, list[int]], lab_reports: LabReports) -> None:
     store, (first, changed, back) = recorded
     ref = store.get(first)
     assert (ref.kind, ref.location, ref.targets) == (
         "scan",
-        str(lab.first.parent),
+        str(lab_reports.first.parent),
         ("10.213.77.11-15",),
     )
     assert (ref.started, ref.scanned_at, ref.incomplete, ref.site, ref.shard) == (
@@ -101,7 +104,7 @@ def test_recorded_scans(recorded: tuple[HistoryStore, list[int]], lab: Lab) -> N
     assert store.list_scans() == [store.get(i) for i in (back, changed, first)]
     assert store.list_scans(limit=1) == [store.get(back)]
 
-    with read_report(lab.first) as report:
+    with read_report(lab_reports.first) as report:
         scope = report_scope(report)
     assert {s.scope for s in store.list_scans()} == {scope}
     assert store.list_scans(scope=scope) == store.list_scans()
@@ -112,9 +115,11 @@ def test_recorded_scans(recorded: tuple[HistoryStore, list[int]], lab: Lab) -> N
     assert store.previous("elsewhere", back) is None
 
 
-def test_record_refuses_an_unknown_kind(recorded: tuple[HistoryStore, list[int]], lab: Lab) -> None:
+def test_record_refuses_an_unknown_kind(
+    recorded: tuple[HistoryStore, list[int]], lab_reports: LabReports
+) -> None:
     store, _ = recorded
-    with read_report(lab.first) as report, pytest.raises(ValueError, match="kind 'rescan'"):
+    with read_report(lab_reports.first) as report, pytest.raises(ValueError, match="kind 'rescan'"):
         store.record(report, kind="rescan", location="")  # type: ignore[arg-type]
     assert len(store.list_scans()) == 3
 
@@ -123,13 +128,13 @@ NOTE = ("ALTER TABLE scans ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
 """A migration this brulee does not have yet, to upgrade a store to."""
 
 
-def test_an_older_store_is_migrated_at_open(history_url: str, lab: Lab) -> None:
-    with open_store(history_url) as store, read_report(lab.first) as report:
+def test_an_older_store_is_migrated_at_open(history_url: str, lab_reports: LabReports) -> None:
+    with open_store(history_url) as store, read_report(lab_reports.first) as report:
         first = store.record(report, kind="scan", location="first")
     with open_store(history_url, migrations=(*MIGRATIONS, NOTE)) as store:
         assert store.schema_version == len(MIGRATIONS) + 1
         assert store.get(first).findings == 53  # kept
-        with read_report(lab.changed) as report:
+        with read_report(lab_reports.changed) as report:
             changed = store.record(report, kind="scan", location="changed")
         assert store._db.execute("SELECT id, note FROM scans ORDER BY id") == [
             (first, ""),
@@ -142,10 +147,13 @@ def test_an_older_store_is_migrated_at_open(history_url: str, lab: Lab) -> None:
 
 
 def test_first_seen_is_the_earliest_scan_whatever_the_order_recorded(
-    history_url: str, lab: Lab
+    history_url: str, lab_reports: LabReports
 ) -> None:
     with open_store(history_url) as store:
-        for path in (lab.changed, lab.first):  # a late `brulee report` of the older scan
+        for path in (
+            lab_reports.changed,
+            lab_reports.first,
+        ):  # a late `brulee report` of the older scan
             with read_report(path) as report:
                 store.record(report, kind="report", location=str(path))
         seen = store._db.execute(
@@ -154,5 +162,24 @@ def test_first_seen_is_the_earliest_scan_whatever_the_order_recorded(
         )
     assert sorted(seen) == [
         ("10.213.77.12", 80, cve, FIRST)
-        for cve in sorted(lab.vulnerabilities("Apache httpd 2.4.49"))
+        for cve in sorted(lab_reports.vulnerabilities("Apache httpd 2.4.49"))
     ]
+
+
+def test_site_and_shard_make_the_scope(history_url: str, tmp_path: Path) -> None:
+    matching = Matching((VulnersSource(),))
+    refs = []
+    with open_store(history_url) as store:
+        for site in ("dc1", "dc2"):
+            render_reports([NMAP / "vulners.xml"], ["json"], tmp_path / site, matching=matching,
+                           targets=["10.213.77.0/24"], shard=Shard(2, 3), site=site)  # fmt: skip
+            with read_report(tmp_path / site) as report:
+                assert (report.scan.shard, report.scan.run.incomplete) == (Shard(2, 3), False)
+                refs.append(store.get(store.record(report, kind="scan", location=site)))
+        assert [(r.site, r.shard) for r in refs] == [("dc1", "2/3"), ("dc2", "2/3")]
+        assert refs[0].scope != refs[1].scope == scope_key(["10.213.77.0/24"], "dc2", Shard(2, 3))
+        assert store.previous(refs[1].scope, refs[1].id) is None
+        # The same address at two sites is two machines: two findings, two first dates.
+        sites = store._db.execute("SELECT site, COUNT(*) FROM first_seen GROUP BY site")
+        assert sorted(sites) == [("dc1", refs[0].findings), ("dc2", refs[1].findings)]
+        assert refs[0].findings > 0

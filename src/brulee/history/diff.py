@@ -67,14 +67,15 @@ def diff_scans(store: HistoryStore, old_id: int, new_id: int) -> Changes:
     old, new = store.get(old_id), store.get(new_id)
     appeared, fixed, kept = store.findings_delta(old, new)
     opened, closed, changed = store.ports_delta(old, new)
-    seen_before = [bool(f.first_seen) and f.first_seen < new.scanned_at for f in appeared]
+
+    def seen_before(finding: TrackedFinding) -> bool:
+        return bool(finding.first_seen) and finding.first_seen < new.scanned_at
+
     return Changes(
         previous=old,
         current=new,
-        new_findings=tuple(f for f, known in zip(appeared, seen_before, strict=True) if not known),
-        reappeared_findings=tuple(
-            f for f, known in zip(appeared, seen_before, strict=True) if known
-        ),
+        new_findings=tuple(f for f in appeared if not seen_before(f)),
+        reappeared_findings=tuple(f for f in appeared if seen_before(f)),
         fixed_findings=tuple(fixed),
         still_open=kept,
         new_ports=tuple(opened),
@@ -86,9 +87,9 @@ def diff_scans(store: HistoryStore, old_id: int, new_id: int) -> Changes:
 
 @contextmanager
 def read_report(path: Path) -> Iterator[Report]:
-    """A brulee JSON report read back as a Report, streamed by ``brulee.merge``'s reader (its
-    locations and hosts in a spool). UsageError when there is no such file, ParseError when it
-    is not a brulee report."""
+    """A brulee JSON report (or every ``report.json`` under a directory, united as ``brulee
+    merge`` would) read back as a Report, streamed by ``brulee.merge``'s reader into a spool.
+    UsageError when there is no such file, ParseError when it is not a brulee report."""
     # Imported here: brulee.merge imports the pipeline, which records into the history.
     from brulee.merge import DirectorySource, _Merger  # noqa: PLC0415
     from brulee.pipeline import utc_now  # noqa: PLC0415
@@ -106,8 +107,9 @@ def read_report(path: Path) -> Iterator[Report]:
 
 
 def diff_reports(old_json: Path, new_json: Path) -> Changes:
-    """The changes between two JSON reports, through a throwaway store: first-seen dates are
-    those of the two reports only, so a finding absent from the old one is new."""
+    """The changes between two JSON reports (or directories of them, see ``read_report``),
+    through a throwaway store: first-seen dates are those of the two reports only, so a finding
+    absent from the old one is new, never reappeared."""
     with (
         tempfile.TemporaryDirectory(prefix="brulee-diff-") as tmp,
         open_store(Path(tmp) / HISTORY_FILE) as store,

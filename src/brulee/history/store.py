@@ -709,5 +709,8 @@ def open_store(
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = _Sqlite(path)
     except (OSError, sqlite3.Error) as exc:
-        raise HistoryError(f"cannot open the history store {path}: {exc}") from exc
+        raise HistoryError(
+            f"cannot open the history store {path}: {exc} (choose a writable place with "
+            "--history PATH or BRULEE_HISTORY)"
+        ) from exc
     return HistoryStore(backend, str(path), migrations)
