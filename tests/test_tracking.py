@@ -158,3 +158,23 @@ def test_a_suppressed_finding_is_not_reported_as_fixed(tmp_path: Path) -> None:
     _, second = run(tmp_path, "two", x.port(22, ssh("7.4")), "--suppressions", str(rules))
     assert "CVE-2023-38408" not in {f["id"] for f in second["changes"]["fixed_findings"]}
     assert second["suppressed"]["services"][0]["vulnerabilities"][0]["id"] == "CVE-2023-38408"
+
+
+def test_suppressions_kept_in_the_store_apply_to_later_scans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ["--history", str(tmp_path / "h.db")]
+    argv = ["suppress", "add", "CVE-2023-38408", "--reason", "agent off", "--author", "bob",
+            "--cidr", "10.0.0.0/24", "--expires", "2999-12-31", *store]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["suppress", "list", *store]) == 0
+    assert "CVE-2023-38408  cidr 10.0.0.0/24 until 2999-12-31  bob: agent off" in (
+        capsys.readouterr().out
+    )
+    _, data = run(tmp_path, "one", x.port(22, ssh("7.4")))
+    assert data["suppressed"]["services"][0]["vulnerabilities"][0]["id"] == "CVE-2023-38408"
+    assert main(["suppress", "remove", "1", *store]) == 0
+    _, data = run(tmp_path, "two", x.port(22, ssh("7.4")))
+    assert data["suppressed"] is None
+    assert main(["suppress", "remove", "1", *store]) == 2
+    assert main(["suppress", "add", "CVE-bad", "--reason", "r", "--author", "a", *store]) == 2

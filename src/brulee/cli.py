@@ -286,7 +286,7 @@ def _publish(sink: Sink, directory: Path, console: Console) -> None:
 def _run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "db":
         return run_db(args, console)
-    if args.command in ("history", "diff"):
+    if args.command in ("history", "diff", "suppress"):
         return run_history(args)
     sink = sink_from_url(args.output, endpoint_url=args.endpoint_url) if args.output else None
     if args.output and sink is None:

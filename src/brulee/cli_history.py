@@ -23,7 +23,18 @@ def add_history_parsers(commands: Any) -> None:
     diff.add_argument("new", metavar="NEW", help="a scan id or report.json")
     diff.add_argument("--format", choices=("text", "json", "md", "html"), default="text",
                       help="text (default), json, md, or a self-contained html page")  # fmt: skip
-    for command in (history, diff):
+    suppress = commands.add_parser("suppress", help="suppressions kept in the history store")
+    actions = suppress.add_subparsers(dest="suppress_command", required=True)
+    add = actions.add_parser("add", help="accept a finding (same fields as a YAML entry)")
+    add.add_argument("cve", metavar="CVE")
+    add.add_argument("--reason", required=True)
+    add.add_argument("--author", required=True)
+    for name in ("product", "version", "host", "port", "protocol", "cidr", "expires"):
+        add.add_argument(f"--{name}")
+    listing = actions.add_parser("list", help="the kept suppressions")
+    remove = actions.add_parser("remove", help="forget a kept suppression")
+    remove.add_argument("id", type=int, metavar="ID")
+    for command in (history, diff, add, listing, remove):
         command.add_argument("--history", metavar="URL", help="the history store")
         command.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -65,8 +76,35 @@ def changes_text(changes: Changes) -> list[str]:
     return lines
 
 
+def _suppress(args: argparse.Namespace) -> int:
+    with open_store(args.history) as store:
+        if args.suppress_command == "add":
+            fields = {name: getattr(args, name) for name in _SUPPRESSION_FIELDS}
+            print(f"suppression {store.add_suppression(fields)} kept in {store.where}")
+        elif args.suppress_command == "remove":
+            store.remove_suppression(args.id)
+        else:
+            for entry_id, entry in store.suppressions():
+                scope = ", ".join(
+                    f"{name} {value}"
+                    for name in ("product", "version", "host", "port", "protocol", "cidr")
+                    if (value := getattr(entry, name)) is not None
+                )
+                expiry = f" until {entry.expires}" if entry.expires else ""
+                print(f"{entry_id:>5}  {entry.cve}  {scope or 'everywhere'}{expiry}  "
+                      f"{entry.author}: {entry.reason}")  # fmt: skip
+    return EXIT_OK
+
+
+_SUPPRESSION_FIELDS = (
+    "cve", "reason", "author", "product", "version", "host", "port", "protocol", "cidr", "expires",
+)  # fmt: skip
+
+
 def run_history(args: argparse.Namespace) -> int:
-    """Run ``brulee history`` or ``brulee diff``; the answer goes to stdout."""
+    """Run ``brulee history``, ``diff`` or ``suppress``; the answer goes to stdout."""
+    if args.command == "suppress":
+        return _suppress(args)
     if args.command == "history":
         with open_store(args.history) as store:
             for scan in store.list_scans(args.limit):

@@ -36,14 +36,16 @@ def prepare(
 ) -> Report:
     """Apply the suppressions, record the scan and attach the changes since the previous scan
     of the same scope."""
-    changes, scan_id = None, None
+    changes, scan_id, suppressions = None, None, tracking.suppressions
     if tracking.record:  # the history keeps what was found, suppressed or not
         with open_store(tracking.history) as store:
             scan_id = store.record(report, kind=kind, location=location, now=now)
             previous = store.previous(report_scope(report), scan_id)
             changes = diff_scans(store, previous.id, scan_id) if previous else None
-    if tracking.suppressions is not None:
-        applied = tracking.suppressions.apply(report.services, report.locations, now)
+            kept = Suppressions.from_entries(entry for _, entry in store.suppressions())
+        suppressions = kept + suppressions if suppressions else (kept if len(kept) else None)
+    if suppressions is not None:
+        applied = suppressions.apply(report.services, report.locations, now)
         report = replace(report, services=applied.groups, suppressed=applied)
         changes = _without_suppressed(changes, applied)
     return replace(report, changes=changes, history_id=scan_id)

@@ -97,7 +97,16 @@ _V1: Migration = (
     ) {compact}""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+_V2: Migration = (
+    # Suppressions kept in the store (``brulee suppress add``), beside any --suppressions file.
+    """CREATE TABLE suppressions (
+        id {serial},
+        created_at TEXT NOT NULL,
+        entry TEXT NOT NULL
+    )""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
 """Every migration, oldest first; the schema version is their count."""
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"

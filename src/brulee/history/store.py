@@ -31,6 +31,7 @@ from brulee.errors import UsageError
 from brulee.findings import ServiceGroup
 from brulee.history import HistoryError
 from brulee.history.schema import MIGRATIONS, STAGING, VERSION_TABLE, Dialect, Migration, render
+from brulee.history.suppressions import Suppression
 from brulee.report.interface import Report
 from brulee.spool import address_order
 from brulee.targets import Shard
@@ -454,6 +455,23 @@ def _age(first_seen: str, as_of: str) -> int | None:
     return max(0, (datetime.fromisoformat(as_of) - datetime.fromisoformat(first_seen)).days)
 
 
+_INSERT_SUPPRESSION = "INSERT INTO suppressions (created_at, entry) VALUES (?, ?) RETURNING id"
+
+
+_ENTRY_FIELDS = (
+    "cve", "reason", "author", "product", "version", "host", "port", "protocol", "cidr", "expires",
+)  # fmt: skip
+
+
+def _entry_json(entry: Suppression) -> str:
+    fields = {
+        name: str(value) if name in ("cidr", "expires") else value
+        for name in _ENTRY_FIELDS
+        if (value := getattr(entry, name)) is not None
+    }
+    return json.dumps(fields)
+
+
 def _scan_ref(row: Row) -> ScanRef:
     id_, recorded, scanned, kind, scope, targets, started, finished, incomplete, *rest = row
     return ScanRef(
@@ -614,6 +632,31 @@ class HistoryStore:
             (scope, before_id),
         )
         return _scan_ref(rows[0]) if rows else None
+
+    # -- suppressions
+
+    def add_suppression(self, fields: Mapping[str, object], now: datetime | None = None) -> int:
+        """Validate and keep a suppression entry (the fields of a YAML entry); its id."""
+        entry = Suppression.parse(fields, origin="history")
+        stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+        with self._errors(), self._db.write():
+            ((entry_id,),) = self._db.execute(_INSERT_SUPPRESSION, (stamp, _entry_json(entry)))
+        return int(entry_id)
+
+    def suppressions(self) -> list[tuple[int, Suppression]]:
+        """The kept suppression entries with their ids, oldest first."""
+        rows = self._rows("SELECT id, entry FROM suppressions ORDER BY id", ())
+        return [
+            (int(entry_id), Suppression.parse(json.loads(text), origin=f"history:{entry_id}"))
+            for entry_id, text in rows
+        ]
+
+    def remove_suppression(self, entry_id: int) -> None:
+        """Forget a kept entry; UsageError when there is none with that id."""
+        with self._errors(), self._db.write():
+            if not self._db.execute("SELECT id FROM suppressions WHERE id = ?", (entry_id,)):
+                raise UsageError(f"no suppression with id {entry_id} (see brulee suppress list)")
+            self._db.execute("DELETE FROM suppressions WHERE id = ?", (entry_id,))
 
     def list_scans(self, limit: int = 20, scope: str | None = None) -> list[ScanRef]:
         """The latest scans (of one scope, or all), newest first."""
