@@ -28,7 +28,6 @@ Payloads (``build_payload``):
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import logging
@@ -38,12 +37,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from email.message import Message
 from typing import Any, Literal, Protocol
 
 from brulee import __version__
 from brulee.errors import UsageError
+from brulee.httputil import one_line, retry_after
 from brulee.spool import address_order
 from brulee.vulns.interface import SEVERITY_RANK, Severity
 
@@ -579,14 +578,14 @@ def _post(url: str, body: bytes, timeout: float) -> int:
             exc.close()
         reason = f"HTTP {exc.code} {exc.reason}".rstrip() + (f": {detail}" if detail else "")
         if exc.code in _RETRY_STATUSES:
-            raise _Retry(reason, exc.code, _retry_after(exc.headers)) from exc
+            raise _Retry(reason, exc.code, retry_after(exc.headers)) from exc
         if 300 <= exc.code < 400:
             reason += " (redirects are not followed)"
         raise _Failed(reason, exc.code) from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
-        raise _Retry(_one_line(exc)) from exc
+        raise _Retry(one_line(exc, 200)) from exc
     except ValueError as exc:  # a URL urllib cannot use (bad IDNA host...)
-        raise _Failed(_one_line(exc)) from exc
+        raise _Failed(one_line(exc, 200)) from exc
 
 
 def _body_excerpt(exc: urllib.error.HTTPError) -> str:
@@ -594,24 +593,4 @@ def _body_excerpt(exc: urllib.error.HTTPError) -> str:
         text = exc.read(512).decode("utf-8", "replace")
     except (OSError, http.client.HTTPException):
         return ""
-    return _clip(text, 200)
-
-
-def _retry_after(headers: Message) -> float | None:
-    """``Retry-After`` in seconds (a number or an HTTP date); None if absent or unreadable."""
-    value = (headers.get("Retry-After") or "").strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _one_line(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    text = " ".join(str(reason if reason is not None else exc).split()) or type(exc).__name__
     return _clip(text, 200)

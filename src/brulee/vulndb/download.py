@@ -7,7 +7,6 @@ and a sliding-window rate limiter. Standard library only (``urllib.request``: pr
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import http.client
 import time
 import urllib.error
@@ -16,12 +15,12 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 from typing import TypeVar
 
 from brulee import __version__
+from brulee.httputil import one_line, retry_after
 from brulee.vulndb import DatabaseError
 
 Progress = Callable[[str, int, int | None], None]
@@ -161,10 +160,10 @@ def _request(
         if exc.code == 416:
             raise _RangeRefused(status) from exc
         if exc.code in _RETRY_STATUSES or (retry_forbidden and exc.code == 403):
-            raise _Retry(status, _retry_after(exc.headers)) from exc
+            raise _Retry(status, retry_after(exc.headers)) from exc
         raise DownloadError(f"cannot download {url}: {status}") from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
-        raise _Retry(_one_line(exc)) from exc
+        raise _Retry(one_line(exc, 160)) from exc
     return response
 
 
@@ -217,7 +216,7 @@ def _network_errors() -> Iterator[None]:
     try:
         yield
     except (OSError, http.client.HTTPException) as exc:
-        raise _Retry(_one_line(exc)) from exc
+        raise _Retry(one_line(exc, 160)) from exc
 
 
 def _with_retries(url: str, transport: Transport, once: Callable[[], _T]) -> _T:
@@ -261,26 +260,6 @@ def _validator(headers: Message) -> str | None:
     return headers.get("Last-Modified")
 
 
-def _retry_after(headers: Message) -> float | None:
-    """``Retry-After`` in seconds: a number of seconds or an HTTP date; None if absent or bad."""
-    value = (headers.get("Retry-After") or "").strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _one_line(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    text = " ".join(str(reason if reason is not None else exc).split()) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 # -- file:// --------------------------------------------------------------------------------------
 
 
@@ -302,7 +281,7 @@ def _read_local(url: str) -> bytes:
     except FileNotFoundError as exc:
         raise NotFound(f"{url}: no such file") from exc
     except OSError as exc:
-        raise DownloadError(f"cannot read {url}: {_one_line(exc)}") from exc
+        raise DownloadError(f"cannot read {url}: {one_line(exc, 160)}") from exc
 
 
 def _copy_local(url: str, part: Path, label: str, progress: Progress | None) -> int:
@@ -320,5 +299,5 @@ def _copy_local(url: str, part: Path, label: str, progress: Progress | None) -> 
         part.unlink(missing_ok=True)
         raise NotFound(f"{url}: no such file") from exc
     except OSError as exc:
-        raise DownloadError(f"cannot read {url}: {_one_line(exc)}") from exc
+        raise DownloadError(f"cannot read {url}: {one_line(exc, 160)}") from exc
     return done

@@ -1,0 +1,28 @@
+"""Small HTTP helpers shared by the feed downloads and the webhook alerts."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime
+from email.message import Message
+
+
+def retry_after(headers: Message) -> float | None:
+    """``Retry-After`` in seconds: a number of seconds or an HTTP date; None if absent or bad."""
+    value = (headers.get("Retry-After") or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def one_line(exc: BaseException, limit: int) -> str:
+    """An exception (or its ``reason``) as one line of at most ``limit`` characters."""
+    reason = getattr(exc, "reason", None)
+    text = " ".join(str(reason if reason is not None else exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
