@@ -234,7 +234,8 @@ def test_scan_through_the_entrypoint_reaches_nmap_unchanged(
         options=(*in_lab(lab), *LOCKED_DOWN, "-v", f"{out}:/reports"),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    (folder,) = out.iterdir()
+    (folder,) = (path for path in out.iterdir() if path.is_dir())
+    assert (out / "history.sqlite").is_file()  # the scan history, in the writable volume
     assert re.fullmatch(r"\d{8}T\d{6}Z", folder.name), folder.name
     report = folder / "report.json"
     assert report.stat().st_uid == UID  # written by the container's user
