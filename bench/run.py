@@ -157,7 +157,9 @@ def run_size(
         return Row(hosts, size_mib, floor, None)
     outdir = workdir / f"out-{hosts}h"
     shutil.rmtree(outdir, ignore_errors=True)
-    cmd = [str(brulee), "report", str(xml), "-o", str(outdir), "-f", formats, *extra]
+    # --no-history: the benchmark measures the report, and never writes the user's history store.
+    cmd = [str(brulee), "report", str(xml), "-o", str(outdir), "-f", formats, "--no-history",
+           *extra]  # fmt: skip
     print(f"[{hosts}] $ {shlex.join(cmd)}", flush=True)
     report = best_of(cmd, repeat, timeout)
     if report.returncode != 0:
