@@ -21,6 +21,15 @@ def retry_after(headers: Message) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def backoff_wait(
+    attempt: int, backoff: float, max_wait: float, retry_after: float | None = None
+) -> float:
+    """Seconds to wait after failed try ``attempt`` (1-based): ``Retry-After`` when the server
+    gave one, else ``backoff`` doubled per further try; never below 0 nor above ``max_wait``."""
+    wait = backoff * 2 ** (attempt - 1) if retry_after is None else retry_after
+    return max(0.0, min(wait, max_wait))
+
+
 def one_line(exc: BaseException, limit: int) -> str:
     """An exception (or its ``reason``) as one line of at most ``limit`` characters."""
     reason = getattr(exc, "reason", None)

@@ -42,7 +42,7 @@ from typing import Any, Literal, Protocol
 
 from brulee import __version__
 from brulee.errors import UsageError
-from brulee.httputil import one_line, retry_after
+from brulee.httputil import backoff_wait, one_line, retry_after
 from brulee.spool import address_order
 from brulee.vulns.interface import SEVERITY_RANK, Severity
 
@@ -525,8 +525,7 @@ def notify(
             if attempt >= max(1, delivery.attempts):
                 reason = f"{exc} (gave up after {attempt} attempts)"
                 return _failed(result, _notice(url, target, reason), attempt, listed, status)
-            wait = delivery.backoff * 2 ** (attempt - 1) if exc.wait is None else exc.wait
-            wait = max(0.0, min(wait, delivery.max_wait))
+            wait = backoff_wait(attempt, delivery.backoff, delivery.max_wait, exc.wait)
             log.warning(
                 "%s",
                 _notice(url, target, f"{exc}; retrying in {wait:.1f} s (attempt {attempt} of "

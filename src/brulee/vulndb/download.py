@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from brulee import __version__
-from brulee.httputil import one_line, retry_after
+from brulee.httputil import backoff_wait, one_line, retry_after
 from brulee.vulndb import DatabaseError
 
 Progress = Callable[[str, int, int | None], None]
@@ -231,9 +231,9 @@ def _with_retries(url: str, transport: Transport, once: Callable[[], _T]) -> _T:
                 raise DownloadError(
                     f"cannot download {url}: {exc} (gave up after {attempt} attempts)"
                 ) from exc
-            wait = exc.wait if exc.wait is not None else transport.backoff * 2 ** (attempt - 1)
+            wait = backoff_wait(attempt, transport.backoff, transport.max_wait, exc.wait)
             if wait > 0:
-                transport.sleep(min(wait, transport.max_wait))
+                transport.sleep(wait)
 
 
 # -- headers --------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
 
 from brulee import __version__
+from brulee.httputil import backoff_wait
 from brulee.vulndb import SCHEMA_VERSION, DatabaseError, FeedError
 from brulee.vulndb.build import ImportSummary, import_files, install_database, lock_database
 from brulee.vulndb.download import (
@@ -503,7 +504,9 @@ class _Session:
                     f"{url} does not match {meta_url}: {problem} (gave up after {attempt} "
                     "attempts); nothing was imported"
                 )
-            self.transport.sleep(self.transport.backoff * 2 ** (attempt - 1))
+            self.transport.sleep(
+                backoff_wait(attempt, self.transport.backoff, self.transport.max_wait)
+            )
 
     def snapshot(self, snapshot: _Snapshot, url: str, target: Path, keeps: str) -> bool:
         """Download a KEV, EPSS or Debian file into ``target``; on failure warn and return False."""
