@@ -21,11 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from brulee.model import Port, Service
+from brulee.core.scan import Port, Service
+from brulee.match.assess import Assessor
+from brulee.match.nvd import NvdSource
 from brulee.vulndb.build import build_starter, import_files
 from brulee.vulndb.store import VulnDb
-from brulee.vulns.merge import Assessor
-from brulee.vulns.nvd import NvdSource
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from brulee import __version__
-from brulee.cli import main
+from brulee.cli.main import main
 from tests import xmlsnippets as x
 from tests.conftest import ASSETS, needs_nmap
 

@@ -9,16 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from brulee.cpe import (
-    ANY,
-    FAMILIES,
-    NA,
-    Cpe,
-    CpeError,
-    nvd_products,
-    nvd_products_for_name,
-    parse_cpe,
-)
+from brulee.core.cpe import ANY, NA, Cpe, CpeError, parse_cpe
+from brulee.match.products import FAMILIES, nvd_products, nvd_products_for_name
 
 ASSETS = Path(__file__).parent / "assets"
 PROBES = Path("/usr/share/nmap/nmap-service-probes")

@@ -9,7 +9,7 @@ from functools import cmp_to_key
 
 import pytest
 
-from brulee.debversion import DebianVersion, DebianVersionError, compare
+from brulee.match.debversion import DebianVersion, DebianVersionError, compare
 
 ASCENDING = [
     # package revisions of Debian security updates

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from brulee.debversion import DebianVersionError, compare
-from brulee.distro import (
-    DistroEvidence,
+from brulee.core.distro import DistroEvidence
+from brulee.core.scan import Service
+from brulee.match.debversion import DebianVersionError, compare
+from brulee.match.distro import (
     debian_release,
     detect_distro,
+    package_version_as,
     same_upstream,
     ubuntu_release,
 )
-from brulee.model import Service
 
 SSH = "OpenSSH"
 PROTO = "protocol 2.0"
@@ -715,17 +716,19 @@ AGAINST_ADVISORIES = [
     [pytest.param(*case[1:], id=case[0]) for case in AGAINST_ADVISORIES],
 )
 def test_package_version_as(evidence: DistroEvidence, fixed: str, running: str, order: int) -> None:
-    assert evidence.package_version_as(fixed) == running
+    assert package_version_as(evidence, fixed) == running
     assert compare(running, fixed) == order
 
 
 def test_package_version_as_refuses_what_it_cannot_compare() -> None:
     with pytest.raises(ValueError, match="Debian package versions"):
-        DistroEvidence("rhel", "7", "26.P2.el7", "9.11.4").package_version_as("32:9.11.4-26.P2.el7")
+        package_version_as(
+            DistroEvidence("rhel", "7", "26.P2.el7", "9.11.4"), "32:9.11.4-26.P2.el7"
+        )
     with pytest.raises(ValueError, match="revision"):
-        DistroEvidence("debian").package_version_as("2.4.38-3+deb10u9")
+        package_version_as(DistroEvidence("debian"), "2.4.38-3+deb10u9")
     with pytest.raises(DebianVersionError):
-        STRETCH_SSH.package_version_as("<unfixed>")
+        package_version_as(STRETCH_SSH, "<unfixed>")
 
 
 def test_rpm_package_version() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brulee.findings import ServiceGroup, ServiceGrouper
-from brulee.nmapxml import NmapXmlReader
-from brulee.spool import Spool
-from brulee.vulns.merge import Assessor
-from brulee.vulns.vulners import VulnersSource
+from brulee.core.findings import ServiceGroup
+from brulee.findings.grouping import ServiceGrouper
+from brulee.findings.spool import Spool
+from brulee.match.assess import Assessor
+from brulee.match.vulners import VulnersSource
+from brulee.scan.nmapxml import NmapXmlReader
 from tests import xmlsnippets as x
 
 CPE = "cpe:/a:openbsd:openssh:7.4p1"
@@ -117,7 +118,7 @@ def test_vulnerable_groups_sort_first_and_by_severity(tmp_path: Path) -> None:
 
 
 def test_overlapping_files_count_each_location_once(tmp_path: Path) -> None:
-    from brulee.matching import Matching
+    from brulee.match.sources import Matching
     from brulee.pipeline import render_reports
 
     one = x.write(tmp_path / "a.xml", x.host("10.0.0.1", x.port(22, BARE)))
@@ -131,11 +132,9 @@ def test_overlapping_files_count_each_location_once(tmp_path: Path) -> None:
 
 
 def test_highest_severity_is_not_the_first_listed() -> None:
-    from brulee.findings import ServiceGroup
-    from brulee.model import Service
-    from brulee.vulndb.store import EpssScore
-    from brulee.vulns.interface import Vulnerability
-    from brulee.vulns.merge import merge_vulnerabilities
+    from brulee.core.findings import ServiceGroup
+    from brulee.core.scan import Service
+    from brulee.core.vulnerability import EpssScore, Vulnerability, merge_vulnerabilities
 
     vulns = merge_vulnerabilities([
         Vulnerability("CVE-2000-0001", "critical"),

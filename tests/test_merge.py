@@ -14,19 +14,12 @@ from typing import Any, BinaryIO
 import jsonschema
 import pytest
 
+from brulee.core.report import MissingShard, PartSummary
+from brulee.core.scan import Shard, address_order
 from brulee.errors import ParseError, UsageError
-from brulee.matching import Freshness, Matching, open_matching
-from brulee.merge import (
-    DirectorySource,
-    Merged,
-    StoreSource,
-    check_coverage,
-    merge_reports,
-)
-from brulee.pipeline import render_reports
-from brulee.report.interface import MissingShard, PartSummary
-from brulee.spool import address_order
-from brulee.targets import Shard
+from brulee.fleet.merge import DirectorySource, StoreSource, check_coverage
+from brulee.match.sources import Freshness, Matching, open_matching
+from brulee.pipeline import Merged, merge_reports, render_reports
 
 ROOT = Path(__file__).parents[1]
 NMAP = ROOT / "tests" / "assets" / "nmap"

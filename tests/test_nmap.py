@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from brulee.errors import NmapArgsError, NmapError
-from brulee.nmap import Runner, build_argv, check_user_args, find_nmap, plan_jobs
-from brulee.nmapxml import NmapXmlReader
-from brulee.targets import build_scope, parse_list
+from brulee.scan.nmap import Runner, build_argv, check_user_args, find_nmap, plan_jobs
+from brulee.scan.nmapxml import NmapXmlReader
+from brulee.scan.targets import build_scope, parse_list
 from tests.conftest import needs_nmap
 
 
@@ -115,6 +115,6 @@ def test_nmap_failure_is_reported_with_its_message(tmp_path: Path) -> None:
 
 
 def test_not_root_note_matches_privilege() -> None:
-    from brulee.nmap import is_privileged
+    from brulee.scan.nmap import is_privileged
 
     assert is_privileged() == (os.geteuid() == 0)

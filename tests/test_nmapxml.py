@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from brulee.core.scan import Host, ScriptElem, ScriptTable, Service
 from brulee.errors import ParseError
-from brulee.model import Host, ScriptElem, ScriptTable, Service
-from brulee.nmapxml import NmapXmlReader, merge_runs
+from brulee.scan.nmapxml import NmapXmlReader, merge_runs
 from tests import xmlsnippets as x
 from tests.conftest import NMAP_XML
 
@@ -152,7 +152,7 @@ def test_hostile_doctypes_are_refused(tmp_path: Path, doctype: str, message: str
 
 
 def test_merge_runs_spans_all_files() -> None:
-    from brulee.model import ScanRun
+    from brulee.core.scan import ScanRun
 
     merged = merge_runs([
         ScanRun(args="a", started="2026-01-01T00:00:05", finished="2026-01-01T00:01:00",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from brulee.errors import TargetError
-from brulee.targets import Interval, build_scope, parse_list, parse_spec, read_target_file
+from brulee.scan.targets import Interval, build_scope, parse_list, parse_spec, read_target_file
 
 
 def lines(specs: list[str], excluded: Sequence[str] = ()) -> list[str]:
@@ -142,7 +142,7 @@ def test_interval_networks_are_minimal() -> None:
 
 
 def test_shards_cover_the_scope_exactly_once_and_can_be_empty() -> None:
-    from brulee.targets import Shard
+    from brulee.core.scan import Shard
 
     scope = build_scope(parse_list(["10.0.0.0/28", "h.example"], "t"))
     shards = [scope.shard(i, 4) for i in range(1, 5)]
@@ -160,7 +160,7 @@ def test_shards_cover_the_scope_exactly_once_and_can_be_empty() -> None:
 
 
 def test_auto_shard_comes_from_the_indexed_job() -> None:
-    from brulee.targets import Shard
+    from brulee.core.scan import Shard
 
     assert Shard.parse("auto/8", {"JOB_COMPLETION_INDEX": "0"}) == Shard(1, 8)
     assert Shard.parse("auto/8", {"JOB_COMPLETION_INDEX": "7"}) == Shard(8, 8)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from brulee.cli import main
+from brulee.cli.main import main
 from brulee.report.markdown import md_escape
 from tests import xmlsnippets as x
 

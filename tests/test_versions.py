@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from brulee.versions import (
+from brulee.match.versions import (
     NmapVersion,
     VersionError,
     is_numeric,

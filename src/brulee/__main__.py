@@ -1,5 +1,5 @@
 """Entry point for ``python -m brulee``."""
 
-from brulee.cli import main
+from brulee.cli.main import main
 
 raise SystemExit(main())

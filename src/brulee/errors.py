@@ -54,3 +54,21 @@ class OutputError(BruleeError):
     """Results could not be written to their destination."""
 
     exit_code = EXIT_RUNTIME
+
+
+class DatabaseError(BruleeError):
+    """The vulnerability database is missing, unusable, locked or of another schema version."""
+
+    exit_code = EXIT_RUNTIME
+
+
+class FeedError(BruleeError):
+    """An input file is not a valid NVD, KEV, EPSS or Debian security tracker file."""
+
+    exit_code = EXIT_USAGE
+
+
+class HistoryError(BruleeError):
+    """The history store is unreachable, unusable, busy for too long, or newer than brulee."""
+
+    exit_code = EXIT_RUNTIME

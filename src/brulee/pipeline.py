@@ -1,31 +1,32 @@
-"""Where the stages meet, in order: targets -> nmap -> parse -> match -> group -> render."""
+"""Where the stages meet, in order: targets -> nmap -> parse -> match -> group -> render ->
+history; and for fleets, reports read back -> united -> render -> history."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from brulee import __version__
+from brulee.core.findings import ServiceGroup
+from brulee.core.history import Changes, ScanKind, TrackedFinding
+from brulee.core.report import MissingShard, PartSummary, Report, ScanSummary
+from brulee.core.scan import Shard
 from brulee.errors import NmapError, OutputError, ReportError
-from brulee.findings import ServiceGroup, ServiceGrouper
-from brulee.history.store import ScanKind, TrackedFinding
-from brulee.matching import Matching
-from brulee.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
-from brulee.nmapxml import NmapXmlReader, merge_runs
-from brulee.report.interface import (
-    Renderer,
-    Report,
-    ScanSummary,
-    extension_of,
-    renderer_for,
-)
-from brulee.spool import Spool
-from brulee.targets import Scope, Shard
-from brulee.tracking import NO_TRACKING, Tracking, alert, new_findings, prepare
-from brulee.vulns.merge import Assessor
+from brulee.findings.grouping import ServiceGrouper
+from brulee.findings.spool import Spool
+from brulee.fleet.merge import REPORT_NAME, ReportSource, merged_report, read_report
+from brulee.history.diff import diff_scans, scratch_store
+from brulee.history.tracking import NO_TRACKING, Tracking, alert, new_findings, prepare
+from brulee.match.assess import Assessor
+from brulee.match.sources import Matching
+from brulee.report.interface import Renderer, extension_of, renderer_for
+from brulee.scan.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
+from brulee.scan.nmapxml import NmapXmlReader, merge_runs
+from brulee.scan.targets import Scope
+from brulee.util.clock import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ CONNECT_SCAN_NOTE = (
     "not running as root: Nmap cannot send raw packets and uses a TCP connect scan (-sT), "
     "which is slower and louder; UDP and OS detection need root"
 )
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def default_output_dir(now: datetime) -> Path:
@@ -221,3 +218,52 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
             "; ".join(failures) + f". Partial results were written to {request.directory}"
         )
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """What ``merge_reports`` wrote, and how complete the fleet report is."""
+
+    written: Written
+    parts: tuple[PartSummary, ...]
+    missing_shards: tuple[MissingShard, ...]
+    coverage: tuple[str, ...]
+    """Warnings about coverage (missing shards and the like), first among the report's own;
+    () when every shard is there and complete."""
+
+
+def merge_reports(
+    sources: Sequence[ReportSource],
+    formats: Sequence[str],
+    directory: Path,
+    *,
+    expected_shards: int | None = None,
+    now: datetime | None = None,
+    tracking: Tracking = NO_TRACKING,
+) -> Merged:
+    """Read every report of every source and write one report per format to ``directory``.
+
+    A previous merge's output in ``directory`` is not read back. Raises ParseError naming the
+    first source that is unreadable or not a brulee report, UsageError when there is nothing to
+    merge, ReportError when a format cannot be written.
+    """
+    with merged_report(
+        sources, expected_shards=expected_shards, exclude=directory / REPORT_NAME, now=now
+    ) as (report, coverage):
+        renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
+        directory.mkdir(parents=True, exist_ok=True)
+        written = write_reports(
+            report, renderers, directory, tracking=tracking, kind="merge", now=now
+        )
+    return Merged(written, report.scan.parts, report.scan.missing_shards, coverage)
+
+
+def diff_report_files(old: Path, new: Path) -> Changes:
+    """The changes between two JSON reports (or directories of them, see ``read_report``),
+    through a throwaway history store."""
+    with scratch_store() as store:
+        ids = []
+        for path in (old, new):
+            with read_report(path) as report:
+                ids.append(store.record(report, kind="report", location=str(path)))
+        return diff_scans(store, *ids)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import brulee
-from brulee.targets import build_scope, read_target_file
+from brulee.scan.targets import build_scope, read_target_file
 
 from .tools import KUSTOMIZE, find_tool
 

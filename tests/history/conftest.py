@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from brulee.history.diff import read_report
+from brulee.fleet.merge import read_report
 from brulee.history.store import HistoryStore, open_store
-from brulee.matching import Freshness, open_matching
+from brulee.match.sources import Freshness, open_matching
 from brulee.pipeline import render_reports
 
 NMAP = Path(__file__).parents[1] / "assets" / "nmap"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from brulee import __version__
+from brulee.core.vulnerability import Severity
 from brulee.errors import UsageError
 from brulee.history.alerts import (
     Delivery,
@@ -23,7 +24,6 @@ from brulee.history.alerts import (
     notify,
     redact_url,
 )
-from brulee.vulns.interface import Severity
 
 SCAN = {"id": 42, "site": "dc1", "targets": ["10.0.0.0/24"], "finished": "2026-03-01T12:00:00Z"}
 SECRET = "T0AAAAAAA/B0BBBBBBB/XXXXsecretXXXXXXXXXXXX"  # noqa: S105 - a fake webhook token

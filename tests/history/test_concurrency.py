@@ -8,7 +8,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from threading import Barrier
 
-from brulee.history.diff import diff_scans, read_report
+from brulee.fleet.merge import read_report
+from brulee.history.diff import diff_scans
 from brulee.history.store import open_store
 
 from .conftest import LabReports

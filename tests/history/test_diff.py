@@ -11,15 +11,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from brulee.core.history import Changes, ServiceChange, TrackedFinding, TrackedPort
 from brulee.errors import ParseError, UsageError
-from brulee.history.diff import Changes, changes_json, diff_reports, diff_scans
-from brulee.history.store import (
-    HistoryStore,
-    ServiceChange,
-    TrackedFinding,
-    TrackedPort,
-    finding_order,
-)
+from brulee.history.diff import diff_scans
+from brulee.history.store import HistoryStore, finding_order
+from brulee.pipeline import diff_report_files as diff_reports
+from brulee.report.json import changes_json
 
 from .conftest import LabReports
 

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from brulee.errors import EXIT_RUNTIME, UsageError
-from brulee.history import HistoryError
-from brulee.history.diff import read_report
+from brulee.core.scan import Shard
+from brulee.errors import EXIT_RUNTIME, HistoryError, UsageError
+from brulee.fleet.merge import read_report
 from brulee.history.schema import MIGRATIONS
 from brulee.history.store import HistoryStore, open_store, report_scope, scope_key
-from brulee.matching import Matching
+from brulee.match.sources import Matching
+from brulee.match.vulners import VulnersSource
 from brulee.pipeline import render_reports
-from brulee.targets import Shard
-from brulee.vulns.vulners import VulnersSource
 
 from .conftest import NMAP, LabReports, _free_port
 

@@ -11,19 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from brulee.core.findings import Location, ServiceGroup
+from brulee.core.scan import Service
+from brulee.core.suppression import Applied, Suppression
+from brulee.core.vulnerability import Severity, Vulnerability
 from brulee.errors import EXIT_USAGE, UsageError
-from brulee.findings import ServiceGroup
 from brulee.history.suppressions import (
-    MAX_FILE_BYTES,
-    Applied,
-    Suppression,
     SuppressionError,
     Suppressions,
     load_suppressions,
+    parse_suppression,
 )
-from brulee.model import Service
-from brulee.spool import Location
-from brulee.vulns.interface import Severity, Vulnerability
+from brulee.history.suppressions.load import MAX_FILE_BYTES
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -68,7 +67,7 @@ def load(tmp_path: Path, text: str) -> Suppressions:
 
 
 def entry(*cve: str, **fields: object) -> Suppression:
-    return Suppression.parse({"cve": cve[0] if cve else "CVE-2021-41773", "reason": "r",
+    return parse_suppression({"cve": cve[0] if cve else "CVE-2021-41773", "reason": "r",
                               "author": "a", **fields})  # fmt: skip
 
 
@@ -220,7 +219,7 @@ def test_unreadable_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_parse_validates_plain_values() -> None:
-    made = Suppression.parse(
+    made = parse_suppression(
         {"cve": "CVE-2021-1234", "reason": "r", "author": "a", "port": "443", "host": None,
          "expires": date(2026, 1, 1)},
         origin="history:7",
@@ -229,7 +228,7 @@ def test_parse_validates_plain_values() -> None:
         443, None, date(2026, 1, 1), "history:7"
     )  # fmt: skip
     with pytest.raises(SuppressionError, match="history:8: unknown key 'cwe'"):
-        Suppression.parse({"cve": "CVE-2021-1234", "cwe": 79}, origin="history:8")
+        parse_suppression({"cve": "CVE-2021-1234", "cwe": 79}, origin="history:8")
 
 
 # -- hostile YAML -------------------------------------------------------------------------------
@@ -532,7 +531,7 @@ def test_groups_are_resorted_and_keys_kept() -> None:
 
 def test_partial_suppressions_still_fail_gates() -> None:
     """A finding suppressed at some locations only stays in the groups the CI gate reads."""
-    from brulee.findings import FailOn
+    from brulee.findings.gate import FailOn
 
     apache = group("g1", "Apache httpd", "2.4.49", "CVE-2021-41773", locations=7)
     applied = apply([entry(host="10.0.0.5")], [apache], LOCATIONS)

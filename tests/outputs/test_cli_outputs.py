@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from brulee.cli import main
+from brulee.cli.main import main
 from tests.conftest import NMAP_XML
 from tests.outputs.servers import S3Server, s3_admin
 

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from brulee.distro import DistroEvidence
-from brulee.findings import ServiceGrouper
-from brulee.model import Host, Port, ScanRun, Service
-from brulee.report.interface import Report, ScanSummary
-from brulee.spool import Spool
-from brulee.vulndb.store import EpssScore, KevEntry
-from brulee.vulns.interface import Assessment, Cvss, Vulnerability
+from brulee.core.distro import DistroEvidence
+from brulee.core.report import Report, ScanSummary
+from brulee.core.scan import Host, Port, ScanRun, Service
+from brulee.core.vulnerability import Assessment, Cvss, EpssScore, KevEntry, Vulnerability
+from brulee.findings.grouping import ServiceGrouper
+from brulee.findings.spool import Spool
 
 HOSTILE = "Apache/2.4.49 (\\input{/etc/passwd}<script>alert(1)</script>=cmd|'/C calc'!A0)"
 GOLDEN = Path(__file__).parent / "golden"

@@ -17,12 +17,12 @@ import pytest
 from markdown_it import MarkdownIt
 from playwright.sync_api import sync_playwright
 
-from brulee.history.diff import Changes
-from brulee.history.store import ScanRef, ServiceChange, TrackedFinding, TrackedPort
-from brulee.history.suppressions import Suppression, Suppressions
+from brulee.core.history import Changes, ScanRef, ServiceChange, TrackedFinding, TrackedPort
+from brulee.core.report import Report
+from brulee.core.suppression import Suppression
+from brulee.history.suppressions import Suppressions, parse_suppression
 from brulee.report.changes import changes_html, changes_markdown
 from brulee.report.html import HtmlRenderer
-from brulee.report.interface import Report
 from brulee.report.latex import LatexRenderer, tex_escape
 from brulee.report.markdown import MarkdownRenderer
 from brulee.report.pdf import PdfRenderer
@@ -77,7 +77,7 @@ HEADLINE = (
 
 
 def _entry(origin: str, **fields: object) -> Suppression:
-    return Suppression.parse({"author": "alice <a@example.test>", **fields}, origin=origin)
+    return parse_suppression({"author": "alice <a@example.test>", **fields}, origin=origin)
 
 
 ENTRIES = Suppressions(
@@ -363,7 +363,7 @@ def test_changes_html(tmp_path: Path) -> None:
 def test_cli_two_reports(tmp_path: Path) -> None:
     """Two real runs of ``brulee report`` with a history: the second has the changes section
     and the appendix."""
-    from brulee.cli import main
+    from brulee.cli.main import main
 
     lab = Path(__file__).parents[1] / "assets" / "nmap" / "lab-basic.xml"
     changed = tmp_path / "changed.xml"

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from brulee.findings import ServiceGrouper
-from brulee.matching import open_matching
-from brulee.model import Host, Port, ScanRun, Service
+from brulee.core.report import Report, ScanSummary
+from brulee.core.scan import Host, Port, ScanRun, Service
+from brulee.core.vulnerability import Assessment, Cvss, EpssScore, KevEntry, Vulnerability
+from brulee.findings.grouping import ServiceGrouper
+from brulee.findings.spool import Spool
+from brulee.match.sources import open_matching
 from brulee.pipeline import render_reports
 from brulee.report.csv import COLUMNS, CsvRenderer, guard_cell
-from brulee.report.interface import Report, ScanSummary, renderer_for
-from brulee.spool import Spool
-from brulee.vulndb.store import EpssScore, KevEntry
-from brulee.vulns.interface import Assessment, Cvss, Vulnerability
+from brulee.report.interface import renderer_for
 from tests.conftest import NMAP_XML
 
 from .conftest import HOSTILE

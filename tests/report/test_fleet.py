@@ -20,21 +20,14 @@ import pytest
 from markdown_it import MarkdownIt
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from brulee.core.report import MissingShard, PartSummary, Report
+from brulee.core.scan import Shard
+from brulee.findings.spool import Spool
 from brulee.report.html import HtmlRenderer
-from brulee.report.interface import MissingShard, PartSummary, Report
 from brulee.report.latex import LatexRenderer, tex_escape
 from brulee.report.markdown import MarkdownRenderer
 from brulee.report.pdf import PdfRenderer
-from brulee.report.view import (
-    INCOMPLETE,
-    NO_SITE,
-    build_view,
-    ranges_text,
-    source_root,
-    time_text,
-)
-from brulee.spool import Spool
-from brulee.targets import Shard
+from brulee.report.view import INCOMPLETE, NO_SITE, build_view, ranges_text, source_root, time_text
 from tests.report.conftest import HOSTILE, build_report
 from tests.report.test_html import CHROMIUM, CHROMIUM_ARGS
 

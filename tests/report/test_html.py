@@ -12,8 +12,8 @@ import lxml.html
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, Request, Route, sync_playwright
 
+from brulee.core.report import Report
 from brulee.report.html import HtmlRenderer
-from brulee.report.interface import Report
 from tests.report.conftest import (
     CLEAN,
     CONDITION,

@@ -9,11 +9,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from brulee.matching import Matching
+from brulee.core.findings import Location
+from brulee.match.sources import Matching
+from brulee.match.vulners import VulnersSource
 from brulee.pipeline import render_reports
 from brulee.report.json import location_json
-from brulee.spool import Location
-from brulee.vulns.vulners import VulnersSource
 from tests import xmlsnippets as x
 
 VULNERS_ONLY = Matching((VulnersSource(),))

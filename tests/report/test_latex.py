@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from brulee.report.interface import Report
+from brulee.core.report import Report
 from brulee.report.latex import LatexRenderer, tex_escape, tex_name, tex_url
 from brulee.report.view import Raw
 from tests.report.conftest import UBUNTU_EVIDENCE

@@ -9,7 +9,7 @@ import lxml.html
 import pytest
 from markdown_it import MarkdownIt
 
-from brulee.report.interface import Report
+from brulee.core.report import Report
 from brulee.report.markdown import MarkdownRenderer, md_escape, md_link
 from brulee.report.view import Raw
 from tests.report.conftest import (

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from brulee.core.report import Report
 from brulee.errors import ReportError
-from brulee.report.interface import Report
 from brulee.report.pdf import INSTALL_HINT, PdfRenderer, compile_tex
 from tests.report.conftest import FIXED_REASON, REMEDIATION, UBUNTU_EVIDENCE
 

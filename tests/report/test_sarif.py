@@ -15,20 +15,16 @@ from typing import Any
 import jsonschema
 import pytest
 
-from brulee.findings import ServiceGrouper
-from brulee.matching import open_matching
-from brulee.model import Host, Port, ScanRun, Service
+from brulee.core.findings import Location
+from brulee.core.report import Report, ScanSummary
+from brulee.core.scan import Host, Port, ScanRun, Service
+from brulee.core.vulnerability import Assessment, Vulnerability
+from brulee.findings.grouping import ServiceGrouper
+from brulee.findings.spool import Spool
+from brulee.match.sources import open_matching
 from brulee.pipeline import render_reports
-from brulee.report.interface import Report, ScanSummary, renderer_for
-from brulee.report.sarif import (
-    SARIF_SCHEMA,
-    SarifRenderer,
-    artifact_uri,
-    fingerprint,
-    message_text,
-)
-from brulee.spool import Location, Spool
-from brulee.vulns.interface import Assessment, Vulnerability
+from brulee.report.interface import renderer_for
+from brulee.report.sarif import SARIF_SCHEMA, SarifRenderer, artifact_uri, fingerprint, message_text
 from tests.conftest import ASSETS, NMAP_XML
 
 from .conftest import HOSTILE, build_report

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from brulee.report.interface import Report
+from brulee.core.report import Report
+from brulee.core.vulnerability import SEVERITIES, EpssScore, Vulnerability
 from brulee.report.view import (
     STATUS_MEANING,
     STATUSES,
@@ -20,8 +21,6 @@ from brulee.report.view import (
     safe_url,
     targets_text,
 )
-from brulee.vulndb.store import EpssScore
-from brulee.vulns.interface import SEVERITIES, Vulnerability
 from tests.report.conftest import FIXED_REASON, TRAVERSAL, UBUNTU_EVIDENCE
 
 

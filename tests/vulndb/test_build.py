@@ -13,7 +13,8 @@ from pathlib import Path
 import ijson
 import pytest
 
-from brulee.vulndb import SCHEMA_VERSION, DatabaseError, FeedError
+from brulee.errors import DatabaseError, FeedError
+from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import FileResult, build_starter, import_files
 from brulee.vulndb.store import VulnDb
 from tests.vulndb.conftest import ASSETS, MALFORMED, rows

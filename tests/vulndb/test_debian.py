@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from brulee.vulndb import SCHEMA_VERSION, DatabaseError, FeedError
+from brulee.core.cpe import vendor_product_of as cpe_vendor_product
+from brulee.errors import DatabaseError, FeedError
+from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import FileResult, import_files
 from brulee.vulndb.debian import (
     DebianSyntaxError,
     ReleaseEntry,
-    cpe_vendor_product,
     parse_advisories,
     parse_cpe_aliases,
     parse_cpe_list,

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from brulee.vulndb import SCHEMA_VERSION, DatabaseError
+from brulee.core.vulnerability import EpssScore
+from brulee.errors import DatabaseError
+from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import import_files
-from brulee.vulndb.store import CvssMetric, EpssScore, Reference, VulnDb, default_db_path
+from brulee.vulndb.store import CvssMetric, Reference, VulnDb, default_db_path
 from tests.vulndb.conftest import ASSETS
 
 

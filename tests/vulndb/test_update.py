@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from brulee.vulndb import DatabaseError
+from brulee.errors import DatabaseError
 from brulee.vulndb.build import import_files
 from brulee.vulndb.download import Transport, download
 from brulee.vulndb.store import VulnDb

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from brulee.model import Port, Service
+from brulee.core.scan import Port, Service
+from brulee.core.vulnerability import Assessment
+from brulee.match.assess import Assessor
+from brulee.match.backports import BackportJudge
+from brulee.match.nvd import NvdSource
 from brulee.vulndb.store import VulnDb
-from brulee.vulns.backports import BackportJudge
-from brulee.vulns.interface import Assessment
-from brulee.vulns.merge import Assessor
-from brulee.vulns.nvd import NvdSource
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,10 @@ from typing import Any
 
 import pytest
 
-from brulee.cpe import nvd_products, nvd_products_for_name, parse_cpe
-from brulee.versions import parse_nmap_version
-from brulee.vulns.configurations import (
-    Applicability,
-    CompiledConfigurations,
-    Evidence,
-    evaluate,
-)
+from brulee.core.cpe import parse_cpe
+from brulee.match.configurations import Applicability, CompiledConfigurations, Evidence, evaluate
+from brulee.match.products import nvd_products, nvd_products_for_name
+from brulee.match.versions import parse_nmap_version
 
 NVD = Path(__file__).parent.parent / "assets" / "nvd"
 

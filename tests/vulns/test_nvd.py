@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from brulee.model import Port, ScriptElem, ScriptResult, ScriptTable, Service
+from brulee.core.scan import Port, ScriptElem, ScriptResult, ScriptTable, Service
+from brulee.match.assess import assess
+from brulee.match.nvd import NvdSource, service_products
+from brulee.match.vulners import VulnersSource
 from brulee.vulndb.store import VulnDb
-from brulee.vulns.merge import assess
-from brulee.vulns.nvd import NvdSource, service_products
-from brulee.vulns.vulners import VulnersSource
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brulee.model import Port
-from brulee.nmapxml import NmapXmlReader
-from brulee.vulns.vulners import VulnersSource
+from brulee.core.scan import Port
+from brulee.match.vulners import VulnersSource
+from brulee.scan.nmapxml import NmapXmlReader
 from tests import xmlsnippets as x
 
 SSH = (

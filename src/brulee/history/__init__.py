@@ -16,13 +16,3 @@ Identities the history relies on:
 * A **port** is ``(address, protocol, port)``; its service is compared by label (product and
   version), so a changed CPE or banner detail alone is not a version change.
 """
-
-from __future__ import annotations
-
-from brulee.errors import EXIT_RUNTIME, BruleeError
-
-
-class HistoryError(BruleeError):
-    """The history store is unreachable, unusable, busy for too long, or newer than brulee."""
-
-    exit_code = EXIT_RUNTIME

@@ -41,10 +41,11 @@ from email.message import Message
 from typing import Any, Literal, Protocol
 
 from brulee import __version__
+from brulee.core.scan import address_order
+from brulee.core.vulnerability import SEVERITY_RANK, Severity
 from brulee.errors import UsageError
-from brulee.httputil import backoff_wait, one_line, retry_after
-from brulee.spool import address_order
-from brulee.vulns.interface import SEVERITY_RANK, Severity
+from brulee.util.http import backoff_wait, retry_after
+from brulee.util.text import one_line
 
 log = logging.getLogger(__name__)
 

@@ -20,28 +20,27 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import urlsplit, urlunsplit
 
-from brulee.errors import UsageError
-from brulee.findings import ServiceGroup
-from brulee.history import HistoryError
+from brulee.core.findings import ServiceGroup
+from brulee.core.history import ScanKind, ScanRef, ServiceChange, TrackedFinding, TrackedPort
+from brulee.core.report import Report
+from brulee.core.scan import Shard, address_order
+from brulee.core.suppression import Suppression
+from brulee.core.vulnerability import SEVERITY_RANK
+from brulee.errors import HistoryError, UsageError
 from brulee.history.schema import MIGRATIONS, STAGING, VERSION_TABLE, Dialect, Migration, render
-from brulee.history.suppressions import Suppression
-from brulee.report.interface import Report
-from brulee.spool import address_order
-from brulee.targets import Shard
+from brulee.history.suppressions.load import parse_suppression
+from brulee.util.clock import utc_now
 from brulee.vulndb.store import default_db_path
-from brulee.vulns.interface import SEVERITY_RANK, Confidence, Severity
 
 if TYPE_CHECKING:
     import psycopg
 
-ScanKind = Literal["scan", "report", "merge"]
 KINDS: tuple[ScanKind, ...] = get_args(ScanKind)
 HISTORY_FILE = "history.sqlite"
 BUSY_TIMEOUT = 120.0
@@ -52,81 +51,6 @@ _POSTGRES_SCHEMES = ("postgresql", "postgres")
 Row = tuple[Any, ...]
 Params = Sequence[Any] | Mapping[str, Any]
 """Positional (``?``) or named (``:name``) statement parameters."""
-
-
-# -- values ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ScanRef:
-    """One recorded scan, report or merge."""
-
-    id: int
-    recorded_at: str
-    scanned_at: str
-    """When the scan ran (its start, UTC ISO 8601); when it was recorded if that is unknown.
-    First-seen dates and ages are counted in these."""
-    kind: ScanKind
-    scope: str
-    targets: tuple[str, ...]
-    started: str
-    finished: str
-    incomplete: bool
-    hosts_up: int
-    hosts_down: int
-    site: str
-    shard: str
-    """``I/N``, or ''."""
-    location: str
-    """Where its reports were written (a directory, a path or an object URL)."""
-    ports: int
-    """Open ports (locations) recorded."""
-    findings: int
-    """Findings recorded: vulnerabilities times the locations they are exposed at."""
-
-
-@dataclass(frozen=True, slots=True)
-class TrackedFinding:
-    """A vulnerability at one location, as the history knows it."""
-
-    id: str
-    """The vulnerability: a CVE, or the advisory id its source gave."""
-    severity: Severity
-    cvss: float | None
-    kev: bool
-    confidence: Confidence
-    service: str
-    """The label (product and version) of the service exposing it."""
-    address: str
-    hostname: str
-    protocol: str
-    port: int
-    first_seen: str
-    age_days: int | None
-    """Whole days from ``first_seen`` to the scan it is open in; None for a fixed finding."""
-
-
-@dataclass(frozen=True, slots=True)
-class TrackedPort:
-    """An open port and the label of its service."""
-
-    address: str
-    hostname: str
-    protocol: str
-    port: int
-    service: str
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceChange:
-    """A port open in both scans whose service label (product, version) differs."""
-
-    address: str
-    hostname: str
-    protocol: str
-    port: int
-    old: str
-    new: str
 
 
 # -- scope -------------------------------------------------------------------------------------
@@ -591,7 +515,7 @@ class HistoryStore:
         if kind not in KINDS:
             raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
         scan, run, groups = report.scan, report.scan.run, report.services
-        recorded = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+        recorded = (now or utc_now()).astimezone(UTC).isoformat(timespec="seconds")
         scanned = _utc(run.started) or recorded
         scan_row = (
             recorded, scanned, kind, report_scope(report), json.dumps(scan.targets), run.started,
@@ -637,8 +561,8 @@ class HistoryStore:
 
     def add_suppression(self, fields: Mapping[str, object], now: datetime | None = None) -> int:
         """Validate and keep a suppression entry (the fields of a YAML entry); its id."""
-        entry = Suppression.parse(fields, origin="history")
-        stamp = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+        entry = parse_suppression(fields, origin="history")
+        stamp = (now or utc_now()).astimezone(UTC).isoformat(timespec="seconds")
         with self._errors(), self._db.write():
             ((entry_id,),) = self._db.execute(_INSERT_SUPPRESSION, (stamp, _entry_json(entry)))
         return int(entry_id)
@@ -647,7 +571,7 @@ class HistoryStore:
         """The kept suppression entries with their ids, oldest first."""
         rows = self._rows("SELECT id, entry FROM suppressions ORDER BY id", ())
         return [
-            (int(entry_id), Suppression.parse(json.loads(text), origin=f"history:{entry_id}"))
+            (int(entry_id), parse_suppression(json.loads(text), origin=f"history:{entry_id}"))
             for entry_id, text in rows
         ]
 

@@ -8,7 +8,7 @@ from functools import cache
 import jinja2
 from markupsafe import Markup
 
-from brulee.history.diff import Changes
+from brulee.core.history import Changes
 from brulee.report import html, markdown
 from brulee.report.view import changes_view
 

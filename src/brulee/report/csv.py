@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+from brulee.core.findings import Location, ServiceGroup
+from brulee.core.report import Report
+from brulee.core.vulnerability import Vulnerability
 from brulee.errors import ReportError
-from brulee.findings import ServiceGroup
-from brulee.report.interface import Renderer, Report
+from brulee.report.interface import Renderer
 from brulee.report.view import printable, safe_url
-from brulee.spool import Location
-from brulee.vulns.interface import Vulnerability
 
 COLUMNS: tuple[str, ...] = (
     "service", "product", "version", "extrainfo", "protocol", "port", "address", "hostname",

@@ -17,7 +17,10 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from brulee.report.interface import Renderer, Report
+from brulee.core.findings import HostRecord, Location
+from brulee.core.report import Report
+from brulee.core.vulnerability import SEVERITIES
+from brulee.report.interface import Renderer
 from brulee.report.view import (
     PALETTE,
     ChangeRow,
@@ -32,8 +35,6 @@ from brulee.report.view import (
     printable,
     stream,
 )
-from brulee.spool import HostRecord, Location
-from brulee.vulns.interface import SEVERITIES
 
 
 def _asset(name: str) -> str:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import asdict
 from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import IO, Any
 
-from brulee.distro import DistroEvidence
-from brulee.findings import ServiceGroup
-from brulee.history.diff import changes_json
-from brulee.history.suppressions import Applied, Suppression
-from brulee.report.interface import SCHEMA_VERSION, PartSummary, Renderer, Report
-from brulee.spool import HostRecord, Location
-from brulee.targets import Shard
-from brulee.vulns.interface import Vulnerability
+from brulee.core.distro import DistroEvidence
+from brulee.core.findings import HostRecord, Location, ServiceGroup
+from brulee.core.history import Changes, ScanRef
+from brulee.core.report import SCHEMA_VERSION, PartSummary, Report
+from brulee.core.scan import Shard
+from brulee.core.suppression import Applied, Suppression
+from brulee.core.vulnerability import Vulnerability
+from brulee.report.interface import Renderer
 
 
 def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
@@ -218,6 +219,37 @@ def summary_dict(report: Report) -> dict[str, Any]:
         "services": len(report.services),
         "by_status": report.status_counts(),
         "by_severity": report.severity_counts(),
+    }
+
+
+def _scan_json(ref: ScanRef) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "kind": ref.kind,
+        "scanned_at": ref.scanned_at,
+        "recorded_at": ref.recorded_at,
+        "site": ref.site or None,
+        "shard": ref.shard or None,
+        "incomplete": ref.incomplete,
+        "location": ref.location or None,
+    }
+
+
+def changes_json(changes: Changes) -> dict[str, Any]:
+    """The ``changes`` section of the JSON report (``schema/report.schema.json``)."""
+    findings = {
+        name: [asdict(f) for f in getattr(changes, name)]
+        for name in ("new_findings", "reappeared_findings", "fixed_findings")
+    }
+    return {
+        "previous": _scan_json(changes.previous),
+        "current": _scan_json(changes.current),
+        **findings,
+        "still_open": changes.still_open,
+        "new_ports": [asdict(p) for p in changes.new_ports],
+        "closed_ports": [asdict(p) for p in changes.closed_ports],
+        "changed_services": [asdict(c) for c in changes.changed_services],
+        "missing_hosts": list(changes.missing_hosts),
     }
 
 

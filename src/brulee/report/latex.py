@@ -12,16 +12,9 @@ from pathlib import Path
 
 import jinja2
 
-from brulee.report.interface import Renderer, Report
-from brulee.report.view import (
-    PALETTE,
-    Raw,
-    build_view,
-    environment,
-    printable,
-    safe_url,
-    stream,
-)
+from brulee.core.report import Report
+from brulee.report.interface import Renderer
+from brulee.report.view import PALETTE, Raw, build_view, environment, printable, safe_url, stream
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import jinja2
 
-from brulee.report.interface import Renderer, Report
+from brulee.core.report import Report
+from brulee.report.interface import Renderer
 from brulee.report.view import Raw, build_view, environment, printable, safe_url, stream
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$&])")

@@ -13,8 +13,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from brulee.core.report import Report
 from brulee.errors import ReportError
-from brulee.report.interface import Renderer, Report
+from brulee.report.interface import Renderer
 from brulee.report.latex import LatexRenderer
 
 TIMEOUT = 300.0

@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
+from brulee.core.findings import Location, ServiceGroup
+from brulee.core.report import Report
+from brulee.core.vulnerability import Severity, Status, Vulnerability
 from brulee.errors import ReportError
-from brulee.findings import ServiceGroup
-from brulee.report.interface import Renderer, Report
+from brulee.report.interface import Renderer
 from brulee.report.json import scan_dict, summary_dict, vulnerability_dict
 from brulee.report.view import INCOMPLETE, cvss_text, epss_text, kev_text, printable, safe_url
-from brulee.spool import Location
-from brulee.vulns.interface import Severity, Status, Vulnerability
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (

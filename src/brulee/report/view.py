@@ -18,18 +18,21 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 
+from brulee.core.findings import HostRecord, Location, OpenPort, ServiceGroup
+from brulee.core.report import MissingShard, PartSummary, Report
+from brulee.core.scan import Shard
+from brulee.core.vulnerability import (
+    SEVERITIES,
+    Severity,
+    Status,
+    Vulnerability,
+    vulnerability_order,
+)
 from brulee.errors import ReportError
-from brulee.findings import ServiceGroup
-from brulee.report.interface import MissingShard, PartSummary, Report
-from brulee.spool import HostRecord, Location, OpenPort
-from brulee.targets import Shard
-from brulee.vulns.interface import SEVERITIES, Severity, Status, Vulnerability
-from brulee.vulns.merge import vulnerability_order
 
 if TYPE_CHECKING:  # history builds on reports: only the types flow back
-    from brulee.history.diff import Changes
-    from brulee.history.store import ScanRef, ServiceChange, TrackedFinding, TrackedPort
-    from brulee.history.suppressions import Applied, Suppressed, Suppression
+    from brulee.core.history import Changes, ScanRef, ServiceChange, TrackedFinding, TrackedPort
+    from brulee.core.suppression import Applied, Suppressed, Suppression
 
 TITLE = "Vulnerability report"
 

@@ -30,7 +30,9 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
 import ijson  # picks its C (yajl2_c) backend when installed
 
-from brulee.vulndb import DatabaseError, FeedError, index_name
+from brulee.core.cpe import index_name
+from brulee.errors import DatabaseError, FeedError
+from brulee.util.text import one_line
 from brulee.vulndb.debian import (
     SNIFF_ADVISORY,
     SNIFF_CPE_ALIAS,
@@ -48,7 +50,7 @@ from brulee.vulndb.meta import (
     get_meta,
     parse_instant,
     set_meta,
-    utc_now,
+    stamp_now,
     write_coverage,
     write_source,
 )
@@ -307,7 +309,7 @@ def _connect_for_build(temp: Path, db_path: Path, *, new: bool) -> sqlite3.Conne
     if new:
         schema = resources.files("brulee.vulndb").joinpath("schema.sql").read_text("utf-8")
         conn.executescript(schema)
-        set_meta(conn, "created_at", utc_now())
+        set_meta(conn, "created_at", stamp_now())
     return conn
 
 
@@ -328,7 +330,7 @@ def _fill(
             write_coverage(conn, coverage)
         for key, value in meta.items():
             set_meta(conn, key, value)
-        set_meta(conn, "built_at", utc_now())
+        set_meta(conn, "built_at", stamp_now())
         conn.execute("COMMIT")
         cves: int = conn.execute("SELECT count(*) FROM cve").fetchone()[0]
     finally:
@@ -467,20 +469,20 @@ def _import_path(conn: sqlite3.Connection, path: Path, progress: Progress | None
     except FileNotFoundError as exc:
         raise FeedError(f"{path}: no such file") from exc
     except (_Malformed, DebianSyntaxError, csv.Error) as exc:
-        raise FeedError(f"{path}: {_one_line(exc)}; {_ADVICE}") from exc
+        raise FeedError(f"{path}: {one_line(exc)}; {_ADVICE}") from exc
     except ijson.JSONError as exc:
-        raise FeedError(f"{path}: not valid JSON ({_one_line(exc)}); {_ADVICE}") from exc
+        raise FeedError(f"{path}: not valid JSON ({one_line(exc)}); {_ADVICE}") from exc
     except UnicodeDecodeError as exc:
-        raise FeedError(f"{path}: not UTF-8 text ({_one_line(exc)}); {_ADVICE}") from exc
+        raise FeedError(f"{path}: not UTF-8 text ({one_line(exc)}); {_ADVICE}") from exc
     except (OSError, EOFError, zlib.error) as exc:
-        raise FeedError(f"{path}: cannot read it ({_one_line(exc)}); {_ADVICE}") from exc
+        raise FeedError(f"{path}: cannot read it ({one_line(exc)}); {_ADVICE}") from exc
     result = outcome.result
     if progress:
         progress(path.name, result.records)
     if outcome.recorded:
         source_info = SourceInfo(
             result.kind, path.name, sha256, size, content_sha256, content_size,
-            outcome.timestamp, outcome.version, result.records, utc_now(),
+            outcome.timestamp, outcome.version, result.records, stamp_now(),
         )  # fmt: skip
         write_source(conn, source_info)
     return result
@@ -510,11 +512,6 @@ def _import_content(
 
 
 _ADVICE = "nothing was imported; check the file or download it again"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # -- NVD ------------------------------------------------------------------------------------------

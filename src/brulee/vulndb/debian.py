@@ -29,7 +29,7 @@ from datetime import date
 from typing import Literal
 from urllib.parse import unquote
 
-from brulee.vulndb import index_name
+from brulee.core.cpe import index_name
 
 AdvisoryKind = Literal["dsa", "dla"]
 

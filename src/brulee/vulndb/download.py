@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from brulee import __version__
-from brulee.httputil import backoff_wait, one_line, retry_after
-from brulee.vulndb import DatabaseError
+from brulee.errors import DatabaseError
+from brulee.util.http import backoff_wait, retry_after
+from brulee.util.text import one_line
 
 Progress = Callable[[str, int, int | None], None]
 """Called with a label, the amount done and the total if known (bytes for downloads)."""
@@ -163,7 +164,7 @@ def _request(
             raise _Retry(status, retry_after(exc.headers)) from exc
         raise DownloadError(f"cannot download {url}: {status}") from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
-        raise _Retry(one_line(exc, 160)) from exc
+        raise _Retry(one_line(exc)) from exc
     return response
 
 
@@ -216,7 +217,7 @@ def _network_errors() -> Iterator[None]:
     try:
         yield
     except (OSError, http.client.HTTPException) as exc:
-        raise _Retry(one_line(exc, 160)) from exc
+        raise _Retry(one_line(exc)) from exc
 
 
 def _with_retries(url: str, transport: Transport, once: Callable[[], _T]) -> _T:
@@ -281,7 +282,7 @@ def _read_local(url: str) -> bytes:
     except FileNotFoundError as exc:
         raise NotFound(f"{url}: no such file") from exc
     except OSError as exc:
-        raise DownloadError(f"cannot read {url}: {one_line(exc, 160)}") from exc
+        raise DownloadError(f"cannot read {url}: {one_line(exc)}") from exc
 
 
 def _copy_local(url: str, part: Path, label: str, progress: Progress | None) -> int:
@@ -299,5 +300,5 @@ def _copy_local(url: str, part: Path, label: str, progress: Progress | None) -> 
         part.unlink(missing_ok=True)
         raise NotFound(f"{url}: no such file") from exc
     except OSError as exc:
-        raise DownloadError(f"cannot read {url}: {one_line(exc, 160)}") from exc
+        raise DownloadError(f"cannot read {url}: {one_line(exc)}") from exc
     return done

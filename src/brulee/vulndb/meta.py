@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal, cast
 
-from brulee.vulndb import SCHEMA_VERSION, DatabaseError
+from brulee.errors import DatabaseError
+from brulee.util.clock import utc_now
+from brulee.vulndb import SCHEMA_VERSION
 
 SourceKind = Literal[
     "nvd", "kev", "epss", "debian-dsa", "debian-dla", "debian-cpe", "debian-cpe-aliases"
@@ -90,7 +92,7 @@ class DbInfo:
     def age(self, now: datetime | None = None) -> timedelta:
         """Age of the CVE data (of the build, when no NVD file carried a date)."""
         since = self.nvd_timestamp or parse_instant(self.built_at)
-        current = now or datetime.now(UTC)
+        current = now or utc_now()
         return current - since if since else timedelta(0)
 
 
@@ -117,9 +119,9 @@ def read_last_updates(conn: sqlite3.Connection) -> tuple[tuple[str, str], ...]:
     return tuple((str(kind), str(when)) for kind, when in rows)
 
 
-def utc_now() -> str:
-    """Now, as stored in ``meta`` and ``source``."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def stamp_now() -> str:
+    """Now, as stored in ``meta`` and ``source`` (ISO 8601, seconds, UTC)."""
+    return utc_now().isoformat(timespec="seconds")
 
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:

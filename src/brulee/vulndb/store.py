@@ -12,7 +12,9 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
-from brulee.vulndb import DatabaseError, index_name
+from brulee.core.cpe import index_name
+from brulee.core.vulnerability import EpssScore, KevEntry
+from brulee.errors import DatabaseError
 from brulee.vulndb.meta import DbInfo, check_schema, read_coverage, read_info
 
 
@@ -28,29 +30,6 @@ class CvssMetric:
     type: str
     """``Primary`` (the NVD's own) or ``Secondary``."""
     severity: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class KevEntry:
-    """The CVE's entry in CISA's Known Exploited Vulnerabilities catalog."""
-
-    date_added: str
-    due_date: str
-    vendor_project: str
-    product: str
-    name: str
-    required_action: str
-    known_ransomware: str
-    """``knownRansomwareCampaignUse``: ``Known`` or ``Unknown``."""
-    notes: str
-
-
-@dataclass(frozen=True, slots=True)
-class EpssScore:
-    """FIRST EPSS: probability of exploitation in the next 30 days, and its percentile."""
-
-    score: float
-    percentile: float
 
 
 @dataclass(frozen=True, slots=True)

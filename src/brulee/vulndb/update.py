@@ -40,8 +40,11 @@ from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
 
 from brulee import __version__
-from brulee.httputil import backoff_wait
-from brulee.vulndb import SCHEMA_VERSION, DatabaseError, FeedError
+from brulee.errors import DatabaseError, FeedError
+from brulee.util.clock import utc_now
+from brulee.util.http import backoff_wait
+from brulee.util.text import one_line
+from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import ImportSummary, import_files, install_database, lock_database
 from brulee.vulndb.download import (
     DownloadError,
@@ -223,10 +226,6 @@ class MirrorSummary:
     seconds: float
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 # -- public API -----------------------------------------------------------------------------------
 
 
@@ -238,7 +237,7 @@ def update(
     urls: UpdateUrls | None = None,
     api_key: str | None = None,
     progress: Progress | None = None,
-    now: Callable[[], datetime] = _utc_now,
+    now: Callable[[], datetime] = utc_now,
     years: Iterable[int] | None = None,
     transport: Transport | None = None,
 ) -> UpdateSummary:
@@ -306,7 +305,7 @@ def mirror(
     urls: UpdateUrls | None = None,
     years: Iterable[int] | None = None,
     progress: Progress | None = None,
-    now: Callable[[], datetime] = _utc_now,
+    now: Callable[[], datetime] = utc_now,
     transport: Transport | None = None,
 ) -> MirrorSummary:
     """Fill ``directory`` with every file ``update --mirror`` reads, under ``MIRROR_FILES`` names.
@@ -388,7 +387,7 @@ def _export(db_path: Path, target: Path, part: Path) -> None:
             "database": db_path.name,
             "size": size,
             "sha256": digest,
-            "exported_at": _utc_now().isoformat(timespec="seconds"),
+            "exported_at": utc_now().isoformat(timespec="seconds"),
             "exported_by": f"brulee {__version__}",
             "built_at": info.built_at,
             "cves": info.cves,
@@ -445,7 +444,7 @@ def import_db(source: Path, db_path: Path) -> None:
                 install_database(db_path, lambda temp: _unpack(stream, temp, manifest, source))
         except (tarfile.TarError, EOFError, zlib.error) as exc:
             raise DatabaseError(
-                f"{source} is not a brulee database export ({_one_line(exc)}); "
+                f"{source} is not a brulee database export ({one_line(exc)}); "
                 f"{db_path} was not changed"
             ) from exc
         except OSError as exc:
@@ -845,7 +844,7 @@ def _verify_feed(path: Path, meta: FeedMeta) -> str | None:
                 digest.update(chunk)
                 content += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:
-        return f"not a readable gzip file ({_one_line(exc)})"
+        return f"not a readable gzip file ({one_line(exc)})"
     if content != meta.size:
         return f"{content:,} bytes of JSON where the .meta says size {meta.size:,}"
     if digest.hexdigest() != meta.sha256:
@@ -918,11 +917,6 @@ def _file_sha256(path: Path) -> tuple[str, int]:
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 # -- export and import ----------------------------------------------------------------------------

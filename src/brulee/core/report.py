@@ -1,0 +1,129 @@
+"""The typed report every renderer receives: what was scanned, the services found, and what
+happened around it (changes since the previous scan, suppressions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from brulee.core.findings import HostRecord, Location, ServiceGroup
+from brulee.core.history import Changes
+from brulee.core.scan import ScanRun, Shard
+from brulee.core.suppression import Applied
+from brulee.core.vulnerability import SEVERITIES, Severity, Status
+
+SCHEMA_VERSION = "1.0"
+"""Version of the JSON report's layout (``schema/report.schema.json``)."""
+
+
+class ReportData(Protocol):
+    """Where a report's per-host data is kept: read back in address order."""
+
+    def locations(self, group: str) -> Iterator[Location]:
+        """Locations of one service group, by address then port."""
+        ...
+
+    def hosts(self) -> Iterator[HostRecord]:
+        """Every host, by address."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartSummary:
+    """One scan (usually one shard of one site) among those a merged report was built from."""
+
+    source: str
+    """The report it was read from (a path or an object URL)."""
+    site: str
+    shard: Shard | None
+    started: str
+    finished: str
+    incomplete: bool
+    """Its Nmap run was cut off: it covers only the hosts completed."""
+    hosts_up: int
+    hosts_down: int
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    nmap_version: str = ""
+    database: str = ""
+    database_date: str = ""
+    generated: str = ""
+    tool_version: str = ""
+
+    @property
+    def label(self) -> str:
+        """``site dc1, shard 3/16``; the source when it has neither site nor shard."""
+        words = [f"site {self.site}"] if self.site else []
+        words += [f"shard {self.shard}"] if self.shard else []
+        return ", ".join(words) or self.source
+
+
+@dataclass(frozen=True, slots=True)
+class MissingShard:
+    """A shard of a site that no merged report covers."""
+
+    site: str
+    index: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSummary:
+    """What was scanned, how, and when; plus the tool that wrote the report."""
+
+    run: ScanRun
+    targets: tuple[str, ...]
+    generated: str
+    tool_version: str
+    inputs: tuple[str, ...] = ()
+    """Nmap XML files the report was built from."""
+    warnings: tuple[str, ...] = ()
+    database: str = ""
+    """What the vulnerability data is (counts, dates, coverage); '' when none was used."""
+    database_date: str = ""
+    """How current the NVD data is (ISO 8601)."""
+    shard: Shard | None = None
+    """The slice of the targets this scan covered (``--shard I/N``), if any."""
+    site: str = ""
+    """A label for where the scan ran (``--site``), for fleet merges."""
+    parts: tuple[PartSummary, ...] = ()
+    """The scans a merged report (``brulee merge``) was built from; () for a single scan."""
+    missing_shards: tuple[MissingShard, ...] = ()
+    """Shards of a merged report's sites that none of its parts covers."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a renderer needs. Per-host data is streamed from the spool, in address order."""
+
+    scan: ScanSummary
+    services: tuple[ServiceGroup, ...]
+    spool: ReportData
+    """Per-host data, streamed in address order (a :class:`brulee.findings.spool.Spool`)."""
+    changes: Changes | None = None
+    """What changed since the previous scan of the same scope (None: no previous scan)."""
+    suppressed: Applied | None = None
+    """What the suppression file took out of the main sections, and its expired entries."""
+    history_id: int | None = None
+    """This scan's id in the history store, when it was recorded."""
+
+    def locations(self, group: ServiceGroup) -> Iterator[Location]:
+        return self.spool.locations(group.key)
+
+    def hosts(self) -> Iterator[HostRecord]:
+        return self.spool.hosts()
+
+    def severity_counts(self) -> dict[Severity, int]:
+        """Distinct vulnerabilities per severity, over all services."""
+        best: dict[str, Severity] = {}
+        for group in self.services:
+            for vuln in group.vulnerabilities:
+                best.setdefault(vuln.id, vuln.severity)
+        return {name: sum(1 for s in best.values() if s == name) for name in SEVERITIES}
+
+    def status_counts(self) -> dict[Status, int]:
+        counts: dict[Status, int] = {}
+        for group in self.services:
+            counts[group.status] = counts.get(group.status, 0) + 1
+        return counts

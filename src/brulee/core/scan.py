@@ -1,0 +1,188 @@
+"""The scan model: frozen values parsed from Nmap XML, each with a stable identity ``key``; the
+slice of a scope a sharded scan covers; the order of addresses."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from brulee.errors import TargetError
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptElem:
+    """One ``<elem>`` of NSE structured output."""
+
+    key: str | None
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptTable:
+    """One ``<table>`` of NSE structured output; items keep document order."""
+
+    key: str | None
+    items: tuple[ScriptElem | ScriptTable, ...]
+
+    def get(self, key: str) -> str | None:
+        """Value of the first direct ``<elem>`` named ``key``."""
+        for item in self.items:
+            if isinstance(item, ScriptElem) and item.key == key:
+                return item.value
+        return None
+
+    @property
+    def tables(self) -> tuple[ScriptTable, ...]:
+        return tuple(item for item in self.items if isinstance(item, ScriptTable))
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptResult:
+    """Output of one NSE script: the text and its structured tables."""
+
+    id: str
+    output: str
+    items: tuple[ScriptElem | ScriptTable, ...] = ()
+
+    @property
+    def tables(self) -> tuple[ScriptTable, ...]:
+        return tuple(item for item in self.items if isinstance(item, ScriptTable))
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """What Nmap's service detection said about a port."""
+
+    name: str = ""
+    product: str = ""
+    version: str = ""
+    extrainfo: str = ""
+    ostype: str = ""
+    hostname: str = ""
+    devicetype: str = ""
+    tunnel: str = ""
+    method: str = ""
+    conf: int = 0
+    cpes: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """Identity: what the software is, not where it runs."""
+        return (self.name, self.product, self.version, self.extrainfo, self.tunnel, *self.cpes)
+
+    @property
+    def label(self) -> str:
+        """Human name: product and version, or the service name when unidentified."""
+        text = " ".join(part for part in (self.product, self.version) if part)
+        return text or self.name or "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    """One scanned port and its state."""
+
+    protocol: str
+    portid: int
+    state: str
+    reason: str = ""
+    service: Service | None = None
+    scripts: tuple[ScriptResult, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.protocol}/{self.portid}"
+
+    @property
+    def is_open(self) -> bool:
+        """Open, or possibly open (``open|filtered`` on UDP)."""
+        return self.state.startswith("open")
+
+    def script(self, script_id: str) -> ScriptResult | None:
+        return next((s for s in self.scripts if s.id == script_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One target host and what was found on it."""
+
+    address: str
+    addrtype: str = "ipv4"
+    status: str = "up"
+    reason: str = ""
+    hostnames: tuple[str, ...] = ()
+    ports: tuple[Port, ...] = ()
+    closed_ports: int = 0
+    filtered_ports: int = 0
+    timed_out: bool = False
+    mac: str = ""
+    os_matches: tuple[str, ...] = ()
+    scripts: tuple[ScriptResult, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.address
+
+    @property
+    def hostname(self) -> str:
+        return self.hostnames[0] if self.hostnames else ""
+
+    @property
+    def open_ports(self) -> tuple[Port, ...]:
+        return tuple(p for p in self.ports if p.is_open)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRun:
+    """Facts about one Nmap run (or several merged), known once its hosts were read."""
+
+    args: str = ""
+    scanner_version: str = ""
+    started: str = ""
+    finished: str = ""
+    hosts_up: int = 0
+    hosts_down: int = 0
+    incomplete: bool = False
+    errors: tuple[str, ...] = ()
+    sources: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The I-th of N slices of a scope (``--shard I/N``)."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str, environ: Mapping[str, str] = os.environ) -> Shard:
+        """``I/N``, or ``auto/N`` taking I from a Kubernetes Indexed Job's 0-based
+        ``JOB_COMPLETION_INDEX``."""
+        match = re.fullmatch(r"(\d+|auto)/(\d+)", text)
+        index = match[1] if match else ""
+        if index == "auto":
+            job_index = environ.get("JOB_COMPLETION_INDEX", "")
+            if not job_index.isdigit():
+                raise TargetError(
+                    f"--shard {text}: JOB_COMPLETION_INDEX is not set to a number "
+                    "(auto works in a Kubernetes Indexed Job)"
+                )
+            index = str(int(job_index) + 1)
+        if not match or not 1 <= int(index) <= int(match[2]):
+            raise TargetError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. 3/16")
+        return cls(int(index), int(match[2]))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def address_order(address: str) -> bytes:
+    """Sort key: IPv4 before IPv6, numeric within each; anything else last."""
+    for family, tag in ((socket.AF_INET, b"\x04"), (socket.AF_INET6, b"\x06")):
+        try:
+            return tag + socket.inet_pton(family, address)
+        except OSError:
+            continue
+    return b"\xff" + address.encode()

@@ -1,0 +1,134 @@
+"""Group ports by the service running on them; one group lists every location and CVE."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from brulee.core.distro import DistroEvidence
+from brulee.core.findings import (
+    STATUS_ORDER,
+    Location,
+    OpenPort,
+    ServiceGroup,
+    group_key,
+    group_order,
+)
+from brulee.core.scan import Host, Port, Service
+from brulee.core.vulnerability import Assessment, Status, Vulnerability, merge_vulnerabilities
+from brulee.findings.spool import Spool
+
+_NO_SERVICE = Service()
+_PARTIAL_DATA = (
+    "vulnerability data came from only some locations of this service; the vulnerabilities "
+    "listed apply to the same software at all of them"
+)
+
+
+def _unite(known: dict[str, Vulnerability], vulns: Iterable[Vulnerability]) -> None:
+    for vuln in vulns:
+        seen = known.setdefault(vuln.id, vuln)
+        if seen != vuln:
+            known[vuln.id] = merge_vulnerabilities((seen, vuln))[0]
+
+
+@dataclass(slots=True)
+class GroupBuilder:
+    """What is known so far about one service identity, from any number of findings: the
+    assessments of its ports (``ServiceGrouper``) or the service sections of reports
+    (``brulee.fleet``). ``finish`` applies the same rules to both."""
+
+    service: Service
+    protocol: str
+    statuses: set[Status] = field(default_factory=set)
+    notes: dict[str, None] = field(default_factory=dict)
+    vulns: dict[str, Vulnerability] = field(default_factory=dict)
+    references: dict[str, None] = field(default_factory=dict)
+    fixed: dict[str, Vulnerability] = field(default_factory=dict)
+    distribution: DistroEvidence | None = None
+
+    def add(
+        self,
+        status: Status,
+        vulnerabilities: Iterable[Vulnerability] = (),
+        *,
+        notes: Iterable[str] = (),
+        references: Iterable[str] = (),
+        fixed: Iterable[Vulnerability] = (),
+        distribution: DistroEvidence | None = None,
+    ) -> None:
+        """Unite one finding: vulnerabilities (found, and fixed by the distribution) by id, the
+        best-founded record kept with every source; the rest as sets in first-seen order; the
+        first distribution recognised stays."""
+        self.statuses.add(status)
+        self.notes.update(dict.fromkeys(n for n in notes if n))
+        _unite(self.vulns, vulnerabilities)
+        self.references.update(dict.fromkeys(references))
+        _unite(self.fixed, fixed)
+        self.distribution = self.distribution or distribution
+
+    def finish(self, key: str, locations: int) -> ServiceGroup:
+        vulns = merge_vulnerabilities(self.vulns.values())
+        # The most cautious status wins: one location with data makes the software vulnerable.
+        status = "vulnerable" if vulns else min(self.statuses, key=STATUS_ORDER.__getitem__)
+        notes = tuple(self.notes)
+        if status == "vulnerable" and len(self.statuses) > 1:
+            notes = (_PARTIAL_DATA,)
+        return ServiceGroup(
+            key=key,
+            service=self.service,
+            protocol=self.protocol,
+            status=status,
+            notes=notes,
+            vulnerabilities=vulns,
+            references=tuple(self.references),
+            location_count=locations,
+            distribution=self.distribution,
+            fixed=merge_vulnerabilities(self.fixed.values()),
+        )
+
+
+class ServiceGrouper:
+    """Collects (host, port, assessment) triples; locations go to the spool as they arrive."""
+
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+        self._groups: dict[str, GroupBuilder] = {}
+        # Sources return the same object for the same evidence: merge each one once per group.
+        # The objects are kept so that their ids stay theirs.
+        self._seen: dict[tuple[str, int], Assessment] = {}
+
+    def add_host(self, host: Host, assessed: list[tuple[Port, Assessment]]) -> None:
+        """Record one host: its summary, and each open port under its service group."""
+        rows: list[tuple[str, Location]] = []
+        open_ports: list[OpenPort] = []
+        for port, assessment in assessed:
+            service = port.service or _NO_SERVICE
+            open_ports.append(OpenPort(port.protocol, port.portid, port.state, service.label))
+            key = group_key(service, port.protocol)
+            builder = self._groups.get(key)
+            if builder is None:
+                builder = self._groups[key] = GroupBuilder(service, port.protocol)
+            if (key, id(assessment)) not in self._seen:
+                self._seen[key, id(assessment)] = assessment
+                builder.add(
+                    assessment.status,
+                    assessment.vulnerabilities,
+                    notes=(assessment.note,),
+                    references=assessment.references,
+                    fixed=assessment.fixed,
+                    distribution=assessment.distribution,
+                )
+            rows.append((key, Location(host.address, host.hostname, port.portid, port.protocol)))
+        self._spool.add_host(host, open_ports)
+        self._spool.add_locations(rows)
+
+    def groups(self) -> tuple[ServiceGroup, ...]:
+        """The service groups, most urgent first."""
+        counts = self._spool.location_counts()
+        return tuple(
+            sorted(
+                (builder.finish(key, counts[key]) for key, builder in self._groups.items()),
+                key=group_order,
+            )
+        )

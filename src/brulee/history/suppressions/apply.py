@@ -1,0 +1,145 @@
+"""Applying suppressions to a report's services: which vulnerabilities leave the main sections
+(suppressed at every location), which stay with the locations where they are suppressed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+
+from brulee.core.findings import Location, ServiceGroup, group_order
+from brulee.core.suppression import (
+    Applied,
+    ServiceSuppressions,
+    Suppressed,
+    SuppressedAt,
+    Suppression,
+)
+
+LocationsOf = Callable[[ServiceGroup], Iterable[Location]]
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressions:
+    """A set of entries, in file order."""
+
+    entries: tuple[Suppression, ...] = ()
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Suppression]) -> Suppressions:
+        return cls(tuple(entries))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __add__(self, other: Suppressions) -> Suppressions:
+        return Suppressions(self.entries + other.entries)
+
+    def apply(
+        self, groups: Iterable[ServiceGroup], locations_of: LocationsOf, now: datetime | date
+    ) -> Applied:
+        """Suppress what the entries cover. ``now`` decides expiry (a naive datetime is taken as
+        UTC). Locations are streamed, twice at most and only for services that a scoped entry
+        could cover; memory holds the partially suppressed locations only."""
+        today = _utc_date(now)
+        active = [e for e in self.entries if not e.expired(today)]
+        by_cve: dict[str, list[Suppression]] = {}
+        for entry in active:
+            by_cve.setdefault(entry.cve, []).append(entry)
+        used: set[int] = set()
+        kept: list[ServiceGroup] = []
+        suppressed: list[ServiceSuppressions] = []
+        for group in groups:
+            result = _apply_group(group, by_cve, locations_of, used)
+            if result is None:
+                kept.append(group)
+                continue
+            suppressed.append(result)
+            gone = {s.vulnerability.id for s in result.suppressed if s.complete}
+            remaining = tuple(v for v in group.vulnerabilities if v.id not in gone)
+            status = group.status if remaining or group.status != "vulnerable" else "clean"
+            kept.append(replace(group, vulnerabilities=remaining, status=status))
+        order = {g.key: i for i, g in enumerate(sorted(kept, key=group_order))}
+        suppressed.sort(key=lambda s: order[s.group.key])
+        return Applied(
+            groups=tuple(sorted(kept, key=group_order)),
+            suppressed=tuple(suppressed),
+            expired=tuple(e for e in self.entries if e.expired(today)),
+            stale=tuple(e for e in active if id(e) not in used),
+        )
+
+
+def _utc_date(now: datetime | date) -> date:
+    if isinstance(now, datetime):
+        return (now.astimezone(UTC) if now.tzinfo else now).date()
+    return now
+
+
+def _apply_group(
+    group: ServiceGroup,
+    by_cve: Mapping[str, list[Suppression]],
+    locations_of: LocationsOf,
+    used: set[int],
+) -> ServiceSuppressions | None:
+    # Per vulnerability: the entries whose CVE, product and version match this service.
+    candidates: dict[str, tuple[Suppression, ...]] = {}
+    for vuln in group.vulnerabilities:
+        found = tuple(e for e in by_cve.get(vuln.id.upper(), ()) if e.matches_service(group))
+        if found:
+            candidates[vuln.id] = found
+    if not candidates:
+        return None
+    # Scoped entries by identity (two equal entries in a file are two entries).
+    scoped = list({id(e): e for found in candidates.values() for e in found if e.scoped}.values())
+    matched: dict[int, int] = {}  # id(entry) -> locations matched
+    covered: dict[tuple[int, ...], int] = {}  # scoped candidate set -> locations any of it covers
+    sets = {
+        vid: tuple(i for i, e in enumerate(scoped) if any(e is f for f in found))
+        for vid, found in candidates.items()
+        if not any(not e.scoped for e in found)
+    }
+    total = 0
+    if scoped:
+        wanted = set(sets.values())
+        for location in locations_of(group):
+            total += 1
+            hits = {i for i, e in enumerate(scoped) if e.matches_location(location)}
+            for i in hits:
+                matched[id(scoped[i])] = matched.get(id(scoped[i]), 0) + 1
+            for wanted_set in wanted:
+                if hits.intersection(wanted_set):
+                    covered[wanted_set] = covered.get(wanted_set, 0) + 1
+    partial_sets = {s for s in set(sets.values()) if 0 < covered.get(s, 0) < total}
+    listed = _list_partial(group, scoped, partial_sets, locations_of) if partial_sets else {}
+    results: list[Suppressed] = []
+    for vuln in group.vulnerabilities:
+        found = candidates.get(vuln.id, ())
+        entries = tuple(e for e in found if not e.scoped or matched.get(id(e)))
+        if not entries:
+            continue
+        used.update(id(e) for e in entries)
+        indexes = sets.get(vuln.id)
+        # None: an entry without a location scope covers it everywhere.
+        if indexes is None or covered.get(indexes, 0) == total:
+            results.append(Suppressed(vuln, entries, complete=True, location_count=total))
+        else:
+            results.append(
+                Suppressed(vuln, entries, False, listed.get(indexes, ()), location_count=total)
+            )
+    return ServiceSuppressions(group, tuple(results)) if results else None
+
+
+def _list_partial(
+    group: ServiceGroup,
+    scoped: list[Suppression],
+    sets: set[tuple[int, ...]],
+    locations_of: LocationsOf,
+) -> dict[tuple[int, ...], tuple[SuppressedAt, ...]]:
+    """Second pass, for partially suppressed vulnerabilities only: where, and by which entry."""
+    rows: dict[tuple[int, ...], list[SuppressedAt]] = {s: [] for s in sets}
+    for location in locations_of(group):
+        for indexes, found in rows.items():
+            entry = next((scoped[i] for i in indexes if scoped[i].matches_location(location)), None)
+            if entry is not None:
+                found.append(SuppressedAt(location, entry))
+    return {s: tuple(found) for s, found in rows.items()}

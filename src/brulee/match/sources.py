@@ -1,0 +1,111 @@
+"""Which vulnerability sources a run uses, and what the report must say about their data."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from brulee.errors import DatabaseError
+from brulee.match.backports import BackportJudge
+from brulee.match.interface import Judge, VulnerabilitySource
+from brulee.match.nvd import NvdSource
+from brulee.match.vulners import VulnersSource
+from brulee.util.clock import utc_now
+from brulee.vulndb.build import build_starter
+from brulee.vulndb.meta import DbInfo
+from brulee.vulndb.store import VulnDb, default_db_path
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """The sources to ask, and a description of the data behind them for the report."""
+
+    sources: tuple[VulnerabilitySource, ...]
+    judge: Judge | None = None
+    database: str = ""
+    database_date: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
+    """(one-line description, NVD data date, warnings) of a database for the report."""
+    stamp = info.nvd_timestamp
+    date = stamp.isoformat(timespec="seconds") if stamp else ""
+    parts = [f"{info.cves:,} CVEs" + (f", NVD data to {stamp:%Y-%m-%d}" if stamp else "")]
+    if info.kev_catalog_version:
+        parts.append(f"CISA KEV {info.kev_catalog_version}")
+    if info.epss_score_date:
+        parts.append(f"EPSS {info.epss_score_date[:10]}")
+    warnings: tuple[str, ...] = ()
+    if info.coverage is not None:
+        parts.append(f"starter snapshot covering {len(info.coverage)} products")
+        warnings = (
+            "the vulnerability database is brulee's starter snapshot: it covers "
+            f"{len(info.coverage)} common products with NVD data of uneven dates, and other "
+            "products are reported as unknown; import the full NVD feeds (brulee db import) "
+            "for complete results",
+        )
+    return "; ".join(parts), date, warnings
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How old the vulnerability data may be before reports warn (or the run fails)."""
+
+    max_age: timedelta = DEFAULT_MAX_AGE
+    required: bool = False
+
+    def check(self, info: DbInfo, now: datetime) -> tuple[str, ...]:
+        """A warning when the data is too old; DatabaseError instead when freshness is required."""
+        age = info.age(now)
+        if age <= self.max_age:
+            return ()
+        stamp = info.nvd_timestamp
+        message = (
+            f"the vulnerability data is {age.days} days old"
+            + (f" (NVD data to {stamp:%Y-%m-%d})" if stamp else "")
+            + f", older than the {_days(self.max_age)} allowed by --max-db-age: newer CVEs are "
+            "missing; update the database (brulee db update, or brulee db import)"
+        )
+        if self.required:
+            raise DatabaseError(message + " (--require-fresh-db)")
+        log.warning(message)
+        return (message,)
+
+
+def _days(age: timedelta) -> str:
+    return f"{age.days} days" if age.days else f"{age.seconds // 3600} hours"
+
+
+@contextmanager
+def open_matching(
+    db_path: Path | None, freshness: Freshness | None = None, now: datetime | None = None
+) -> Iterator[Matching]:
+    """The local database (built from the bundled starter data on first use) plus vulners.
+
+    An explicit ``--db`` path that does not exist is an error, never silently replaced.
+    """
+    path = db_path or default_db_path()
+    if not path.exists():
+        if db_path is not None:
+            raise DatabaseError(
+                f"no vulnerability database at {path}: create it with `brulee db import "
+                "FEEDS... --db PATH`, or omit --db to use the default one"
+            )
+        log.warning("first run: building the bundled starter vulnerability database at %s", path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        build_starter(path)
+    with VulnDb.open(path) as db:
+        info = db.info()
+        database, date, warnings = describe(info)
+        warnings += (freshness or Freshness()).check(info, now or utc_now())
+        yield Matching(
+            (NvdSource(db), VulnersSource()), BackportJudge(db).judge, database, date, warnings
+        )

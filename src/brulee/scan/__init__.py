@@ -1,0 +1,1 @@
+"""Stage 1, what and how to scan: targets and scope, the Nmap runner, the Nmap XML parser."""

@@ -1,0 +1,242 @@
+"""Run Nmap: argv lists (never a shell), refused options, parallel workers, progress.
+
+The user's ``--nmap-args`` reach Nmap unchanged except options that would break brulee (its
+output and input files) and bare words, which Nmap would read as extra targets outside the
+scope brulee checked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from brulee.errors import NmapArgsError, NmapError
+from brulee.scan.targets import Scope
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = (
+    "nmap was not found on PATH: install it (Debian/Ubuntu: apt-get install nmap; "
+    "RHEL/Fedora: dnf install nmap; macOS: brew install nmap), or run `make scan`, "
+    "which installs it"
+)
+
+# Options brulee controls or that would read or write files behind its back.
+_REFUSED = {
+    "oX": "brulee writes the XML output itself (see -o)",
+    "oN": "brulee controls Nmap's output files (see -o)",
+    "oG": "brulee controls Nmap's output files (see -o)",
+    "oA": "brulee controls Nmap's output files (see -o)",
+    "oS": "brulee controls Nmap's output files (see -o)",
+    "oM": "brulee controls Nmap's output files (see -o)",
+    "oH": "brulee controls Nmap's output files (see -o)",
+    "append-output": "brulee controls Nmap's output files (see -o)",
+    "iL": "give target files to brulee with -iL so they are validated",
+    "iR": "random Internet targets are never scanned by brulee",
+    "resume": "resuming an earlier Nmap session bypasses brulee's targets and output",
+    "datadir": "a custom data directory could replace Nmap's probes and scripts",
+    "exclude": "use brulee's --exclude",
+    "excludefile": "use brulee's --exclude-file",
+    "h": "help output is not a scan",
+    "help": "help output is not a scan",
+    "V": "version output is not a scan",
+    "version": "version output is not a scan",
+}
+
+# Options that take their value as the next word (so that word is not a target).
+# fmt: off
+_TAKES_VALUE = frozenset(
+    {
+        "p", "e", "S", "D", "g", "b", "M", "T", "sI", "iL", "iR", "oX", "oN", "oG", "oA", "oS",
+        "oM", "oH", "exclude-ports", "top-ports", "port-ratio", "script", "script-args",
+        "script-args-file", "script-help", "script-timeout", "host-timeout", "scan-delay",
+        "max-scan-delay", "min-rate", "max-rate", "max-retries", "min-rtt-timeout",
+        "max-rtt-timeout", "initial-rtt-timeout", "min-hostgroup", "max-hostgroup",
+        "min-parallelism", "max-parallelism", "version-intensity", "ttl", "data", "data-string",
+        "data-length", "ip-options", "mtu", "spoof-mac", "proxies", "source-port", "dns-servers",
+        "servicedb", "versiondb", "stats-every", "scanflags", "exclude", "excludefile", "datadir",
+        "resume", "stylesheet", "max-os-tries",
+    }
+)
+# fmt: on
+
+_STATS = re.compile(rb"(\d+) hosts? completed")
+
+
+def option_name(word: str) -> str | None:
+    """The option a word names (``--min-rate=5`` -> ``min-rate``), or None for a value."""
+    if not word.startswith("-") or word == "-":
+        return None
+    return word.lstrip("-").split("=", 1)[0]
+
+
+def check_user_args(text: str) -> list[str]:
+    """Split ``--nmap-args`` like a shell would (without running one) and vet each word."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise NmapArgsError(f"cannot parse --nmap-args {text!r}: {exc}") from exc
+    expect_value = False
+    for word in words:
+        name = option_name(word)
+        if expect_value:  # the value of the previous option, whatever it looks like
+            expect_value = False
+            continue
+        if name is None:
+            raise NmapArgsError(
+                f"--nmap-args: unexpected word {word!r}: Nmap would scan it as a target; "
+                "give targets to brulee so they are validated and scoped"
+            )
+        for refused, why in _REFUSED.items():
+            if name == refused or (len(name) >= 4 and refused.startswith(name)):
+                raise NmapArgsError(f"--nmap-args: {word} is refused: {why}")
+        if name.startswith("o") and len(name) <= 2:
+            raise NmapArgsError(f"--nmap-args: {word} is refused: brulee controls output files")
+        expect_value = "=" not in word and name in _TAKES_VALUE
+    return words
+
+
+def find_nmap() -> str:
+    path = shutil.which("nmap")
+    if path is None:
+        raise NmapError(INSTALL_HINT)
+    return path
+
+
+def is_privileged() -> bool:
+    """Whether Nmap can send raw packets: as root, or when granted the capability and told so
+    with Nmap's own ``NMAP_PRIVILEGED`` (the container image); else it uses a connect scan."""
+    return os.geteuid() == 0 or "NMAP_PRIVILEGED" in os.environ
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One Nmap process: its slice of the scope and where its files go."""
+
+    index: int
+    scope: Scope
+    ipv6: bool
+    xml: Path
+    targets_file: Path
+
+    @property
+    def total(self) -> int:
+        return self.scope.size
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    job: Job
+    returncode: int
+    stderr: str
+
+
+def plan_jobs(scope: Scope, workers: int, user_args: Sequence[str], directory: Path) -> list[Job]:
+    """Split the scope by IP version (Nmap scans one per run), then into ``workers`` slices."""
+    forced_v6 = "-6" in user_args
+    families = [(6, scope)] if forced_v6 else [(4, scope.family(4)), (6, scope.family(6))]
+    families = [(v, s) for v, s in families if s.size]
+    jobs: list[Job] = []
+    for version, family in families:
+        share = max(1, round(workers * family.size / scope.size))
+        for part in family.split(share):
+            index = len(jobs) + 1
+            jobs.append(
+                Job(
+                    index=index,
+                    scope=part,
+                    ipv6=version == 6,
+                    xml=directory / f"scan-{index:03d}.xml",
+                    targets_file=directory / f"targets-{index:03d}.txt",
+                )
+            )
+    return jobs
+
+
+def build_argv(
+    nmap: str, job: Job, user_args: Sequence[str], host_timeout: str | None
+) -> list[str]:
+    """The full argv: service detection, the user's options, then brulee's own."""
+    argv = [nmap, "-sV", *user_args]
+    if job.ipv6 and "-6" not in user_args:
+        argv.append("-6")
+    if host_timeout:
+        argv += ["--host-timeout", host_timeout]
+    argv += ["--stats-every", "2s", "-oX", str(job.xml), "-iL", str(job.targets_file)]
+    if job.scope.excluded_hostnames:
+        argv += ["--exclude", ",".join(job.scope.excluded_hostnames)]
+    return argv
+
+
+Progress = Callable[[int, int], None]
+"""Called with (job index, hosts completed so far in that job)."""
+
+
+class Runner:
+    """Runs the jobs in parallel and waits for all of them; ``stop()`` ends them early."""
+
+    def __init__(self, nmap: str, user_args: Sequence[str], host_timeout: str | None) -> None:
+        self._nmap = nmap
+        self._user_args = list(user_args)
+        self._host_timeout = host_timeout
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def run(self, jobs: Sequence[Job], progress: Progress) -> list[JobResult]:
+        for job in jobs:
+            job.targets_file.write_text("\n".join(job.scope.lines()) + "\n", encoding="utf-8")
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            futures = [pool.submit(self._run_one, job, progress) for job in jobs]
+            try:
+                return [future.result() for future in futures]
+            except KeyboardInterrupt:
+                self.stop()
+                raise
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            for proc in self._procs.values():
+                if proc.poll() is None:
+                    proc.terminate()
+
+    def _run_one(self, job: Job, progress: Progress) -> JobResult:
+        argv = build_argv(self._nmap, job, self._user_args, self._host_timeout)
+        log.info("nmap job %d: %s", job.index, shlex.join(argv))
+        with self._lock:
+            if self._stopped:
+                return JobResult(job, -1, "not started: the scan was interrupted")
+            try:
+                proc = subprocess.Popen(
+                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+                )
+            except PermissionError as exc:
+                raise NmapError(
+                    f"cannot run {self._nmap}: {exc.strerror}; in a container, Nmap needs the "
+                    "NET_RAW capability (docker: default; podman: --cap-add NET_RAW; Kubernetes: "
+                    "capabilities.add [NET_RAW] and allowPrivilegeEscalation: true)"
+                ) from exc
+            self._procs[job.index] = proc
+        stderr: list[bytes] = []
+        drain = threading.Thread(target=lambda: stderr.extend(proc.stderr or ()), daemon=True)
+        drain.start()
+        for line in proc.stdout or ():
+            match = _STATS.search(line)
+            if match:
+                progress(job.index, int(match[1]))
+        returncode = proc.wait()
+        drain.join()
+        if returncode == 0:
+            progress(job.index, job.total)
+        text = b"".join(stderr).decode("utf-8", "replace").strip()
+        return JobResult(job, returncode, text)

@@ -1,0 +1,279 @@
+"""Hardened streaming parser for Nmap XML: one ``Host`` at a time, flat memory.
+
+The XML is attacker-influenced (banners, hostnames, and whole files handed to ``brulee
+report``): entities are never resolved, DTDs never loaded, nothing is fetched from the network,
+and any entity declaration or external DTD is refused outright. A file cut off mid-scan (Nmap
+killed) yields the hosts completed so far and marks the run incomplete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from brulee.core.scan import Host, Port, ScanRun, ScriptElem, ScriptResult, ScriptTable, Service
+from brulee.errors import ParseError
+
+_CHUNK = 1 << 16
+_CACHE_LIMIT = 4096
+_TAGS = ("nmaprun", "host", "finished", "hosts")
+_HARDENED: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+Element = Any  # lxml's _Element; lxml-stubs cannot express the pull parser's element type.
+
+
+def _items(parent: Element) -> tuple[ScriptElem | ScriptTable, ...]:
+    items: list[ScriptElem | ScriptTable] = []
+    for child in parent:
+        if child.tag == "elem":
+            items.append(ScriptElem(child.get("key"), child.text or ""))
+        elif child.tag == "table":
+            items.append(ScriptTable(child.get("key"), _items(child)))
+    return tuple(items)
+
+
+_TEXT = etree.XPath("string(.)")
+
+
+class _Interner:
+    """Returns one shared object for identical elements (the same service or script output
+    recurs on thousands of hosts of a fleet), bounded in size.
+
+    A script is identified by its id, its output text and all the text of its structured
+    tables in document order; a service by its attributes and CPEs.
+    """
+
+    def __init__(self) -> None:
+        self._scripts: dict[tuple[str, str, str], ScriptResult] = {}
+        self._services: dict[tuple[object, ...], Service] = {}
+
+    def script(self, elem: Element) -> ScriptResult:
+        key = (elem.get("id", ""), elem.get("output", ""), str(_TEXT(elem)))
+        found = self._scripts.get(key)
+        if found is None:
+            if len(self._scripts) >= _CACHE_LIMIT:
+                self._scripts.clear()
+            found = self._scripts[key] = ScriptResult(key[0], key[1], _items(elem))
+        return found
+
+    def service(self, elem: Element) -> Service:
+        cpes = tuple(c.text.strip() for c in elem.iterfind("cpe") if c.text)
+        key = (*elem.items(), *cpes)
+        found = self._services.get(key)
+        if found is None:
+            if len(self._services) >= _CACHE_LIMIT:
+                self._services.clear()
+            get = elem.get
+            found = self._services[key] = Service(
+                name=get("name", ""),
+                product=get("product", ""),
+                version=get("version", ""),
+                extrainfo=get("extrainfo", ""),
+                ostype=get("ostype", ""),
+                hostname=get("hostname", ""),
+                devicetype=get("devicetype", ""),
+                tunnel=get("tunnel", ""),
+                method=get("method", ""),
+                conf=int(get("conf", "0") or 0),
+                cpes=cpes,
+            )
+        return found
+
+
+def _iso(epoch: str | None) -> str:
+    """Nmap's epoch seconds as ISO 8601 UTC ('' when absent or junk)."""
+    try:
+        return datetime.fromtimestamp(int(epoch or ""), UTC).isoformat(timespec="seconds")
+    except (ValueError, OverflowError, OSError):
+        return ""
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
+class NmapXmlReader:
+    """Streams the hosts of one Nmap XML file; ``run`` is complete once ``hosts()`` is exhausted."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.run = ScanRun(sources=(str(path),))
+        self._interner = _Interner()
+
+    def _fail(self, why: str) -> ParseError:
+        return ParseError(f"{self.path}: {why}")
+
+    def _events(self) -> Iterator[tuple[str, Element]]:
+        parser = etree.XMLPullParser(events=("start", "end"), tag=_TAGS, **_HARDENED)
+        try:
+            source = self.path.open("rb")
+        except OSError as exc:
+            raise self._fail(f"cannot read: {exc.strerror or exc}") from exc
+        with source:
+            while chunk := source.read(_CHUNK):
+                try:
+                    parser.feed(chunk)
+                except etree.XMLSyntaxError as exc:
+                    raise self._fail(f"not well-formed XML ({exc})") from exc
+                yield from parser.read_events()
+        try:
+            parser.close()
+        except etree.XMLSyntaxError:
+            self._truncated()
+        yield from parser.read_events()
+
+    def _truncated(self) -> None:
+        if not self.run.started and not self.run.args:
+            raise self._fail("empty or truncated before the <nmaprun> element")
+        self.run = replace(
+            self.run,
+            incomplete=True,
+            errors=(*self.run.errors, "the file ends before </nmaprun>: Nmap was interrupted"),
+        )
+
+    def _check_prolog(self, root: Element) -> None:
+        tag = root.getroottree().getroot().tag
+        if tag != "nmaprun":
+            raise self._fail(f"not an Nmap XML file (root element <{tag}>)")
+        docinfo = root.getroottree().docinfo
+        if docinfo.system_url or docinfo.public_id:
+            raise self._fail("refused: the DOCTYPE references an external DTD")
+        dtd = docinfo.internalDTD
+        if dtd is not None and any(True for _ in dtd.iterentities()):
+            raise self._fail("refused: the DOCTYPE declares entities (XXE or entity expansion)")
+
+    def hosts(self) -> Iterator[Host]:
+        """Yield each completed ``<host>``; fills ``run`` from the prolog and run stats.
+
+        Host counts come from ``<runstats>`` (which also counts down hosts Nmap did not list);
+        a file cut off before it counts the hosts it holds.
+        """
+        seen_root = False
+        counted = {"up": 0, "down": 0}
+        for event, elem in self._events():
+            tag = elem.tag
+            if event == "start":
+                if not seen_root:
+                    self._check_prolog(elem)
+                    seen_root = True
+                    self.run = replace(
+                        self.run,
+                        args=elem.get("args", ""),
+                        scanner_version=elem.get("version", ""),
+                        started=_iso(elem.get("start")),
+                    )
+                continue
+            if tag == "host":
+                host = self._host(elem)
+                counted[host.status] = counted.get(host.status, 0) + 1
+                elem.clear(keep_tail=False)
+                parent = elem.getparent()
+                while parent is not None and elem.getprevious() is not None:
+                    del parent[0]
+                yield host
+            elif tag == "finished":
+                errors = self.run.errors
+                if elem.get("exit") == "error":
+                    errors = (*errors, elem.get("errormsg") or "Nmap exited with an error")
+                self.run = replace(
+                    self.run,
+                    finished=_iso(elem.get("time")),
+                    errors=errors,
+                )
+            elif tag == "hosts":
+                self.run = replace(
+                    self.run, hosts_up=_int(elem.get("up")), hosts_down=_int(elem.get("down"))
+                )
+        if not seen_root:
+            raise self._fail("no <nmaprun> element: not an Nmap XML file")
+        if self.run.incomplete:
+            self.run = replace(self.run, hosts_up=counted["up"], hosts_down=counted["down"])
+
+    def _host(self, elem: Element) -> Host:
+        address, addrtype, mac = "", "ipv4", ""
+        for addr in elem.iterfind("address"):
+            kind = addr.get("addrtype", "")
+            if kind == "mac":
+                mac = addr.get("addr", "")
+            elif not address:
+                address, addrtype = addr.get("addr", ""), kind
+        status = elem.find("status")
+        ports: list[Port] = []
+        closed = filtered = 0
+        ports_elem = elem.find("ports")
+        if ports_elem is not None:
+            for child in ports_elem:
+                if child.tag == "port":
+                    ports.append(self._port(child))
+                elif child.tag == "extraports":
+                    state = child.get("state", "")
+                    count = _int(child.get("count"))
+                    if state == "closed":
+                        closed += count
+                    elif "filtered" in state:
+                        filtered += count
+        return Host(
+            address=address,
+            addrtype=addrtype,
+            status=status.get("state", "unknown") if status is not None else "unknown",
+            reason=status.get("reason", "") if status is not None else "",
+            hostnames=tuple(
+                dict.fromkeys(h.get("name", "") for h in elem.iterfind("hostnames/hostname"))
+            ),
+            ports=tuple(ports),
+            closed_ports=closed,
+            filtered_ports=filtered,
+            timed_out=elem.get("timedout") == "true",
+            mac=mac,
+            os_matches=tuple(m.get("name", "") for m in elem.iterfind("os/osmatch")),
+            scripts=tuple(self._interner.script(s) for s in elem.iterfind("hostscript/script")),
+        )
+
+    def _port(self, elem: Element) -> Port:
+        state = elem.find("state")
+        service = elem.find("service")
+        return Port(
+            protocol=elem.get("protocol", ""),
+            portid=_int(elem.get("portid")),
+            state=state.get("state", "") if state is not None else "",
+            reason=state.get("reason", "") if state is not None else "",
+            service=self._interner.service(service) if service is not None else None,
+            scripts=tuple(self._interner.script(s) for s in elem.iterfind("script")),
+        )
+
+
+def merge_runs(runs: list[ScanRun]) -> ScanRun:
+    """One ScanRun for several files (parallel workers, or ``brulee report a.xml b.xml``)."""
+    if len(runs) == 1:
+        return runs[0]
+    started = [r.started for r in runs if r.started]
+    finished = [r.finished for r in runs if r.finished]
+    return ScanRun(
+        args=" ; ".join(dict.fromkeys(r.args for r in runs if r.args)),
+        scanner_version=", ".join(
+            dict.fromkeys(r.scanner_version for r in runs if r.scanner_version)
+        ),
+        started=min(started) if started else "",
+        finished=max(finished) if finished else "",
+        hosts_up=sum(r.hosts_up for r in runs),
+        hosts_down=sum(r.hosts_down for r in runs),
+        incomplete=any(r.incomplete for r in runs),
+        errors=tuple(e for r in runs for e in r.errors),
+        sources=tuple(s for r in runs for s in r.sources),
+    )

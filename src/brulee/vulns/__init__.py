@@ -1,1 +1,0 @@
-"""Vulnerability sources and their merging."""
