@@ -1,4 +1,5 @@
-"""The code stays lint-clean, formatted and strictly typed: `make test` enforces `make lint`."""
+"""The code stays lint-clean, formatted, strictly typed and layered (lower layers never import
+higher ones, no import cycles): `make test` enforces `make lint`."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ BIN = Path(sys.executable).parent
         ["ruff", "check", "src", "tests", "bench"],
         ["ruff", "format", "--check", "src", "tests", "bench"],
         ["mypy"],
+        ["lint-imports", "--no-cache"],
     ],
-    ids=["ruff-check", "ruff-format", "mypy"],
+    ids=["ruff-check", "ruff-format", "mypy", "import-layers"],
 )
 def test_tool_is_clean(argv: list[str]) -> None:
     done = subprocess.run(
