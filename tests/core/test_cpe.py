@@ -12,7 +12,7 @@ import pytest
 from brulee.core.cpe import ANY, NA, Cpe, CpeError, parse_cpe
 from brulee.match.products import FAMILIES, nvd_products, nvd_products_for_name
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parents[1] / "assets"
 PROBES = Path("/usr/share/nmap/nmap-service-probes")
 IN_USE: frozenset[tuple[str, str]] = frozenset(
     (vendor, product)

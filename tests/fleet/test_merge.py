@@ -21,7 +21,7 @@ from brulee.fleet.merge import DirectorySource, StoreSource, check_coverage
 from brulee.match.sources import Freshness, Matching, open_matching
 from brulee.pipeline import Merged, merge_reports, render_reports
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 NMAP = ROOT / "tests" / "assets" / "nmap"
 SCHEMA = json.loads((ROOT / "schema" / "report.schema.json").read_text())
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
