@@ -137,9 +137,9 @@ def test_missing_extra_names_the_pip_install(
 
 
 def test_retry_delays_grow_exponentially_with_jitter_and_a_cap() -> None:
-    retry = Retry(base_delay=0.5, max_delay=4.0)
+    retry = Retry(backoff=0.5, max_wait=4.0)
     for failures, nominal in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (5, 4.0), (9, 4.0)]:
-        assert nominal / 2 <= retry.delay(failures) <= nominal
+        assert nominal / 2 <= retry.wait(failures) <= nominal
 
 
 def test_transient_failures_are_retried_then_succeed(tmp_path: Path, sleeps: Sleeps) -> None:

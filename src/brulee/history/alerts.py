@@ -31,12 +31,11 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from email.message import Message
 from typing import Any, Literal, Protocol
 
@@ -44,7 +43,7 @@ from brulee import __version__
 from brulee.core.scan import address_order
 from brulee.core.vulnerability import SEVERITY_RANK, Severity
 from brulee.errors import UsageError
-from brulee.util.http import backoff_wait, retry_after
+from brulee.util.retry import GaveUp, Retryable, RetryPolicy, retry_after
 from brulee.util.text import one_line
 
 log = logging.getLogger(__name__)
@@ -136,18 +135,12 @@ class NewFinding:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
-    """Retry policy; ``sleep`` is injectable so that tests need not wait."""
+class Delivery(RetryPolicy):
+    """How alerts are sent: the retry policy (``sleep`` injectable so that tests need not wait)
+    and the socket timeout."""
 
-    attempts: int = 4
-    """Tries, the first included."""
-    backoff: float = 2.0
-    """Wait before the first retry, doubled for each further one (unless ``Retry-After`` says)."""
-    max_wait: float = 60.0
-    """Longest single wait, ``Retry-After`` included."""
     timeout: float = 15.0
     """Socket timeout of one request, seconds."""
-    sleep: Callable[[float], None] = field(default=time.sleep)
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,13 +472,6 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class _Retry(Exception):
-    def __init__(self, reason: str, status: int | None = None, wait: float | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.wait = wait
-
-
 class _Failed(Exception):
     def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(reason)
@@ -516,30 +502,34 @@ def notify(
         return _failed(result, f"cannot notify {target}: {problem}")
     payload, listed = build_payload(chosen, new_findings, scan, max_findings=max_findings)
     body = json.dumps(payload, default=str, ensure_ascii=False).encode()
-    attempt, status = 0, None
-    while True:
-        attempt += 1
+    tries: list[int | None] = []  # the status of each try (None: no answer)
+
+    def post() -> int:
         try:
             status = _post(url, body, delivery.timeout)
-        except _Retry as exc:
-            status = exc.status or status
-            if attempt >= max(1, delivery.attempts):
-                reason = f"{exc} (gave up after {attempt} attempts)"
-                return _failed(result, _notice(url, target, reason), attempt, listed, status)
-            wait = backoff_wait(attempt, delivery.backoff, delivery.max_wait, exc.wait)
-            log.warning(
-                "%s",
-                _notice(url, target, f"{exc}; retrying in {wait:.1f} s (attempt {attempt} of "
-                        f"{delivery.attempts})"),
-            )  # fmt: skip
-            if wait:
-                delivery.sleep(wait)
-        except _Failed as exc:
-            status = exc.status or status
-            return _failed(result, _notice(url, target, str(exc)), attempt, listed, status)
-        else:
-            log.info("notified %s (%s) of %d new findings", target, chosen, len(new_findings))
-            return replace(result, attempts=attempt, listed=listed, status=status)
+        except (Retryable, _Failed) as exc:
+            tries.append(exc.status)
+            raise
+        tries.append(status)
+        return status
+
+    def retrying(exc: Retryable, attempt: int, wait: float) -> None:
+        why = f"{exc}; retrying in {wait:.1f} s (attempt {attempt} of {delivery.attempts})"
+        log.warning("%s", _notice(url, target, why))
+
+    try:
+        delivery.run(post, on_retry=retrying)
+    except GaveUp as exc:
+        return _failed(result, _notice(url, target, str(exc)), len(tries), listed, _last(tries))
+    except _Failed as exc:
+        return _failed(result, _notice(url, target, str(exc)), len(tries), listed, _last(tries))
+    log.info("notified %s (%s) of %d new findings", target, chosen, len(new_findings))
+    return replace(result, attempts=len(tries), listed=listed, status=_last(tries))
+
+
+def _last(statuses: Sequence[int | None]) -> int | None:
+    """The last HTTP status received."""
+    return next((status for status in reversed(statuses) if status is not None), None)
 
 
 def _notice(url: str, target: str, reason: str) -> str:
@@ -558,7 +548,7 @@ def _failed(
 
 
 def _post(url: str, body: bytes, timeout: float) -> int:
-    """One POST; the 2xx status, or _Retry / _Failed."""
+    """One POST; the 2xx status, or Retryable / _Failed."""
     request = urllib.request.Request(  # noqa: S310 - http(s) only (_url_problem)
         url,
         data=body,
@@ -578,12 +568,12 @@ def _post(url: str, body: bytes, timeout: float) -> int:
             exc.close()
         reason = f"HTTP {exc.code} {exc.reason}".rstrip() + (f": {detail}" if detail else "")
         if exc.code in _RETRY_STATUSES:
-            raise _Retry(reason, exc.code, retry_after(exc.headers)) from exc
+            raise Retryable(reason, wait=retry_after(exc.headers), status=exc.code) from exc
         if 300 <= exc.code < 400:
             reason += " (redirects are not followed)"
         raise _Failed(reason, exc.code) from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
-        raise _Retry(one_line(exc, 200)) from exc
+        raise Retryable(one_line(exc, 200)) from exc
     except ValueError as exc:  # a URL urllib cannot use (bad IDNA host...)
         raise _Failed(one_line(exc, 200)) from exc
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 import builtins
 import io
 import logging
-import random
 import re
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Generic, Protocol, TypeVar
 
 from brulee.errors import OutputError, UsageError
+from brulee.util.retry import GaveUp, Retryable, RetryPolicy
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -61,19 +60,15 @@ def local_files(local_dir: Path) -> list[tuple[Path, str]]:
 
 
 @dataclass(frozen=True, slots=True)
-class Retry:
-    """Bounded exponential backoff with jitter; ``sleep`` is injectable for tests."""
+class Retry(RetryPolicy):
+    """Uploads and downloads of bucket objects: 5 tries, waits of 0.5, 1, 2, 4 s (at most 8),
+    each jittered down by up to half, so that many pods failing together do not retry in step;
+    ``sleep`` is injectable for tests."""
 
     attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def delay(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` failed attempts: 0.5, 1, 2, 4... each jittered down by
-        up to half, so that many pods failing together do not retry in step."""
-        nominal = min(self.max_delay, self.base_delay * 2.0 ** (failures - 1))
-        return nominal * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not cryptography
+    backoff: float = 0.5
+    max_wait: float = 8.0
+    jitter: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +222,11 @@ class BucketSink(Sink, Generic[ClientT]):
     def _call(self, action: str, operation: Callable[[], T]) -> T:
         """Run ``operation``, retrying retryable failures with backoff; OutputError when it gives
         up. ``action`` reads before the sink's URL: "uploading report.json to"."""
-        attempts = max(1, self.retry.attempts)
-        for attempt in range(1, attempts + 1):
+        tries = 0
+
+        def attempt() -> T:
+            nonlocal tries
+            tries += 1
             try:
                 return operation()
             except OutputError:
@@ -237,16 +235,22 @@ class BucketSink(Sink, Generic[ClientT]):
                 failure = self._failure(exc)
                 if failure is None:
                     raise
-                if not failure.retryable or attempt == attempts:
-                    tries = f" (gave up after {attempt} attempts)" if attempt > 1 else ""
-                    raise self._fail(action, failure.reason + tries) from exc
-                delay = self.retry.delay(attempt)
-                log.warning(
-                    "%s %s failed: %s; retrying in %.1f s (attempt %d of %d)",
-                    action, self.url, failure.reason, delay, attempt + 1, attempts,
-                )  # fmt: skip
-                self.retry.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                if not failure.retryable:
+                    suffix = f" (gave up after {tries} attempts)" if tries > 1 else ""
+                    raise self._fail(action, failure.reason + suffix) from exc
+                raise Retryable(failure.reason) from exc
+
+        def retrying(exc: Retryable, attempt: int, wait: float) -> None:
+            log.warning(
+                "%s %s failed: %s; retrying in %.1f s (attempt %d of %d)",
+                action, self.url, exc, wait, attempt + 1, self.retry.attempts,
+            )  # fmt: skip
+
+        try:
+            return self.retry.run(attempt, on_retry=retrying)
+        except GaveUp as exc:
+            reason = str(exc) if exc.attempts > 1 else str(exc.last)
+            raise self._fail(action, reason) from exc.last.__cause__
 
     def _failure(self, exc: Exception) -> Failure | None:
         if isinstance(exc, MissingObject):

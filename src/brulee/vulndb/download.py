@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import TypeVar
 
 from brulee import __version__
 from brulee.errors import DatabaseError
-from brulee.util.http import backoff_wait, retry_after
+from brulee.util.retry import GaveUp, Retryable, RetryPolicy, retry_after
 from brulee.util.text import one_line
 
 Progress = Callable[[str, int, int | None], None]
@@ -35,21 +34,16 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
-class Transport:
-    """How downloads behave. ``sleep`` and ``clock`` are injectable so that tests need not wait."""
+class Transport(RetryPolicy):
+    """How downloads behave: the retry policy (``sleep`` and ``clock`` injectable so that tests
+    need not wait), the socket timeout and the NVD API's page size."""
 
-    attempts: int = 4
-    """Tries per request, the first included."""
-    backoff: float = 2.0
-    """Wait before the first retry, doubled for each further one (unless ``Retry-After`` says)."""
     max_wait: float = 600.0
     """Longest single wait, ``Retry-After`` included."""
     timeout: float = 60.0
     """Socket timeout of one request, seconds."""
     api_page_size: int = 2000
     """``resultsPerPage`` for the NVD API (2,000 is its maximum)."""
-    sleep: Callable[[float], None] = field(default=time.sleep)
-    clock: Callable[[], float] = field(default=time.monotonic)
 
 
 class DownloadError(DatabaseError):
@@ -58,14 +52,6 @@ class DownloadError(DatabaseError):
 
 class NotFound(DownloadError):
     """The server has no such file (HTTP 404 or 410), or a ``file://`` path does not exist."""
-
-
-class _Retry(Exception):
-    """A failure worth another try, after ``wait`` seconds (None: the exponential backoff)."""
-
-    def __init__(self, reason: str, wait: float | None = None) -> None:
-        super().__init__(reason)
-        self.wait = wait
 
 
 class RateLimiter:
@@ -115,7 +101,7 @@ def fetch(
             body = response.read()
             expected = _length(response.headers)
         if expected is not None and len(body) < expected:
-            raise _Retry(f"connection closed after {len(body):,} of {expected:,} bytes")
+            raise Retryable(f"connection closed after {len(body):,} of {expected:,} bytes")
         return body
 
     return _with_retries(url, transport, once)
@@ -161,10 +147,10 @@ def _request(
         if exc.code == 416:
             raise _RangeRefused(status) from exc
         if exc.code in _RETRY_STATUSES or (retry_forbidden and exc.code == 403):
-            raise _Retry(status, retry_after(exc.headers)) from exc
+            raise Retryable(status, wait=retry_after(exc.headers), status=exc.code) from exc
         raise DownloadError(f"cannot download {url}: {status}") from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
-        raise _Retry(one_line(exc)) from exc
+        raise Retryable(one_line(exc)) from exc
     return response
 
 
@@ -191,12 +177,13 @@ def _transfer(
         response = _request(url, headers, transport, retry_forbidden=False)
     except _RangeRefused as exc:
         part.unlink()
-        raise _Retry(f"partial download refused ({exc}); starting again", 0) from exc
+        raise Retryable(f"partial download refused ({exc}); starting again", wait=0) from exc
     with response, _network_errors():
         start = _range_start(response.headers) if response.status == 206 else 0
         if start not in (offset, 0):
             part.unlink()
-            raise _Retry(f"the server resumed at byte {start}, not {offset}; starting again", 0)
+            why = f"the server resumed at byte {start}, not {offset}; starting again"
+            raise Retryable(why, wait=0)
         validator[:] = [v for v in (_validator(response.headers),) if v]
         length = _length(response.headers)
         total = None if length is None else start + length
@@ -208,7 +195,7 @@ def _transfer(
                 if progress:
                     progress(label, done, total)
     if total is not None and done < total:
-        raise _Retry(f"connection closed after {done:,} of {total:,} bytes")
+        raise Retryable(f"connection closed after {done:,} of {total:,} bytes")
     return done
 
 
@@ -217,24 +204,18 @@ def _network_errors() -> Iterator[None]:
     try:
         yield
     except (OSError, http.client.HTTPException) as exc:
-        raise _Retry(one_line(exc)) from exc
+        raise Retryable(one_line(exc)) from exc
 
 
 def _with_retries(url: str, transport: Transport, once: Callable[[], _T]) -> _T:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with _network_errors():
-                return once()
-        except _Retry as exc:
-            if attempt >= transport.attempts:
-                raise DownloadError(
-                    f"cannot download {url}: {exc} (gave up after {attempt} attempts)"
-                ) from exc
-            wait = backoff_wait(attempt, transport.backoff, transport.max_wait, exc.wait)
-            if wait > 0:
-                transport.sleep(wait)
+    def attempt() -> _T:
+        with _network_errors():
+            return once()
+
+    try:
+        return transport.run(attempt)
+    except GaveUp as exc:
+        raise DownloadError(f"cannot download {url}: {exc}") from exc
 
 
 # -- headers --------------------------------------------------------------------------------------

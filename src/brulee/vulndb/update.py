@@ -42,7 +42,7 @@ from typing import IO, Any, Literal, TypeVar
 from brulee import __version__
 from brulee.errors import DatabaseError, FeedError
 from brulee.util.clock import utc_now
-from brulee.util.http import backoff_wait
+from brulee.util.retry import GaveUp, Retryable
 from brulee.util.text import one_line
 from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import ImportSummary, import_files, install_database, lock_database
@@ -475,9 +475,8 @@ class _Session:
         """
         meta_url, url = join(base, f"{stem}.meta"), join(base, f"{stem}.json.gz")
         part = _part(target)
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt() -> bytes:
             raw = self.get(meta_url, "the NVD feed file")
             try:
                 meta = parse_feed_meta(raw.decode("utf-8", "replace"))
@@ -498,14 +497,12 @@ class _Session:
                 self.fetched.append(Fetched(target.name, url, size))
                 return raw
             part.unlink()
-            if attempt >= self.transport.attempts:
-                raise DatabaseError(
-                    f"{url} does not match {meta_url}: {problem} (gave up after {attempt} "
-                    "attempts); nothing was imported"
-                )
-            self.transport.sleep(
-                backoff_wait(attempt, self.transport.backoff, self.transport.max_wait)
-            )
+            raise Retryable(f"{url} does not match {meta_url}: {problem}")
+
+        try:
+            return self.transport.run(attempt)
+        except GaveUp as exc:
+            raise DatabaseError(f"{exc}; nothing was imported") from exc
 
     def snapshot(self, snapshot: _Snapshot, url: str, target: Path, keeps: str) -> bool:
         """Download a KEV, EPSS or Debian file into ``target``; on failure warn and return False."""
