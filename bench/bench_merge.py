@@ -218,7 +218,7 @@ def generate(count: int, directory: Path, seed: int) -> None:
 
 def merge(directory: Path, out: Path, formats: Sequence[str]) -> None:
     """The measured child: one ``merge_reports`` call (brulee imported here, not in the harness)."""
-    from brulee.fleet.merge import DirectorySource  # noqa: PLC0415
+    from brulee.fleet.sources import DirectorySource  # noqa: PLC0415
     from brulee.pipeline import merge_reports  # noqa: PLC0415
 
     started = time.perf_counter()

@@ -17,7 +17,8 @@ from brulee.core.scan import Shard
 from brulee.errors import NmapError, OutputError, ReportError
 from brulee.findings.grouping import ServiceGrouper
 from brulee.findings.spool import Spool
-from brulee.fleet.merge import REPORT_NAME, ReportSource, merged_report, read_report
+from brulee.fleet.merge import merged_report, read_report
+from brulee.fleet.sources import REPORT_NAME, ReportSource
 from brulee.history.diff import diff_scans, scratch_store
 from brulee.history.tracking import NO_TRACKING, Tracking, alert, new_findings, prepare
 from brulee.match.assess import Assessor
@@ -40,14 +41,19 @@ def default_output_dir(now: datetime) -> Path:
     return Path("reports") / now.strftime("%Y%m%dT%H%M%SZ")
 
 
-def prepare_output(directory: Path) -> Path:
-    """Create ``directory`` and its ``nmap/`` folder for the raw XML; returns the latter."""
-    raw = directory / "nmap"
+def make_output_dir(directory: Path) -> Path:
+    """Create ``directory`` (and its parents) if needed; OutputError when that is impossible."""
     try:
-        raw.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output directory {directory}: {exc.strerror}") from exc
-    return raw
+    return directory
+
+
+def prepare_output(directory: Path) -> Path:
+    """Create ``directory`` and its ``nmap/`` folder for the raw XML; returns the latter."""
+    make_output_dir(directory)
+    return make_output_dir(directory / "nmap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +94,8 @@ def write_reports(
             files.append(path)
     alert(report, tracking)
     if failed:
-        raise ReportError("; ".join(failed) + f" (other reports were written to {directory})")
+        where = f"other reports were written to {directory}" if files else "no report was written"
+        raise ReportError("; ".join(failed) + f" ({where})")
     run = report.scan.run
     return Written(
         files=tuple(files),
@@ -118,7 +125,7 @@ def render_reports(
     """Stream every XML file through matching and grouping, then write each format."""
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
     assessor = Assessor(matching.sources, matching.judge)
-    directory.mkdir(parents=True, exist_ok=True)
+    make_output_dir(directory)
     with Spool() as spool:
         grouper = ServiceGrouper(spool)
         runs = []
@@ -251,7 +258,7 @@ def merge_reports(
         sources, expected_shards=expected_shards, exclude=directory / REPORT_NAME, now=now
     ) as (report, coverage):
         renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
-        directory.mkdir(parents=True, exist_ok=True)
+        make_output_dir(directory)
         written = write_reports(
             report, renderers, directory, tracking=tracking, kind="merge", now=now
         )

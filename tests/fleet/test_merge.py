@@ -17,7 +17,8 @@ import pytest
 from brulee.core.report import MissingShard, PartSummary
 from brulee.core.scan import Shard, address_order
 from brulee.errors import ParseError, UsageError
-from brulee.fleet.merge import DirectorySource, StoreSource, check_coverage
+from brulee.fleet.coverage import check_coverage
+from brulee.fleet.sources import DirectorySource, StoreSource
 from brulee.match.sources import Freshness, Matching, open_matching
 from brulee.pipeline import Merged, merge_reports, render_reports
 

@@ -11,7 +11,7 @@ import pytest
 from brulee.core.scan import Shard
 from brulee.errors import EXIT_RUNTIME, HistoryError, UsageError
 from brulee.fleet.merge import read_report
-from brulee.history.schema import MIGRATIONS
+from brulee.history.migrations import MIGRATIONS
 from brulee.history.store import HistoryStore, open_store, report_scope, scope_key
 from brulee.match.sources import Matching
 from brulee.match.vulners import VulnersSource

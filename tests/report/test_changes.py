@@ -26,7 +26,7 @@ from brulee.report.html import HtmlRenderer
 from brulee.report.latex import LatexRenderer, tex_escape
 from brulee.report.markdown import MarkdownRenderer
 from brulee.report.pdf import PdfRenderer
-from brulee.report.view import build_view
+from brulee.report.view.report import build_view
 from tests.report.conftest import HOSTILE
 from tests.report.test_html import CHROMIUM, CHROMIUM_ARGS
 

@@ -27,7 +27,9 @@ from brulee.report.html import HtmlRenderer
 from brulee.report.latex import LatexRenderer, tex_escape
 from brulee.report.markdown import MarkdownRenderer
 from brulee.report.pdf import PdfRenderer
-from brulee.report.view import INCOMPLETE, NO_SITE, build_view, ranges_text, source_root, time_text
+from brulee.report.view.fleet import NO_SITE, source_root
+from brulee.report.view.report import INCOMPLETE, build_view
+from brulee.report.view.text import ranges_text, time_text
 from tests.report.conftest import HOSTILE, build_report
 from tests.report.test_html import CHROMIUM, CHROMIUM_ARGS
 

@@ -10,7 +10,7 @@ import pytest
 
 from brulee.core.report import Report
 from brulee.report.latex import LatexRenderer, tex_escape, tex_name, tex_url
-from brulee.report.view import Raw
+from brulee.report.view.text import Raw
 from tests.report.conftest import UBUNTU_EVIDENCE
 
 

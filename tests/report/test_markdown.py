@@ -11,7 +11,7 @@ from markdown_it import MarkdownIt
 
 from brulee.core.report import Report
 from brulee.report.markdown import MarkdownRenderer, md_escape, md_link
-from brulee.report.view import Raw
+from brulee.report.view.text import Raw
 from tests.report.conftest import (
     CLEAN,
     CONDITION,

@@ -88,7 +88,7 @@ def write_feed(
 
 
 def build_upstream(directory: Path) -> Path:
-    """Every file of a mirror (``brulee.vulndb.update.MIRROR_FILES``) from the repository's data:
+    """Every file of a mirror (``brulee.vulndb.urls.MIRROR_FILES``) from the repository's data:
     the starter feeds of ``YEARS`` as they are, ``modified`` (three OpenSSH CVEs of an API page)
     and ``recent`` (CVE-2025-32728), the KEV and EPSS slices and the Debian tracker slices."""
     directory.mkdir(parents=True, exist_ok=True)

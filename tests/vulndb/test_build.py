@@ -15,7 +15,8 @@ import pytest
 
 from brulee.errors import DatabaseError, FeedError
 from brulee.vulndb import SCHEMA_VERSION
-from brulee.vulndb.build import FileResult, build_starter, import_files
+from brulee.vulndb.build import build_starter, import_files
+from brulee.vulndb.sources.base import FileResult
 from brulee.vulndb.store import VulnDb
 from tests.vulndb.conftest import ASSETS, MALFORMED, rows
 
@@ -190,6 +191,20 @@ def test_index_holds_every_criteria_with_its_vulnerable_flag(openssh_db: Path) -
         for match in node["cpeMatch"]
     ]
     assert set(pairs) == {(fields[3], fields[4]) for fields in criteria}
+
+
+def test_index_keeps_criteria_whose_vendor_or_product_is_na(db_path: Path, tmp_path: Path) -> None:
+    # NVD has such criteria (CVE-2017-11632: cpe:2.3:h:-:wireless_ip_camera_360:-:...)
+    record = json.loads((ASSETS / "record-CVE-2025-32728.json").read_text())
+    record["cve"]["configurations"] = [{"nodes": [{"operator": "OR", "negate": False, "cpeMatch": [
+        {"vulnerable": True, "criteria": "cpe:2.3:h:-:wireless_ip_camera_360:-:*:*:*:*:*:*:*"},
+        {"vulnerable": True, "criteria": "cpe:2.3:o:-:-:-:*:*:*:*:*:*:*"},
+    ]}]}]  # fmt: skip
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    import_files(db_path, [path])
+    index = "SELECT vendor, product FROM product_cve ORDER BY product"
+    assert rows(db_path, index) == [("-", "-"), ("-", "wireless_ip_camera_360")]
 
 
 def test_kev_import_replaces_the_catalog_unless_older(db_path: Path) -> None:

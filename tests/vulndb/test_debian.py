@@ -12,18 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from brulee.core.cpe import vendor_product_of as cpe_vendor_product
+from brulee.core.cpe import vendor_product_of
 from brulee.errors import DatabaseError, FeedError
 from brulee.vulndb import SCHEMA_VERSION
-from brulee.vulndb.build import FileResult, import_files
-from brulee.vulndb.debian import (
+from brulee.vulndb.build import import_files
+from brulee.vulndb.meta import format_info
+from brulee.vulndb.sources.base import FileResult
+from brulee.vulndb.sources.debian_lists import (
     DebianSyntaxError,
     ReleaseEntry,
     parse_advisories,
     parse_cpe_aliases,
     parse_cpe_list,
 )
-from brulee.vulndb.meta import format_info
 from brulee.vulndb.store import DebianFix, VulnDb
 from tests.vulndb.conftest import ASSETS, MALFORMED, rows
 
@@ -156,11 +157,11 @@ def test_cpe_aliases_blocks() -> None:
 
 
 def test_cpe_names() -> None:
-    assert cpe_vendor_product("cpe:/a:openbsd:openssh") == ("openbsd", "openssh")
-    assert cpe_vendor_product("cpe:/o:linux:kernel:2.6") == ("linux", "kernel")
-    assert cpe_vendor_product("cpe:2.3:a:gtk:gtk\\+:*:*") == ("gtk", "gtk+")
-    assert cpe_vendor_product("cpe:/a:openbsd") is None
-    assert cpe_vendor_product("openbsd:openssh") is None
+    assert vendor_product_of("cpe:/a:openbsd:openssh") == ("openbsd", "openssh")
+    assert vendor_product_of("cpe:/o:linux:kernel:2.6") == ("linux", "kernel")
+    assert vendor_product_of("cpe:2.3:a:gtk:gtk\\+:*:*") == ("gtk", "gtk+")
+    assert vendor_product_of("cpe:/a:openbsd") is None
+    assert vendor_product_of("openbsd:openssh") is None
 
 
 # -- importing ------------------------------------------------------------------------------------

@@ -25,19 +25,13 @@ import pytest
 from brulee.errors import DatabaseError
 from brulee.vulndb.build import import_files
 from brulee.vulndb.download import Transport, download
+from brulee.vulndb.feeds import parse_feed_meta
+from brulee.vulndb.mirror import mirror
+from brulee.vulndb.nvdapi import API_FILE
 from brulee.vulndb.store import VulnDb
-from brulee.vulndb.update import (
-    API_FILE,
-    MIRROR_FILES,
-    UpdateSummary,
-    UpdateUrls,
-    export_db,
-    import_db,
-    is_export,
-    mirror,
-    parse_feed_meta,
-    update,
-)
+from brulee.vulndb.transfer import export_db, import_db, is_export
+from brulee.vulndb.update import UpdateSummary, update
+from brulee.vulndb.urls import MIRROR_FILES, UpdateUrls
 from tests.vulndb.conftest import ASSETS, rows
 from tests.vulndb.feedserver import (
     API_PATH,

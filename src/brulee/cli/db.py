@@ -12,8 +12,10 @@ from rich.console import Console
 from brulee.errors import EXIT_OK, DatabaseError
 from brulee.vulndb.build import import_files
 from brulee.vulndb.meta import format_info
+from brulee.vulndb.mirror import mirror
 from brulee.vulndb.store import VulnDb, default_db_path
-from brulee.vulndb.update import export_db, import_db, is_export, mirror, update
+from brulee.vulndb.transfer import export_db, import_db, is_export
+from brulee.vulndb.update import update
 
 ArgsAdder = Callable[[argparse.ArgumentParser], None]
 

@@ -29,7 +29,7 @@ from brulee.errors import (
     UsageError,
 )
 from brulee.findings.gate import FAIL_ON_CHOICES, FailOn
-from brulee.fleet.merge import DirectorySource, ReportSource, StoreSource
+from brulee.fleet.sources import DirectorySource, ReportSource, StoreSource
 from brulee.history.alerts import check_webhook_url
 from brulee.history.suppressions import load_suppressions
 from brulee.history.tracking import Tracking

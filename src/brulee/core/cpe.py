@@ -190,19 +190,23 @@ def _bind_uri(value: str) -> str:
 def vendor_product_of(text: str) -> VendorProduct | None:
     """(vendor, product) of a CPE 2.3 formatted string or CPE 2.2 URI, unescaped and lowercased
     as :func:`parse_cpe` reads them, without reading (or requiring) the other attributes: the
-    database's index keys (NVD criteria, the Debian tracker's CPE list). None when ``text``
+    database's index keys (NVD criteria, the Debian tracker's CPE list). ``-`` is a name like
+    any other here (NVD writes ``cpe:2.3:h:-:wireless_ip_camera_360:-``). None when ``text``
     names no vendor and product."""
     lowered = text[:8].lower()
     try:
         if lowered.startswith(_FS_PREFIX):
             values = _split_fs(text[len(_FS_PREFIX) :])
         elif lowered.startswith(_URI_PREFIX):
-            values = [_unbind_uri(value) for value in text[len(_URI_PREFIX) :].split(":")[:3]]
+            components = text[len(_URI_PREFIX) :].split(":")[:3]
+            if "" in components[1:]:
+                return None
+            values = [_unbind_uri(value) for value in components]
         else:
             return None
     except CpeError:
         return None
-    if len(values) < 3 or values[1] in ("", ANY, NA) or values[2] in ("", ANY, NA):
+    if len(values) < 3 or not values[1] or not values[2]:
         return None
     return (values[1].lower(), values[2].lower())
 

@@ -122,14 +122,15 @@ class Spool:
         return (rows[0][1] if rows else 0), tuple(address for address, _ in rows)
 
     def locations(self, group: str) -> Iterator[Location]:
-        """Locations of one service group, by address then port."""
+        """Locations of one service group, by address then port; a location read more than once
+        is listed once, with the hostname last read for it."""
         self._index()
         cursor = self._db.execute(
-            "SELECT address, hostname, port, proto FROM location WHERE grp = ? "
+            "SELECT address, hostname, port, proto, max(rowid) FROM location WHERE grp = ? "
             "GROUP BY sort, port, proto ORDER BY sort, port, proto",
             (group,),
         )
-        for address, hostname, port, proto in cursor:
+        for address, hostname, port, proto, _ in cursor:
             yield Location(address, hostname, port, proto)
 
     def hosts(self) -> Iterator[HostRecord]:

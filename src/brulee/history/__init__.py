@@ -1,5 +1,7 @@
-"""Over time: every scan, report and merge recorded (``store``), what changed between two of them
-(``diff``), findings set aside (``suppressions``) and changes announced (``alerts``).
+"""Over time: every scan, report and merge recorded (``store``, on the SQLite or PostgreSQL
+backend of ``interface``, its schema in ``migrations`` and its SQL in ``queries``), what changed
+between two of them (``diff``), findings set aside (``suppressions``) and changes announced
+(``alerts``, with the payloads of ``payloads``).
 
 Identities the history relies on:
 

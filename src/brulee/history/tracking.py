@@ -9,8 +9,9 @@ from datetime import datetime
 from brulee.core.history import Changes, ScanKind, TrackedFinding
 from brulee.core.report import Report
 from brulee.core.suppression import Applied
-from brulee.history.alerts import NewFinding, notify
+from brulee.history.alerts import notify
 from brulee.history.diff import diff_scans
+from brulee.history.payloads import NewFinding
 from brulee.history.store import open_store, report_scope
 from brulee.history.suppressions import Suppressions
 

@@ -25,32 +25,21 @@ and never the vulnerable component, even when it names the service's product. Tr
 ``unverified``; the best configuration wins, the first among equals.
 
 A service without a version matches only criteria that name every version (``*``, no bounds,
-any update). Malformed data never raises: an entry, node or configuration that cannot be read
-(missing or mistyped keys, a bad CPE, both bounds of one side, an unknown operator) is skipped
-where skipping cannot widen a match (inside an OR), and makes its parent unsatisfiable where it
-could (inside an AND).
+any update). Malformed data never raises (:mod:`brulee.match.criteria` compiles what it can).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Literal
 
-from brulee.core.cpe import ANY, NA, Cpe, CpeError, VendorProduct, parse_cpe
-from brulee.match.versions import NmapVersion, Segment, is_numeric, is_prerelease, version_key
+from brulee.core.cpe import ANY, NA, Cpe, VendorProduct
+from brulee.match.criteria import Configuration, Criterion, Key, Node, compile_configurations
+from brulee.match.versions import NmapVersion, is_prerelease, version_key
 
 Confidence = Literal["certain", "conditional"]
-Key = tuple[Segment, ...]
 
 _FALSE, _UNKNOWN, _TRUE = 0, 1, 2
-_BOUNDS = (
-    "versionStartIncluding",
-    "versionStartExcluding",
-    "versionEndIncluding",
-    "versionEndExcluding",
-)
-_RESTRICTABLE = ("edition", "language", "sw_edition", "target_sw", "target_hw", "other")
 _UMBRELLA_OS = frozenset({("linux", "linux_kernel")})
 """OS CPEs that many distributions share: they neither contradict nor are contradicted."""
 _EXCLUSIVE_PARTS = frozenset({"o", "h"})
@@ -139,93 +128,15 @@ def _platform_fact(cpe: Cpe) -> _Platform:
 
 
 @dataclass(frozen=True, slots=True)
-class _Criterion:
-    """One compiled ``cpeMatch`` entry."""
-
-    description: str
-    vulnerable: bool
-    cpe: Cpe
-    pair: VendorProduct
-    version_na: bool
-    update: str
-    exact: Key | None
-    exact_full: Key | None
-    start: Key | None
-    start_including: bool
-    start_full: bool
-    end: Key | None
-    end_including: bool
-    end_full: bool
-    restricted: tuple[tuple[str, str], ...]
-
-    @property
-    def every_version(self) -> bool:
-        """Names every version: ``*``, no bounds, any update."""
-        return (
-            self.exact is None
-            and not self.version_na
-            and self.start is None
-            and self.end is None
-            and self.update == ANY
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Node:
-    """A compiled node; ``index`` maps exact version keys to the vulnerable entries naming
-    them, ``scan`` lists the other vulnerable entries (ranges, ``*``): together they find the
-    service's entries without reading every enumerated version."""
-
-    is_and: bool
-    negate: bool
-    criteria: tuple[_Criterion, ...]
-    vulnerable_pairs: frozenset[VendorProduct]
-    index: dict[Key, tuple[_Criterion, ...]] = field(compare=False)
-    scan: tuple[_Criterion, ...]
-
-    @classmethod
-    def of(cls, is_and: bool, negate: bool, criteria: tuple[_Criterion, ...]) -> _Node:
-        index: dict[Key, list[_Criterion]] = {}
-        scan: list[_Criterion] = []
-        for criterion in criteria:
-            if not criterion.vulnerable:
-                continue
-            if criterion.exact is None or criterion.start is not None or criterion.end is not None:
-                scan.append(criterion)
-                continue
-            for key in {criterion.exact, criterion.exact_full or criterion.exact}:
-                index.setdefault(key, []).append(criterion)
-        return cls(
-            is_and,
-            negate,
-            criteria,
-            frozenset(c.pair for c in criteria if c.vulnerable),
-            {key: tuple(entries) for key, entries in index.items()},
-            tuple(scan),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Configuration:
-    is_and: bool
-    negate: bool
-    nodes: tuple[_Node, ...]
-    vulnerable_pairs: frozenset[VendorProduct]
-
-
-@dataclass(frozen=True, slots=True)
 class CompiledConfigurations:
     """A CVE's configurations, compiled once (build it once per CVE and cache it)."""
 
-    configurations: tuple[_Configuration, ...]
+    configurations: tuple[Configuration, ...]
 
     @classmethod
     def compile(cls, configurations: object) -> CompiledConfigurations:
         """Compile NVD 2.0 ``configurations`` JSON, skipping what is malformed."""
-        if not isinstance(configurations, list):
-            return cls(())
-        compiled = (_compile_configuration(raw) for raw in configurations)
-        return cls(tuple(c for c in compiled if c is not None))
+        return cls(compile_configurations(configurations))
 
     @property
     def products(self) -> frozenset[VendorProduct]:
@@ -251,107 +162,10 @@ def evaluate(configurations: list[dict[str, Any]], evidence: Evidence) -> Applic
     return CompiledConfigurations.compile(configurations).evaluate(evidence)
 
 
-# -- Compilation -----------------------------------------------------------------------------
-
-
-def _operator_is_and(raw: dict[str, Any]) -> bool | None:
-    operator = raw.get("operator", "OR")
-    if operator is None:
-        return False
-    if not isinstance(operator, str) or operator.upper() not in ("AND", "OR"):
-        return None
-    return operator.upper() == "AND"
-
-
-def _compile_configuration(raw: object) -> _Configuration | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("nodes"), list):
-        return None
-    is_and = _operator_is_and(raw)
-    if is_and is None:
-        return None
-    nodes = [_compile_node(node) for node in raw["nodes"]]
-    if is_and and None in nodes:
-        return None
-    kept = tuple(node for node in nodes if node is not None)
-    if not kept:
-        return None
-    pairs = frozenset().union(*(node.vulnerable_pairs for node in kept))
-    return _Configuration(is_and, raw.get("negate") is True, kept, pairs)
-
-
-def _compile_node(raw: object) -> _Node | None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("cpeMatch"), list):
-        return None
-    is_and = _operator_is_and(raw)
-    if is_and is None:
-        return None
-    criteria = [_compile_criterion(entry) for entry in raw["cpeMatch"]]
-    if is_and and None in criteria:
-        return None
-    kept = tuple(c for c in criteria if c is not None)
-    return _Node.of(is_and, raw.get("negate") is True, kept) if kept else None
-
-
-def _compile_criterion(raw: object) -> _Criterion | None:
-    if not isinstance(raw, dict):
-        return None
-    text, vulnerable = raw.get("criteria"), raw.get("vulnerable")
-    bounds = tuple((name, raw[name]) for name in _BOUNDS if name in raw)
-    if not isinstance(text, str) or not isinstance(vulnerable, bool):
-        return None
-    if not all(isinstance(value, str) and value.strip() for _, value in bounds):
-        return None
-    return _criterion(text, vulnerable, bounds)
-
-
-@lru_cache(maxsize=65536)
-def _criterion(
-    text: str, vulnerable: bool, bounds: tuple[tuple[str, str], ...]
-) -> _Criterion | None:
-    """Compile one entry (cached: the same entries recur across CVEs)."""
-    named = dict(bounds)
-    if len(named.keys() & {"versionStartIncluding", "versionStartExcluding"}) > 1:
-        return None
-    if len(named.keys() & {"versionEndIncluding", "versionEndExcluding"}) > 1:
-        return None
-    try:
-        cpe = parse_cpe(text)
-    except CpeError:
-        return None
-    if ANY in cpe.vendor_product:
-        return None
-    start = named.get("versionStartIncluding") or named.get("versionStartExcluding")
-    end = named.get("versionEndIncluding") or named.get("versionEndExcluding")
-    exact = cpe.version not in (ANY, NA)
-    return _Criterion(
-        description=" ".join([text, *(f"{name} {value}" for name, value in bounds)]),
-        vulnerable=vulnerable,
-        cpe=cpe,
-        pair=cpe.vendor_product,
-        version_na=cpe.version == NA,
-        update=cpe.update,
-        exact=version_key(cpe.version) if exact else None,
-        exact_full=version_key(f"{cpe.version}-{cpe.update}")
-        if exact and cpe.update not in (ANY, NA)
-        else None,
-        start=version_key(start) if start else None,
-        start_including="versionStartIncluding" in named,
-        start_full=start is not None and not is_numeric(start),
-        end=version_key(end) if end else None,
-        end_including="versionEndIncluding" in named,
-        end_full=end is not None and not is_numeric(end),
-        restricted=tuple(
-            (name, getattr(cpe, name))
-            for name in _RESTRICTABLE
-            if getattr(cpe, name) not in (ANY, NA)
-        ),
-    )
-
-
 # -- Evaluation ------------------------------------------------------------------------------
 
 
-def _configuration_level(configuration: _Configuration, evidence: Evidence) -> int:
+def _configuration_level(configuration: Configuration, evidence: Evidence) -> int:
     """How surely the service is the vulnerable component of a satisfied branch."""
     products = evidence.products
     if configuration.negate or configuration.vulnerable_pairs.isdisjoint(products):
@@ -378,12 +192,12 @@ def _configuration_level(configuration: _Configuration, evidence: Evidence) -> i
     return min(value, hit)
 
 
-def _service_hit(node: _Node, evidence: Evidence) -> int:
+def _service_hit(node: Node, evidence: Evidence) -> int:
     """For an OR node: how surely one of its vulnerable entries matches the service."""
     subject, products = evidence._subject, evidence.products
     best = _FALSE
     if subject.version is None:
-        candidates: tuple[_Criterion, ...] = node.criteria
+        candidates: tuple[Criterion, ...] = node.criteria
     else:
         candidates = (
             *node.scan,
@@ -398,7 +212,7 @@ def _service_hit(node: _Node, evidence: Evidence) -> int:
     return best
 
 
-def _node_values(node: _Node, evidence: Evidence) -> tuple[int, int]:
+def _node_values(node: Node, evidence: Evidence) -> tuple[int, int]:
     """(truth of the node, how surely the service is its vulnerable component)."""
     products = evidence.products
     value = _TRUE if node.is_and else _FALSE
@@ -420,7 +234,7 @@ def _node_values(node: _Node, evidence: Evidence) -> tuple[int, int]:
     return value, min(value, hit)
 
 
-def _judge(criterion: _Criterion, evidence: Evidence) -> int:
+def _judge(criterion: Criterion, evidence: Evidence) -> int:
     if criterion.pair in evidence.products:
         return _match_service(criterion, evidence._subject)
     if not evidence._platform:
@@ -428,7 +242,7 @@ def _judge(criterion: _Criterion, evidence: Evidence) -> int:
     return _match_platform(criterion, evidence._platform)
 
 
-def _match_service(criterion: _Criterion, subject: _Subject) -> int:
+def _match_service(criterion: Criterion, subject: _Subject) -> int:
     if subject.is_range:
         result = _match_span(criterion, subject)
     elif subject.version is None:
@@ -438,7 +252,7 @@ def _match_service(criterion: _Criterion, subject: _Subject) -> int:
     return _UNKNOWN if result == _TRUE and criterion.restricted else result
 
 
-def _match_point(criterion: _Criterion, subject: _Subject) -> int:
+def _match_point(criterion: Criterion, subject: _Subject) -> int:
     """One version against one criterion (policy in the docstrings of the pieces)."""
     if criterion.version_na:
         return _FALSE
@@ -450,7 +264,7 @@ def _match_point(criterion: _Criterion, subject: _Subject) -> int:
     return _TRUE if _within_bounds(criterion, subject.full, subject.base) else _FALSE
 
 
-def _exact_matches(criterion: _Criterion, subject: _Subject) -> bool:
+def _exact_matches(criterion: Criterion, subject: _Subject) -> bool:
     """Exact version: ``7.4:*`` matches any 7.4 (7.4p1 too), ``9.9:-`` only a 9.9 without
     update, ``9.9:p1`` only 9.9p1. NVD's older entries carry the suffix in the version
     (``4.3p2``): those match version and update together."""
@@ -470,7 +284,7 @@ def _update_matches(update: str, subject_update: str) -> bool:
     return update == subject_update
 
 
-def _within_bounds(criterion: _Criterion, full: Key, base: Key) -> bool:
+def _within_bounds(criterion: Criterion, full: Key, base: Key) -> bool:
     """Range bounds compare the version without a post-release update (``versionEndIncluding
     7.3`` holds for 7.3p1, as NVD compares the CPE version field only) unless the bound itself
     carries a suffix (``versionEndIncluding 1.3.5b``): then version and update together."""
@@ -485,7 +299,7 @@ def _within_bounds(criterion: _Criterion, full: Key, base: Key) -> bool:
     return True
 
 
-def _match_span(criterion: _Criterion, subject: _Subject) -> int:
+def _match_span(criterion: Criterion, subject: _Subject) -> int:
     """An Nmap version range: true only if every version of the range matches, false if none
     can, unknown (so ``conditional``) when the range straddles the criterion."""
     low, high = subject.low, subject.high
@@ -502,27 +316,27 @@ def _match_span(criterion: _Criterion, subject: _Subject) -> int:
     return _TRUE if whole and criterion.update == ANY else _UNKNOWN
 
 
-def _below_start(criterion: _Criterion, key: Key | None) -> bool:
+def _below_start(criterion: Criterion, key: Key | None) -> bool:
     start = criterion.start
     if start is None or key is None:
         return False
     return key < start or (key == start and not criterion.start_including)
 
 
-def _above_end(criterion: _Criterion, key: Key | None) -> bool:
+def _above_end(criterion: Criterion, key: Key | None) -> bool:
     end = criterion.end
     if end is None or key is None:
         return False
     return key > end or (key == end and not criterion.end_including)
 
 
-def _covers(criterion: _Criterion, key: Key | None) -> bool:
+def _covers(criterion: Criterion, key: Key | None) -> bool:
     if key is None:
         return False
     return not _below_start(criterion, key) and not _above_end(criterion, key)
 
 
-def _match_platform(criterion: _Criterion, platform: tuple[_Platform, ...]) -> int:
+def _match_platform(criterion: Criterion, platform: tuple[_Platform, ...]) -> int:
     """A platform condition against the platform facts.
 
     True when a fact with the same vendor:product satisfies it (version and restricted
@@ -551,7 +365,7 @@ def _match_platform(criterion: _Criterion, platform: tuple[_Platform, ...]) -> i
     return _UNKNOWN
 
 
-def _match_fact(criterion: _Criterion, fact: _Platform) -> int:
+def _match_fact(criterion: Criterion, fact: _Platform) -> int:
     """One platform fact against one condition. A fact without version satisfies a ``-``
     (not applicable) version, as hardware CPEs have, and leaves any other version unknown."""
     result = _TRUE
@@ -571,7 +385,7 @@ def _match_fact(criterion: _Criterion, fact: _Platform) -> int:
 # -- Explanation (only for the configuration that applies) -----------------------------------
 
 
-def _explain(configuration: _Configuration, evidence: Evidence, level: int) -> Applicability:
+def _explain(configuration: Configuration, evidence: Evidence, level: int) -> Applicability:
     subject = evidence._subject
     nodes = [(node, _node_values(node, evidence)) for node in configuration.nodes]
     home = max(nodes, key=lambda item: item[1][1])[0]
@@ -593,7 +407,7 @@ def _explain(configuration: _Configuration, evidence: Evidence, level: int) -> A
     return Applicability(confidence, reason, tuple(unverified))
 
 
-def _vulnerable_component(node: _Node, evidence: Evidence) -> tuple[_Criterion, int]:
+def _vulnerable_component(node: Node, evidence: Evidence) -> tuple[Criterion, int]:
     judged = [
         (criterion, _judge(criterion, evidence))
         for criterion in node.criteria
@@ -602,7 +416,7 @@ def _vulnerable_component(node: _Node, evidence: Evidence) -> tuple[_Criterion, 
     return max(judged, key=lambda item: item[1])
 
 
-def _unknowns(node: _Node, evidence: Evidence, skip: _Criterion | None = None) -> list[str]:
+def _unknowns(node: Node, evidence: Evidence, skip: Criterion | None = None) -> list[str]:
     """The conditions that keep ``node`` from being true: an AND node's one by one, an OR
     node's alternatives as one item, a negated node's as one ``not (...)`` item."""
     unknown = [
@@ -614,7 +428,7 @@ def _unknowns(node: _Node, evidence: Evidence, skip: _Criterion | None = None) -
     return [f"not ({joined})" if node.negate else joined]
 
 
-def _doubt(criterion: _Criterion, subject: _Subject) -> str:
+def _doubt(criterion: Criterion, subject: _Subject) -> str:
     if subject.is_range and _match_span(criterion, subject) == _UNKNOWN:
         return f"Nmap version range {subject.label} is only partly within {criterion.description}"
     attributes = ", ".join(f"{name} {value}" for name, value in criterion.restricted)

@@ -17,7 +17,9 @@ class VulnerabilitySource(ABC):
 
     @abstractmethod
     def assess(self, port: Port) -> Assessment:
-        """Assess the port's service; ``unchecked`` when the source has nothing to say."""
+        """Assess the port's service; ``unchecked`` when the source has nothing to say. The
+        answer must depend only on the port's service and scripts: ``Assessor`` reuses it for
+        every port that shares those objects."""
 
 
 Judge = Callable[[Service | None, Assessment], Assessment]

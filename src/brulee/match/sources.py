@@ -69,10 +69,10 @@ class Freshness:
             return ()
         stamp = info.nvd_timestamp
         message = (
-            f"the vulnerability data is {age.days} days old"
+            f"the vulnerability data is {duration_text(age)} old"
             + (f" (NVD data to {stamp:%Y-%m-%d})" if stamp else "")
-            + f", older than the {_days(self.max_age)} allowed by --max-db-age: newer CVEs are "
-            "missing; update the database (brulee db update, or brulee db import)"
+            + f", older than the {duration_text(self.max_age)} allowed by --max-db-age: newer "
+            "CVEs are missing; update the database (brulee db update, or brulee db import)"
         )
         if self.required:
             raise DatabaseError(message + " (--require-fresh-db)")
@@ -80,8 +80,19 @@ class Freshness:
         return (message,)
 
 
-def _days(age: timedelta) -> str:
-    return f"{age.days} days" if age.days else f"{age.seconds // 3600} hours"
+def duration_text(age: timedelta) -> str:
+    """An age as people say it: ``8 days``, ``1 day 12 hours``, ``6 hours``, ``45 minutes``
+    (hours only under two days, minutes only under an hour)."""
+    hours, seconds = divmod(age.seconds, 3600)
+    if age.days >= 2 or (age.days and not hours):
+        parts = [(age.days, "day")]
+    elif age.days or hours:
+        parts = [(age.days, "day"), (hours, "hour")]
+    else:
+        parts = [(-(-seconds // 60), "minute")]
+    return (
+        " ".join(f"{n} {unit}" + ("" if n == 1 else "s") for n, unit in parts if n) or "0 minutes"
+    )
 
 
 @contextmanager

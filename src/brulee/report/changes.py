@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from brulee.core.history import Changes
 from brulee.report import html, markdown
-from brulee.report.view import changes_view
+from brulee.report.view.changes import changes_view
 
 
 @cache

@@ -13,7 +13,7 @@ from brulee.core.report import Report
 from brulee.core.vulnerability import Vulnerability
 from brulee.errors import ReportError
 from brulee.report.interface import Renderer
-from brulee.report.view import printable, safe_url
+from brulee.report.view.text import printable, safe_url
 
 COLUMNS: tuple[str, ...] = (
     "service", "product", "version", "extrainfo", "protocol", "port", "address", "hostname",

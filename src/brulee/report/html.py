@@ -21,20 +21,12 @@ from brulee.core.findings import HostRecord, Location
 from brulee.core.report import Report
 from brulee.core.vulnerability import SEVERITIES
 from brulee.report.interface import Renderer
-from brulee.report.view import (
-    PALETTE,
-    ChangeRow,
-    FindingRow,
-    PartRow,
-    PortRow,
-    build_view,
-    environment,
-    host_status,
-    open_port_text,
-    port_text,
-    printable,
-    stream,
-)
+from brulee.report.view.changes import ChangeRow, FindingRow, PortRow
+from brulee.report.view.fleet import PartRow
+from brulee.report.view.report import build_view
+from brulee.report.view.services import PALETTE
+from brulee.report.view.templates import environment, stream
+from brulee.report.view.text import host_status, open_port_text, port_text, printable
 
 
 def _asset(name: str) -> str:

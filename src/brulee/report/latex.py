@@ -14,7 +14,10 @@ import jinja2
 
 from brulee.core.report import Report
 from brulee.report.interface import Renderer
-from brulee.report.view import PALETTE, Raw, build_view, environment, printable, safe_url, stream
+from brulee.report.view.report import build_view
+from brulee.report.view.services import PALETTE
+from brulee.report.view.templates import environment, stream
+from brulee.report.view.text import Raw, printable, safe_url
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",

@@ -10,7 +10,9 @@ import jinja2
 
 from brulee.core.report import Report
 from brulee.report.interface import Renderer
-from brulee.report.view import Raw, build_view, environment, printable, safe_url, stream
+from brulee.report.view.report import build_view
+from brulee.report.view.templates import environment, stream
+from brulee.report.view.text import Raw, printable, safe_url
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$&])")
 

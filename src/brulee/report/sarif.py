@@ -32,7 +32,15 @@ from brulee.core.vulnerability import Severity, Status, Vulnerability
 from brulee.errors import ReportError
 from brulee.report.interface import Renderer
 from brulee.report.json import scan_dict, summary_dict, vulnerability_dict
-from brulee.report.view import INCOMPLETE, cvss_text, epss_text, kev_text, printable, safe_url
+from brulee.report.view.report import INCOMPLETE
+from brulee.report.view.text import (
+    cvss_text,
+    epss_text,
+    fixed_text,
+    kev_text,
+    printable,
+    safe_url,
+)
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
@@ -236,10 +244,7 @@ def _detail(vuln: Vulnerability) -> str:
 
 def _justification(vuln: Vulnerability) -> str:
     """The advisory and why it applies: ``DSA-4280-1 (2018-08-22): fixed in ...``."""
-    reason = vuln.reason
-    if vuln.advisory and not reason.startswith(vuln.advisory):
-        reason = f"{vuln.advisory}: {reason}" if reason else vuln.advisory
-    return reason or "fixed by the distribution's package"
+    return fixed_text(vuln) or "fixed by the distribution's package"
 
 
 def _finding(group: ServiceGroup, vuln: Vulnerability, index: int) -> _Finding:

@@ -18,9 +18,15 @@ from datetime import UTC
 from email.message import Message
 from typing import TypeVar
 
+from brulee import __version__
 from brulee.util.clock import utc_now
 
 T = TypeVar("T")
+
+USER_AGENT = f"brulee/{__version__}"
+"""What brulee calls itself in HTTP requests."""
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+"""HTTP statuses worth another try (timeouts, rate limits, server errors)."""
 
 
 class Retryable(Exception):

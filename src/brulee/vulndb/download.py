@@ -18,16 +18,20 @@ from email.message import Message
 from pathlib import Path
 from typing import TypeVar
 
-from brulee import __version__
 from brulee.errors import DatabaseError
-from brulee.util.retry import GaveUp, Retryable, RetryPolicy, retry_after
+from brulee.util.retry import (
+    RETRY_STATUSES,
+    USER_AGENT,
+    GaveUp,
+    Retryable,
+    RetryPolicy,
+    retry_after,
+)
 from brulee.util.text import one_line
 
 Progress = Callable[[str, int, int | None], None]
 """Called with a label, the amount done and the total if known (bytes for downloads)."""
 
-USER_AGENT = f"brulee/{__version__}"
-_RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _MISSING_STATUSES = frozenset({404, 410})
 _CHUNK = 1 << 16
 _T = TypeVar("_T")
@@ -146,7 +150,7 @@ def _request(
             raise NotFound(f"{url}: {status}") from exc
         if exc.code == 416:
             raise _RangeRefused(status) from exc
-        if exc.code in _RETRY_STATUSES or (retry_forbidden and exc.code == 403):
+        if exc.code in RETRY_STATUSES or (retry_forbidden and exc.code == 403):
             raise Retryable(status, wait=retry_after(exc.headers), status=exc.code) from exc
         raise DownloadError(f"cannot download {url}: {status}") from exc
     except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
@@ -269,17 +273,22 @@ def _read_local(url: str) -> bytes:
 def _copy_local(url: str, part: Path, label: str, progress: Progress | None) -> int:
     path = _local_path(url)
     try:
-        with path.open("rb") as source, part.open("wb") as out:
-            total = path.stat().st_size
-            done = 0
-            while chunk := source.read(_CHUNK):
-                out.write(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(label, done, total)
+        source = path.open("rb")
     except FileNotFoundError as exc:
         part.unlink(missing_ok=True)
         raise NotFound(f"{url}: no such file") from exc
     except OSError as exc:
         raise DownloadError(f"cannot read {url}: {one_line(exc)}") from exc
+    with source:
+        try:
+            with part.open("wb") as out:
+                total = path.stat().st_size
+                done = 0
+                while chunk := source.read(_CHUNK):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(label, done, total)
+        except OSError as exc:
+            raise DownloadError(f"cannot copy {url} to {part}: {one_line(exc)}") from exc
     return done

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,6 +106,11 @@ def parse_instant(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return as_utc(moment)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (a naive one is taken to be UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -151,6 +158,21 @@ def check_schema(conn: sqlite3.Connection, path: Path) -> None:
             f"{path} has database schema version {found}, this brulee needs {SCHEMA_VERSION}; "
             "delete it (or choose another --db) and run `brulee db import` again"
         )
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """The database at ``path`` opened read-only, its schema checked, closed afterwards; any
+    SQLite error, in the ``with`` block too, becomes DatabaseError ``cannot read PATH``."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            check_schema(conn, path)
+            yield conn
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot read {path}: {exc}") from exc
 
 
 def read_coverage(conn: sqlite3.Connection) -> frozenset[tuple[str, str]] | None:

@@ -1,4 +1,5 @@
-"""The history schema: forward migrations, in portable SQL for SQLite and PostgreSQL.
+"""The history schema: forward migrations, in portable SQL for SQLite and PostgreSQL, and
+:func:`migrate`, which applies them when a store is opened.
 
 Migration ``i`` (0-based) brings a store from version ``i`` to ``i + 1``; ``schema_version``
 holds the version reached. Statements are written once for both backends; the only dialect
@@ -13,9 +14,10 @@ small per-scan number (``scan_ports.n``); the findings of a location are their j
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
 
-Dialect = Literal["sqlite", "postgresql"]
+from brulee.errors import HistoryError
+from brulee.history.interface import Backend, Dialect
 
 _PLACEHOLDERS: dict[Dialect, dict[str, str]] = {
     "sqlite": {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "compact": "WITHOUT ROWID"},
@@ -123,3 +125,35 @@ transaction, so that the transaction (and SQLite's write lock) stays short."""
 def render(statement: str, dialect: Dialect) -> str:
     """The statement with the dialect's placeholders filled in."""
     return statement.format_map(_PLACEHOLDERS[dialect])
+
+
+def migrate(backend: Backend, migrations: Sequence[Migration]) -> int:
+    """Bring the schema to ``len(migrations)``, under the store's write lock; the version
+    reached. HistoryError when the store is newer than ``migrations``."""
+    target = len(migrations)
+
+    def version() -> int:
+        rows = backend.execute("SELECT version FROM schema_version")
+        found = int(rows[0][0]) if rows else 0
+        if found > target:
+            raise HistoryError(
+                f"the history store has schema version {found}, newer than this brulee "
+                f"knows ({target}): upgrade brulee"
+            )
+        return found
+
+    try:
+        if version() == target:
+            return target
+    except backend.errors:
+        pass  # no schema yet: created below, under the lock
+    with backend.write():
+        backend.execute(VERSION_TABLE)
+        found = version()
+        for migration in migrations[found:]:
+            for statement in migration:
+                backend.execute(render(statement, backend.dialect))
+        if found < target:
+            backend.execute("DELETE FROM schema_version")
+            backend.execute("INSERT INTO schema_version VALUES (?)", (target,))
+    return target

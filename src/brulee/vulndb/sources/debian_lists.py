@@ -1,5 +1,5 @@
 """The Debian security tracker's files: DSA and DLA lists, the source package -> CPE list and the
-CPE aliases. Pure parsers over lines of text; ``build`` stores what they yield.
+CPE aliases. Pure parsers over lines of text; ``sources.debian`` stores what they yield.
 
 Advisory list (``data/DSA/list``, ``data/DLA/list``), newest first::
 
@@ -27,9 +27,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
-from urllib.parse import unquote
 
-from brulee.core.cpe import index_name
+from brulee.core.cpe import index_name, vendor_product_of
 
 AdvisoryKind = Literal["dsa", "dla"]
 
@@ -45,8 +44,6 @@ _RELEASE = re.compile(
     r"(?:\s+\((.*)\))?\s*"
 )
 _PACKAGE_CPE = re.compile(r"([a-z0-9][a-z0-9.+~-]*);+(\S+)")
-_CPE22 = re.compile(r"cpe:/[aho]?:([^:]+):([^:]+)(?::.*)?")
-_CPE23 = re.compile(r"cpe:2\.3:[aho*-]:((?:\\.|[^:\\])+):((?:\\.|[^:\\])+)(?::.*)?")
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -211,8 +208,8 @@ def _release_entry(text: str, number: int) -> ReleaseEntry:
 def parse_cpe_list(lines: Iterable[str]) -> Iterator[tuple[int, str, str, str]]:
     """(line number, source package, vendor, product) for each ``package;cpe`` line.
 
-    Vendor and product are as the NVD index stores them (``index_name`` of the percent-decoded
-    CPE 2.2 field: ``gtk%2b`` -> ``gtk+``). The real list has one ``package;;cpe`` line: extra
+    Vendor and product are as the NVD index stores them (percent-decoded, unquoted, lowercase:
+    ``gtk%2b`` -> ``gtk+``). The real list has one ``package;;cpe`` line: extra
     separators are accepted.
     """
     found_any = False
@@ -221,7 +218,7 @@ def parse_cpe_list(lines: Iterable[str]) -> Iterator[tuple[int, str, str, str]]:
         if not line or line.startswith("#"):
             continue
         found = _PACKAGE_CPE.fullmatch(line)
-        pair = cpe_vendor_product(found[2]) if found else None
+        pair = _vendor_product(found[2]) if found else None
         if found is None or pair is None:
             raise DebianSyntaxError(
                 number, f"not a `source-package;cpe:/a:vendor:product` line: {_cut(line)!r}"
@@ -248,7 +245,7 @@ def parse_cpe_aliases(lines: Iterable[str]) -> Iterator[tuple[tuple[str, str], .
                 yield tuple(block)
                 found_any, block = True, {}
             continue
-        pair = cpe_vendor_product(line)
+        pair = _vendor_product(line)
         if pair is None:
             raise DebianSyntaxError(
                 number, f"not a CPE name `cpe:/a:vendor:product`: {_cut(line)!r}"
@@ -260,15 +257,11 @@ def parse_cpe_aliases(lines: Iterable[str]) -> Iterator[tuple[tuple[str, str], .
         raise DebianSyntaxError(None, "no CPE name in the file")
 
 
-def cpe_vendor_product(name: str) -> tuple[str, str] | None:
-    """(vendor, product) of a CPE 2.2 URI or CPE 2.3 formatted string, as the index stores them."""
-    found = _CPE22.fullmatch(name)
-    if found:
-        return index_name(unquote(found[1])), index_name(unquote(found[2]))
-    found = _CPE23.fullmatch(name)
-    if found:
-        return index_name(found[1]), index_name(found[2])
-    return None
+def _vendor_product(name: str) -> tuple[str, str] | None:
+    """``vendor_product_of`` as the index stores it: the tracker quotes some characters inside
+    percent-encoding too (``xerces-c%5c%2b%5c%2b`` is ``xerces-c++``)."""
+    pair = vendor_product_of(name)
+    return None if pair is None else (index_name(pair[0]), index_name(pair[1]))
 
 
 def _cut(text: str) -> str:

@@ -1,0 +1,481 @@
+"""brulee's JSON report (``schema/report.schema.json``) read back into values.
+
+A report is streamed with ijson's C backend, in one pass, and never held whole:
+:func:`read_sections` yields its locations and hosts in batches as they pass, each service
+section when it ends, and the scan section last. Keys may come in any order (``jq -S``).
+
+The ``read_*`` functions are the inverse of :mod:`brulee.report.json`'s ``*_dict``. A bad value
+raises ReportFormatError (a ParseError) saying what is wrong; within :func:`report_errors`,
+that, a report that is not JSON and one that cannot be read are one-line ParseErrors naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, TypeVar, get_args
+
+import ijson  # picks its C (yajl2_c) backend when installed
+
+from brulee.core.distro import DistroEvidence
+from brulee.core.findings import HostRecord, Location, OpenPort
+from brulee.core.report import SCHEMA_VERSION, PartSummary
+from brulee.core.scan import Service, Shard
+from brulee.core.vulnerability import (
+    CONFIDENCE_RANK,
+    SEVERITIES,
+    Confidence,
+    Cvss,
+    EpssScore,
+    KevEntry,
+    Status,
+    Vulnerability,
+)
+from brulee.errors import ParseError
+
+Opener = Callable[[], BinaryIO]
+"""How to open a report (a file or an object in a bucket) for reading."""
+
+T = TypeVar("T")
+L = TypeVar("L", bound=str)
+
+_STATUSES: tuple[Status, ...] = get_args(Status)
+_CONFIDENCES: tuple[Confidence, ...] = tuple(CONFIDENCE_RANK)
+_KEYS = frozenset({
+    "schema_version", "generator", "scan", "summary", "services", "changes", "suppressed", "hosts",
+})  # fmt: skip
+# Per-scan sections not read back (a scan's own history diff and suppressions).
+_OPTIONAL = frozenset({"summary", "changes", "suppressed"})
+_FINDINGS = ("status", "notes", "vulnerabilities", "references", "distribution",
+             "fixed_by_distribution")  # fmt: skip
+_BATCH = 4096  # locations or hosts per batch
+
+
+class ReportFormatError(ParseError):
+    """What is wrong with a report's content; the caller names the report."""
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def _field(data: Any, key: str, kind: type[T]) -> T:
+    if not isinstance(data, dict):
+        raise ReportFormatError(f"expected an object holding {key!r}")
+    if key not in data:
+        raise ReportFormatError(f"{key!r} is missing")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise ReportFormatError(f"{key!r} is not {kind.__name__}: {value!r:.60}")
+    return value
+
+
+def _optional(data: Any, key: str, kind: type[T]) -> T | None:
+    return None if _field(data, key, object) is None else _field(data, key, kind)
+
+
+def _text(data: Any, key: str) -> str:
+    """A string that may be null (written for "")."""
+    return _optional(data, key, str) or ""
+
+
+def _strings(data: Any, key: str) -> tuple[str, ...]:
+    values = _field(data, key, list)
+    if not all(isinstance(v, str) for v in values):
+        raise ReportFormatError(f"{key!r} is not a list of strings")
+    return tuple(values)
+
+
+def _number(data: Any, key: str) -> float:
+    value = _field(data, key, object)
+    if not isinstance(value, int | float):
+        raise ReportFormatError(f"{key!r} is not a number: {value!r:.60}")
+    return float(value)
+
+
+def _choice(data: Any, key: str, allowed: tuple[L, ...]) -> L:
+    value = _field(data, key, str)
+    if value not in allowed:
+        raise ReportFormatError(f"{key!r} is not one of {', '.join(allowed)}: {value!r:.60}")
+    return allowed[allowed.index(value)]
+
+
+def _shard(data: Any, key: str) -> Shard | None:
+    raw = _optional(data, key, dict)
+    if raw is None:
+        return None
+    shard = Shard(_field(raw, "index", int), _field(raw, "count", int))
+    if not 1 <= shard.index <= shard.count:
+        raise ReportFormatError(f"{key!r} is not a shard I/N with 1 <= I <= N: {shard}")
+    return shard
+
+
+def _cvss(raw: dict[str, Any] | None) -> Cvss | None:
+    if raw is None:
+        return None
+    return Cvss(
+        _number(raw, "score"), _optional(raw, "version", str), _optional(raw, "vector", str)
+    )
+
+
+def read_vulnerability(raw: Any) -> Vulnerability:
+    """A vulnerability; of its KEV entry, only what the report keeps (the rest stays empty)."""
+    epss, kev = _optional(raw, "epss", dict), _optional(raw, "kev", dict)
+    return Vulnerability(
+        id=_field(raw, "id", str),
+        severity=_choice(raw, "severity", SEVERITIES),
+        cvss=_cvss(_optional(raw, "cvss", dict)),
+        description=_field(raw, "description", str),
+        url=_field(raw, "url", str),
+        published=_text(raw, "published"),
+        confidence=_choice(raw, "confidence", _CONFIDENCES),
+        reason=_field(raw, "reason", str),
+        sources=_strings(raw, "sources"),
+        exploits=_strings(raw, "exploits"),
+        kev=KevEntry(
+            date_added=_field(kev, "date_added", str),
+            due_date=_field(kev, "due_date", str),
+            vendor_project="",
+            product="",
+            name="",
+            required_action=_field(kev, "required_action", str),
+            known_ransomware=_field(kev, "known_ransomware", str),
+            notes="",
+        )
+        if kev
+        else None,
+        epss=EpssScore(_number(epss, "score"), _number(epss, "percentile")) if epss else None,
+        advisory=_text(raw, "advisory"),
+        remediation=_text(raw, "remediation"),
+    )
+
+
+def _vulnerabilities(data: Any, key: str) -> tuple[Vulnerability, ...]:
+    return tuple(read_vulnerability(v) for v in _field(data, key, list))
+
+
+def read_distribution(raw: Any) -> DistroEvidence | None:
+    if raw is None:
+        return None
+    return DistroEvidence(
+        distro=_field(raw, "distro", str),
+        release=_text(raw, "release"),
+        revision=_text(raw, "revision"),
+        upstream=_text(raw, "upstream"),
+        evidence=_field(raw, "evidence", str),
+    )
+
+
+def read_service(head: Any) -> Service:
+    """The software of a service section."""
+    return Service(
+        name=_field(head, "name", str),
+        product=_field(head, "product", str),
+        version=_field(head, "version", str),
+        extrainfo=_field(head, "extrainfo", str),
+        ostype=_field(head, "ostype", str),
+        tunnel=_field(head, "tunnel", str),
+        cpes=_strings(head, "cpe"),
+    )
+
+
+def read_location(raw: Any) -> Location:
+    return Location(
+        _field(raw, "address", str),
+        _field(raw, "hostname", str),
+        _field(raw, "port", int),
+        _field(raw, "protocol", str),
+    )
+
+
+def read_host(raw: Any) -> HostRecord:
+    return HostRecord(
+        address=_field(raw, "address", str),
+        hostnames=_strings(raw, "hostnames"),
+        status=_field(raw, "status", str),
+        reason=_field(raw, "reason", str),
+        timed_out=_field(raw, "timed_out", bool),
+        open_ports=tuple(
+            OpenPort(
+                _field(p, "protocol", str),
+                _field(p, "port", int),
+                _field(p, "state", str),
+                _field(p, "service", str),
+            )
+            for p in _field(raw, "open_ports", list)
+        ),
+        closed_ports=_field(raw, "closed_ports", int),
+        filtered_ports=_field(raw, "filtered_ports", int),
+    )
+
+
+def read_part(raw: Any, source: str, tool_version: str) -> PartSummary:
+    """A scan section (or a merged report's part) as one part, read from ``source``."""
+    return PartSummary(
+        source=source,
+        site=_text(raw, "site"),
+        shard=_shard(raw, "shard"),
+        started=_text(raw, "started"),
+        finished=_text(raw, "finished"),
+        incomplete=_field(raw, "incomplete", bool),
+        hosts_up=_field(raw, "hosts_up", int),
+        hosts_down=_field(raw, "hosts_down", int),
+        errors=_strings(raw, "errors"),
+        warnings=_strings(raw, "warnings"),
+        nmap_version=_field(raw, "nmap_version", str),
+        database=_text(raw, "database"),
+        database_date=_text(raw, "database_date"),
+        generated=_field(raw, "generated", str),
+        tool_version=tool_version,
+    )
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSection:
+    """A report's scan section."""
+
+    parts: tuple[PartSummary, ...]
+    """The scan as one part; a merged report's own parts (not the merge itself)."""
+    targets: tuple[str, ...]
+    nmap_command: str
+
+
+@dataclass(frozen=True, slots=True)
+class Locations:
+    """Some locations of the service section ``service`` (its id), in the order written."""
+
+    service: str
+    rows: tuple[Location, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hosts:
+    """Some host records, in the order written."""
+
+    records: tuple[HostRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFindings:
+    """What a service section says was found."""
+
+    status: Status
+    vulnerabilities: tuple[Vulnerability, ...]
+    notes: tuple[str, ...]
+    references: tuple[str, ...]
+    fixed: tuple[Vulnerability, ...]
+    distribution: DistroEvidence | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSection:
+    """A service section, its locations already streamed. Its software and findings are read
+    only when asked: a reader that has seen the same section before can skip them."""
+
+    key: str
+    locations: int
+    """How many locations it listed (at least one)."""
+    head: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def evidence(self) -> tuple[Any, ...]:
+        """Its findings as written: equal for two sections that found the same."""
+        return tuple(self.head.get(k) for k in _FINDINGS)
+
+    def service(self) -> Service:
+        return read_service(self.head)
+
+    def protocol(self) -> str:
+        return _field(self.head, "protocol", str)
+
+    def findings(self) -> ServiceFindings:
+        head = self.head
+        return ServiceFindings(
+            status=_choice(head, "status", _STATUSES),
+            vulnerabilities=_vulnerabilities(head, "vulnerabilities"),
+            notes=_strings(head, "notes"),
+            references=_strings(head, "references"),
+            fixed=_vulnerabilities(head, "fixed_by_distribution"),
+            distribution=read_distribution(_optional(head, "distribution", dict)),
+        )
+
+
+Section = ScanSection | ServiceSection | Locations | Hosts
+
+
+def read_sections(name: str, opener: Opener) -> Iterator[Section]:
+    """The report ``opener`` opens, streamed: batches of locations and hosts, each service
+    section after its locations, the scan section last (``name`` the source of its own part).
+    Read it within :func:`report_errors`."""
+    with opener() as stream:
+        yield from _document(name, ijson.basic_parse(stream, use_float=True))
+
+
+@contextmanager
+def report_errors(name: str) -> Iterator[None]:
+    """A report that cannot be read, is not JSON, or is not a brulee report of this schema
+    version (:func:`read_sections` and the values it gives): a one-line ParseError naming it."""
+    try:
+        yield
+    except ReportFormatError as exc:
+        raise ParseError(f"{name}: {exc}") from None
+    except ijson.JSONError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ParseError(f"{name}: not valid JSON ({first})") from None
+    except OSError as exc:
+        raise ParseError(f"{name}: cannot read it ({exc.strerror or exc})") from None
+
+
+# -- the event stream ------------------------------------------------------------------------
+
+Event = tuple[str, Any]
+"""An ijson ``basic_parse`` event: (kind, value). The reader knows where it is by structure."""
+
+_OPEN = {"start_map": dict, "start_array": list}
+_CLOSE = frozenset({"end_map", "end_array"})
+
+
+def _build(events: Iterator[Event], first: str, scalar: Any) -> Any:
+    """The value starting with the event ``first`` (``scalar`` for a scalar), built from the
+    events that follow. (ijson's own builder, given events rather than a file, drives a Python
+    generator per event: this is several times faster.)"""
+    if first not in _OPEN:
+        if first in _CLOSE or first == "map_key":
+            raise ReportFormatError(f"a value was expected, not {first}")
+        return scalar
+    root = _OPEN[first]()
+    stack = [root]
+    key = ""
+    for event, value in events:
+        if event == "map_key":
+            key = value
+        elif event in _CLOSE:
+            stack.pop()
+            if not stack:
+                return root
+        else:
+            opened = _OPEN.get(event)
+            item = opened() if opened else value
+            top = stack[-1]
+            if type(top) is dict:
+                top[key] = item
+            else:
+                top.append(item)
+            if opened:
+                stack.append(item)
+    raise ReportFormatError("the document ends inside a value")
+
+
+def _value(events: Iterator[Event]) -> Any:
+    """The whole value the next event starts."""
+    event, value = next(events, ("end_array", None))
+    return _build(events, event, value)
+
+
+def _expect(events: Iterator[Event], kind: str, what: str) -> None:
+    if next(events, ("", None))[0] != kind:
+        raise ReportFormatError(
+            f"{what} is not {'a list' if kind == 'start_array' else 'an object'}"
+        )
+
+
+def _document(name: str, events: Iterator[Event]) -> Iterator[Section]:
+    top: dict[str, Any] = {}
+    _expect(events, "start_map", "the document")
+    for event, key in events:
+        if event == "end_map":
+            break
+        if key not in _KEYS or key in top:
+            raise ReportFormatError(f"not a brulee report: unexpected key {key!r}")
+        if key == "services":
+            yield from _services(events)
+            top[key] = None
+        elif key == "hosts":
+            yield from _hosts(events)
+            top[key] = None
+        else:
+            top[key] = _value(events)
+        version = top.get("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise ReportFormatError(
+                f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION!r})"
+            )
+    absent = sorted(_KEYS - _OPTIONAL - set(top))
+    if absent or _field(top["generator"], "name", str) != "brulee":
+        raise ReportFormatError(f"not a brulee report ({', '.join(absent) or 'generator'} missing)")
+    yield _scan(name, _field(top["generator"], "version", str), top["scan"])
+
+
+def _scan(name: str, tool_version: str, scan: Any) -> ScanSection:
+    if isinstance(scan, dict) and scan.get("parts"):
+        parts = tuple(
+            read_part(raw, _field(raw, "source", str), _field(raw, "generator_version", str))
+            for raw in _field(scan, "parts", list)
+        )
+    else:
+        parts = (read_part(scan, name, tool_version),)
+    return ScanSection(parts, _strings(scan, "targets"), _field(scan, "nmap_command", str))
+
+
+def _services(events: Iterator[Event]) -> Iterator[Section]:
+    _expect(events, "start_array", "'services'")
+    for event, _ in events:
+        if event == "end_array":
+            return
+        if event != "start_map":
+            raise ReportFormatError("'services' is not a list of objects")
+        head: dict[str, Any] = {}
+        locations = 0
+        for kind, key in events:
+            if kind == "end_map":
+                break
+            if key == "locations":
+                for batch in _locations(_field(head, "id", str), events):
+                    locations += len(batch.rows)
+                    yield batch
+            else:
+                head[key] = _value(events)
+        section = ServiceSection(_field(head, "id", str), locations, head)
+        if not locations:
+            raise ReportFormatError(f"service {section.key} has no locations")
+        yield section
+
+
+def _locations(service: str, events: Iterator[Event]) -> Iterator[Locations]:
+    _expect(events, "start_array", "'locations'")
+    rows: list[Location] = []
+    for event, _ in events:
+        if event == "end_array":
+            break
+        if event != "start_map":
+            raise ReportFormatError("'locations' is not a list of objects")
+        fields: dict[str, Any] = {}
+        for kind, key in events:
+            if kind == "end_map":
+                break
+            opened, fields[key] = next(events)  # ijson fails before the events end
+            if opened in _OPEN:
+                raise ReportFormatError(f"{key!r} of a location is not a single value")
+        rows.append(read_location(fields))
+        if len(rows) == _BATCH:
+            yield Locations(service, tuple(rows))
+            rows = []
+    if rows:
+        yield Locations(service, tuple(rows))
+
+
+def _hosts(events: Iterator[Event]) -> Iterator[Hosts]:
+    _expect(events, "start_array", "'hosts'")
+    batch: list[HostRecord] = []
+    for event, value in events:
+        if event == "end_array":
+            break
+        batch.append(read_host(_build(events, event, value)))
+        if len(batch) == _BATCH:
+            yield Hosts(tuple(batch))
+            batch = []
+    if batch:
+        yield Hosts(tuple(batch))

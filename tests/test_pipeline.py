@@ -1,0 +1,220 @@
+"""Where the stages meet: real Nmap XML through the starter database into report files; a
+failing format; merging reports; the diff of two reports; the output directory."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brulee.core.report import Report
+from brulee.errors import OutputError, ReportError
+from brulee.findings.spool import Spool
+from brulee.fleet.sources import DirectorySource
+from brulee.history.tracking import Tracking
+from brulee.match.sources import Freshness, Matching, open_matching
+from brulee.pipeline import (
+    default_output_dir,
+    diff_report_files,
+    merge_reports,
+    prepare_output,
+    render_reports,
+    write_reports,
+)
+from brulee.report.interface import Renderer, renderer_for
+from tests.conftest import NMAP_XML
+from tests.report.conftest import build_report
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+LAB = [f"10.213.77.{i}" for i in range(11, 16)]
+
+
+@pytest.fixture(scope="module")
+def matching(starter_db: Path) -> Iterator[Matching]:
+    """The session's starter database plus vulners, as ``brulee report`` uses them."""
+    with open_matching(starter_db, Freshness(max_age=timedelta(days=36500))) as found:
+        yield found
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+class Broken(Renderer):
+    """A format that cannot be written (as a PDF without TeX)."""
+
+    extension = "pdf"
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def render(self, report: Report, path: Path) -> None:
+        raise ReportError(self.why)
+
+
+def test_render_reports_writes_every_format_and_counts(tmp_path: Path, matching: Matching) -> None:
+    out = tmp_path / "reports" / "lab"  # created, parents included
+    written = render_reports(
+        [NMAP_XML / "lab-basic.xml"], ["json", "md", "csv"], out, matching=matching,
+        targets=["10.213.77.11-15"], warnings=["a warning of the run"], now=NOW,
+    )  # fmt: skip
+    assert written.files == (out / "report.json", out / "report.md", out / "report.csv")
+    assert sorted(p.name for p in out.iterdir()) == ["report.csv", "report.json", "report.md"]
+    data = load(out / "report.json")
+    assert (written.hosts_up, written.incomplete) == (5, False)
+    assert written.services == len(data["services"]) == data["summary"]["services"] > 0
+    assert written.vulnerable == data["summary"]["by_status"]["vulnerable"] > 0
+    assert [g.key for g in written.groups] == [s["id"] for s in data["services"]]
+    assert written.new == ()
+    scan = data["scan"]
+    assert scan["targets"] == ["10.213.77.11-15"]
+    assert scan["generated"] == NOW.isoformat(timespec="seconds")
+    assert scan["inputs"] == [str(NMAP_XML / "lab-basic.xml")]
+    assert scan["warnings"] == [*matching.warnings, "a warning of the run"]
+    assert (scan["database"], scan["database_date"]) == (matching.database, matching.database_date)
+    assert [h["address"] for h in data["hosts"]] == LAB
+    assert "Apache httpd" in (out / "report.md").read_text("utf-8")
+
+
+def test_overlapping_files_count_each_host_once(tmp_path: Path, matching: Matching) -> None:
+    """lab-basic.xml and vulners.xml both scanned .11, .12 and .14."""
+    files = [NMAP_XML / "lab-basic.xml", NMAP_XML / "vulners.xml"]
+    written = render_reports(files, ["json"], tmp_path, matching=matching)
+    data = load(tmp_path / "report.json")
+    addresses = [h["address"] for h in data["hosts"]]
+    assert addresses == [*LAB, "10.213.77.23"]
+    assert written.hosts_up == data["scan"]["hosts_up"] == 6
+
+
+def test_down_hosts_only_in_the_run_statistics_are_counted(
+    tmp_path: Path, matching: Matching
+) -> None:
+    written = render_reports([NMAP_XML / "hosts-down-quiet.xml"], ["json"], tmp_path,
+                             matching=matching)  # fmt: skip
+    assert (written.hosts_up, written.services, written.vulnerable) == (0, 0, 0)
+    scan = load(tmp_path / "report.json")["scan"]
+    assert (scan["hosts_up"], scan["hosts_down"]) == (0, 3)
+
+
+def test_an_interrupted_scan_is_written_and_flagged(tmp_path: Path, matching: Matching) -> None:
+    written = render_reports([NMAP_XML / "interrupted.xml"], ["json"], tmp_path, matching=matching)
+    assert (written.incomplete, written.hosts_up) == (True, 1)
+    assert load(tmp_path / "report.json")["scan"]["incomplete"] is True
+
+
+def test_a_failing_format_leaves_the_others_written(tmp_path: Path) -> None:
+    renderers = [
+        ("json", renderer_for("json")),
+        ("pdf", Broken("latexmk is not installed")),
+        ("md", renderer_for("md")),
+    ]
+    with Spool() as spool, pytest.raises(ReportError) as caught:
+        write_reports(build_report(spool), renderers, tmp_path, now=NOW)
+    assert str(caught.value) == (
+        f"latexmk is not installed (other reports were written to {tmp_path})"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "report.md"]
+    assert load(tmp_path / "report.json")["services"]
+
+
+def test_every_failing_format_is_named(tmp_path: Path) -> None:
+    renderers = [("pdf", Broken("no TeX")), ("csv", Broken("disk full"))]
+    with (
+        Spool() as spool,
+        pytest.raises(ReportError, match=r"^no TeX; disk full \(no report was written\)$"),
+    ):
+        write_reports(build_report(spool), renderers, tmp_path, now=NOW)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_reports_counts_what_it_wrote(tmp_path: Path) -> None:
+    with Spool() as spool:
+        report = build_report(spool)
+        written = write_reports(report, [("csv", renderer_for("csv"))], tmp_path, now=NOW)
+    assert written.files == (tmp_path / "report.csv",)
+    assert (written.hosts_up, written.incomplete) == (3, True)
+    assert written.services == len(report.services)
+    assert written.vulnerable == sum(g.status == "vulnerable" for g in report.services) > 0
+    assert written.groups == report.services
+
+
+def test_findings_new_since_the_previous_scan_of_the_scope(
+    tmp_path: Path, matching: Matching
+) -> None:
+    tracking = Tracking(history=str(tmp_path / "history.sqlite"))
+    first = render_reports([NMAP_XML / "same-service-two-hosts.xml"], ["json"], tmp_path / "1",
+                           matching=matching, targets=["lab"], tracking=tracking)  # fmt: skip
+    assert first.new == ()  # nothing to compare with
+    second = render_reports([NMAP_XML / "lab-basic.xml"], ["json"], tmp_path / "2",
+                            matching=matching, targets=["lab"], tracking=tracking)  # fmt: skip
+    assert second.new
+    seen_before = {("10.213.77.11", 22), ("10.213.77.14", 22)}
+    assert not {(f.address, f.port) for f in second.new} & seen_before
+    assert {f.address for f in second.new} <= set(LAB)
+
+
+def test_merge_reports_of_two_reports(tmp_path: Path, matching: Matching) -> None:
+    for name, xml in (("a", "lab-basic.xml"), ("b", "ipv6.xml")):
+        render_reports([NMAP_XML / xml], ["json"], tmp_path / "fleet" / name, matching=matching)
+    out = tmp_path / "fleet" / "merged"
+    merged = merge_reports([DirectorySource(tmp_path / "fleet")], ["json", "md"], out, now=NOW)
+    assert merged.written.files == (out / "report.json", out / "report.md")
+    assert [p.source for p in merged.parts] == [
+        str(tmp_path / "fleet" / name / "report.json") for name in ("a", "b")
+    ]
+    assert (merged.missing_shards, merged.coverage) == ((), ())
+    data = load(out / "report.json")
+    assert merged.written.hosts_up == data["scan"]["hosts_up"] == 7
+    assert [h["address"] for h in data["hosts"]][:5] == LAB
+    # Merging again into the same place does not read the previous merge back.
+    again = merge_reports([DirectorySource(tmp_path / "fleet")], ["json"], out, now=NOW)
+    assert len(again.parts) == 2
+    assert again.written.hosts_up == 7
+
+
+def test_diff_of_two_report_files(tmp_path: Path, matching: Matching) -> None:
+    render_reports([NMAP_XML / "lab-basic.xml"], ["json"], tmp_path / "old", matching=matching)
+    render_reports([NMAP_XML / "ipv6.xml"], ["json"], tmp_path / "new", matching=matching)
+    old, new = tmp_path / "old" / "report.json", tmp_path / "new" / "report.json"
+    changes = diff_report_files(old, new)
+    assert (changes.previous.location, changes.current.location) == (str(old), str(new))
+    assert changes.missing_hosts == tuple(LAB)  # not found up: unknown, not fixed
+    assert changes.fixed_findings == ()
+    assert changes.closed_ports == ()
+    assert {p.address for p in changes.new_ports} == {"fd42:b7e1:77::11", "fd42:b7e1:77::13"}
+    assert changes.new_findings
+    assert {f.address for f in changes.new_findings} <= {p.address for p in changes.new_ports}
+    assert changes.reappeared_findings == ()  # a throwaway store: nothing seen before
+
+
+def test_diff_of_a_report_with_itself_is_empty(tmp_path: Path, matching: Matching) -> None:
+    render_reports([NMAP_XML / "vulners.xml"], ["json"], tmp_path, matching=matching)
+    changes = diff_report_files(tmp_path, tmp_path / "report.json")  # a directory or its file
+    assert changes.empty
+    assert changes.still_open > 0
+
+
+def test_default_output_dir_is_named_by_the_time() -> None:
+    assert default_output_dir(NOW) == Path("reports") / "20261130T120000Z"
+
+
+def test_prepare_output_creates_the_raw_xml_folder(tmp_path: Path) -> None:
+    raw = prepare_output(tmp_path / "out" / "scan")
+    assert raw == tmp_path / "out" / "scan" / "nmap"
+    assert raw.is_dir()
+    assert prepare_output(tmp_path / "out" / "scan") == raw  # already there: fine
+
+
+def test_prepare_output_names_a_directory_it_cannot_create(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory\n")
+    target = tmp_path / "file" / "scan"
+    with pytest.raises(
+        OutputError, match=f"^cannot create output directory {re.escape(str(target))}: "
+    ):
+        prepare_output(target)
