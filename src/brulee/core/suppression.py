@@ -70,9 +70,10 @@ class Suppression:
             return address is not None and address in self.cidr
         return True
 
-    def describe(self) -> str:
-        """``CVE-2021-44228 (product log4j, host 10.0.0.5, until 2026-01-31)`` for messages."""
-        scope = [
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """What narrows it: ``product log4j``, ``host 10.0.0.5``, ``port 22/tcp``..."""
+        return tuple(
             f"{name} {value}"
             for name, value in (
                 ("product", self.product),
@@ -80,10 +81,13 @@ class Suppression:
                 ("host", self.host),
                 ("port", f"{self.port}/{self.protocol}" if self.protocol else self.port),
                 ("cidr", self.cidr),
-                ("until", self.expires),
             )
             if value is not None
-        ]
+        )
+
+    def describe(self) -> str:
+        """``CVE-2021-44228 (product log4j, host 10.0.0.5, until 2026-01-31)`` for messages."""
+        scope = [*self.scope, *([f"until {self.expires}"] if self.expires else [])]
         return f"{self.cve} ({', '.join(scope)})" if scope else self.cve
 
 

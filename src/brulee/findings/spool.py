@@ -11,10 +11,10 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import TracebackType
 
 from brulee.core.findings import HostRecord, Location, OpenPort
 from brulee.core.scan import Host, address_order
+from brulee.util.resource import Resource
 
 
 def _host_data(host: Host | HostRecord, open_ports: Iterable[OpenPort]) -> str:
@@ -32,7 +32,7 @@ CREATE TABLE host (sort BLOB, address TEXT, data TEXT, origin TEXT DEFAULT '');
 """
 
 
-class Spool:
+class Spool(Resource):
     """Append-then-read store of locations and hosts. Use as a context manager."""
 
     def __init__(self, directory: Path | None = None) -> None:
@@ -40,14 +40,6 @@ class Spool:
         self._db = sqlite3.connect(Path(self._dir.name) / "spool.sqlite")
         self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         self._indexed = False
-
-    def __enter__(self) -> Spool:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._db.close()

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import get_args
 from urllib.parse import urlsplit, urlunsplit
 
@@ -38,6 +37,7 @@ from brulee.history.postgres import PostgresBackend
 from brulee.history.sqlite import SqliteBackend
 from brulee.history.suppressions.load import parse_suppression
 from brulee.util.clock import utc_now
+from brulee.util.resource import Resource
 from brulee.vulndb.store import default_db_path
 
 KINDS: tuple[ScanKind, ...] = get_args(ScanKind)
@@ -175,7 +175,7 @@ def _port_order(item: TrackedPort | ServiceChange) -> tuple[bytes, str, int]:
 # -- the store ---------------------------------------------------------------------------------
 
 
-class HistoryStore:
+class HistoryStore(Resource):
     """An open history store; use as a context manager. Every method raises HistoryError when
     the store fails."""
 
@@ -191,14 +191,6 @@ class HistoryStore:
         except BaseException:
             backend.close()
             raise
-
-    def __enter__(self) -> HistoryStore:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._db.close()

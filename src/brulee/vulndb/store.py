@@ -9,12 +9,13 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import Any
 
 from brulee.core.cpe import index_name
 from brulee.core.vulnerability import EpssScore, KevEntry
 from brulee.errors import DatabaseError
+from brulee.util.resource import Resource
 from brulee.vulndb.meta import DbInfo, check_schema, read_coverage, read_info
 
 
@@ -129,7 +130,7 @@ ORDER BY c.cve_id, a.date, f.advisory
 """
 
 
-class VulnDb:
+class VulnDb(Resource):
     """A read-only view of the database, caching lookups. Use one instance per thread."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
@@ -162,17 +163,6 @@ class VulnDb:
 
     def close(self) -> None:
         self._conn.close()
-
-    def __enter__(self) -> VulnDb:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def candidates(self, vendor: str, product: str) -> list[CveRecord]:
         """CVEs with ``vendor:product`` as a vulnerable component in some configuration.

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from brulee.core.suppression import Applied, Suppressed, Suppression
 from brulee.report.view.services import VulnView, vuln_view
-from brulee.report.view.text import count_text, plural_text, port_text, where_text
+from brulee.report.view.text import count_text, plural_text, where_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,24 +25,12 @@ class EntryView:
 
 
 def entry_view(entry: Suppression) -> EntryView:
-    port = port_text(entry.port, entry.protocol) if entry.port and entry.protocol else entry.port
-    scope = [
-        f"{name} {value}"
-        for name, value in (
-            ("product", entry.product),
-            ("version", entry.version),
-            ("host", entry.host),
-            ("port", port),
-            ("cidr", entry.cidr),
-        )
-        if value is not None
-    ]
     return EntryView(
         cve=entry.cve,
         reason=entry.reason,
         author=entry.author,
         expires=entry.expires.isoformat() if entry.expires else "never",
-        scope=", ".join(scope) or "everywhere",
+        scope=", ".join(entry.scope) or "everywhere",
         origin=entry.origin,
     )
 
