@@ -16,7 +16,7 @@ import pytest
 from brulee.errors import DatabaseError, FeedError
 from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import build_starter, import_files
-from brulee.vulndb.sources.base import FileResult
+from brulee.vulndb.importers.base import FileResult
 from brulee.vulndb.store import VulnDb
 from tests.vulndb.conftest import ASSETS, MALFORMED, rows
 

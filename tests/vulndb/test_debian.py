@@ -16,15 +16,15 @@ from brulee.core.cpe import vendor_product_of
 from brulee.errors import DatabaseError, FeedError
 from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import import_files
-from brulee.vulndb.meta import format_info
-from brulee.vulndb.sources.base import FileResult
-from brulee.vulndb.sources.debian_lists import (
+from brulee.vulndb.importers.base import FileResult
+from brulee.vulndb.importers.debian_lists import (
     DebianSyntaxError,
     ReleaseEntry,
     parse_advisories,
     parse_cpe_aliases,
     parse_cpe_list,
 )
+from brulee.vulndb.meta import format_info
 from brulee.vulndb.store import DebianFix, VulnDb
 from tests.vulndb.conftest import ASSETS, MALFORMED, rows
 

@@ -1,7 +1,7 @@
 """The offline vulnerability database: NVD CVEs, CISA KEV, FIRST EPSS and the Debian security
 tracker's advisories and CPE map in one SQLite file.
 
-``build`` imports source files into it (``inputs`` reads them, ``sources`` holds one importer per
+``build`` imports source files into it (``inputs`` reads them, ``importers`` holds one per
 source), ``store`` reads it, ``meta`` describes it; ``update`` keeps it current (``feeds``,
 ``nvdapi``), ``mirror`` copies the upstream files for air-gapped use, ``transfer`` exports and
 imports a built database.

@@ -27,6 +27,16 @@ import ijson
 from brulee.core.cpe import index_name
 from brulee.errors import DatabaseError, FeedError
 from brulee.util.text import one_line
+from brulee.vulndb.importers.base import FileResult, Malformed, Outcome, Progress
+from brulee.vulndb.importers.debian import (
+    import_debian_advisories,
+    import_debian_aliases,
+    import_debian_cpe,
+)
+from brulee.vulndb.importers.debian_lists import DebianSyntaxError
+from brulee.vulndb.importers.epss import import_epss
+from brulee.vulndb.importers.kev import import_kev
+from brulee.vulndb.importers.nvd import import_nvd
 from brulee.vulndb.inputs import Shape, open_input, sniff
 from brulee.vulndb.meta import (
     SourceInfo,
@@ -36,16 +46,6 @@ from brulee.vulndb.meta import (
     write_coverage,
     write_source,
 )
-from brulee.vulndb.sources.base import FileResult, Malformed, Outcome, Progress
-from brulee.vulndb.sources.debian import (
-    import_debian_advisories,
-    import_debian_aliases,
-    import_debian_cpe,
-)
-from brulee.vulndb.sources.debian_lists import DebianSyntaxError
-from brulee.vulndb.sources.epss import import_epss
-from brulee.vulndb.sources.kev import import_kev
-from brulee.vulndb.sources.nvd import import_nvd
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable

@@ -15,9 +15,9 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 import ijson
 
 from brulee.vulndb.files import Readable
-from brulee.vulndb.sources.base import Malformed
-from brulee.vulndb.sources.debian_lists import SNIFF_ADVISORY, SNIFF_CPE_ALIAS, SNIFF_CPE_LIST
-from brulee.vulndb.sources.nvd import NvdShape
+from brulee.vulndb.importers.base import Malformed
+from brulee.vulndb.importers.debian_lists import SNIFF_ADVISORY, SNIFF_CPE_ALIAS, SNIFF_CPE_LIST
+from brulee.vulndb.importers.nvd import NvdShape
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

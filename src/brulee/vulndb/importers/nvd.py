@@ -14,8 +14,7 @@ from typing import IO, Any, Literal
 import ijson  # picks its C (yajl2_c) backend when installed
 
 from brulee.core.cpe import vendor_product_of
-from brulee.vulndb.meta import parse_instant
-from brulee.vulndb.sources.base import (
+from brulee.vulndb.importers.base import (
     BATCH,
     CVE_ID,
     FileResult,
@@ -24,6 +23,7 @@ from brulee.vulndb.sources.base import (
     Progress,
     as_text,
 )
+from brulee.vulndb.meta import parse_instant
 from brulee.vulndb.store import CvssMetric
 
 NvdShape = Literal["nvd", "nvd-record", "nvd-cve"]

@@ -10,8 +10,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from brulee.vulndb.meta import get_meta, set_meta
-from brulee.vulndb.sources.base import (
+from brulee.vulndb.importers.base import (
     BATCH,
     CVE_ID,
     FileResult,
@@ -20,6 +19,7 @@ from brulee.vulndb.sources.base import (
     Progress,
     is_older,
 )
+from brulee.vulndb.meta import get_meta, set_meta
 
 _HEADER = ["cve", "epss", "percentile"]
 

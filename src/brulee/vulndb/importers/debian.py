@@ -11,14 +11,14 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from brulee.vulndb.meta import SourceKind
-from brulee.vulndb.sources.base import BATCH, FileResult, Outcome, Progress
-from brulee.vulndb.sources.debian_lists import (
+from brulee.vulndb.importers.base import BATCH, FileResult, Outcome, Progress
+from brulee.vulndb.importers.debian_lists import (
     AdvisoryKind,
     parse_advisories,
     parse_cpe_aliases,
     parse_cpe_list,
 )
+from brulee.vulndb.meta import SourceKind
 
 
 def import_debian_advisories(

@@ -9,8 +9,8 @@ from typing import IO, Any
 
 import ijson
 
+from brulee.vulndb.importers.base import CVE_ID, FileResult, Malformed, Outcome, as_text, is_older
 from brulee.vulndb.meta import get_meta, set_meta
-from brulee.vulndb.sources.base import CVE_ID, FileResult, Malformed, Outcome, as_text, is_older
 
 _FIELDS = (
     "vendorProject",
