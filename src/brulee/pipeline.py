@@ -31,6 +31,7 @@ from brulee.util.clock import utc_now
 
 log = logging.getLogger(__name__)
 
+INTERRUPTED = "the scan was interrupted"
 CONNECT_SCAN_NOTE = (
     "not running as root: Nmap cannot send raw packets and uses a TCP connect scan (-sT), "
     "which is slower and louder; UDP and OS detection need root"
@@ -99,7 +100,7 @@ def write_reports(
     run = report.scan.run
     return Written(
         files=tuple(files),
-        incomplete=run.incomplete,
+        incomplete=not run.complete,
         hosts_up=run.hosts_up,
         services=len(report.services),
         vulnerable=report.status_counts().get("vulnerable", 0),
@@ -121,8 +122,12 @@ def render_reports(
     site: str = "",
     tracking: Tracking = NO_TRACKING,
     kind: ScanKind = "report",
+    failures: Sequence[str] = (),
+    interrupted: bool = False,
 ) -> Written:
-    """Stream every XML file through matching and grouping, then write each format."""
+    """Stream every XML file through matching and grouping, then write each format.
+    ``failures``: Nmap runs that failed (the scan is then ``failed``); ``interrupted``: the scan
+    was stopped before it ended."""
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
     assessor = Assessor(matching.sources, matching.judge)
     make_output_dir(directory)
@@ -131,16 +136,25 @@ def render_reports(
         runs = []
         for path in xml_files:
             reader = NmapXmlReader(path)
+            origin = None
             for host in reader.hosts():
-                grouper.add_host(host, [(port, assessor(port)) for port in host.open_ports])
+                if origin is None:  # the prolog and <scaninfo> come before the hosts
+                    origin = spool.origin(str(path), reader.run.started)
+                    spool.origin_ports(origin, [reader.run.ports])
+                assessed = [(port, assessor(port)) for port in host.open_ports]
+                grouper.add_host(host, assessed, origin)
             runs.append(reader.run)
-        # Files may overlap (a rescan, a repeated worker): count each address once. Down hosts
-        # that Nmap did not list are only in its run statistics.
+        # Files may overlap (a rescan, a repeated worker, a TCP and a UDP scan): each address
+        # counts once. Down hosts that Nmap did not list are only in its run statistics.
         merged, hosts = merge_runs(runs), spool.host_counts()
         run = replace(
             merged,
             hosts_up=hosts.get("up", 0),
             hosts_down=max(merged.hosts_down, hosts.get("down", 0)),
+            timed_out=hosts.get("timed_out", 0),
+            errors=(*merged.errors, *failures, *((INTERRUPTED,) if interrupted else ())),
+            failed=merged.failed or bool(failures),
+            incomplete=merged.incomplete or interrupted,
         )
         summary = ScanSummary(
             run=run,
@@ -206,24 +220,25 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
         runner.stop()
         interrupted = True
         results = []
-    failures = ["the scan was interrupted"] if interrupted else _failures(results)
+    failures = _failures(results)
     xml_files = [job.xml for job in jobs if job.xml.exists() and job.xml.stat().st_size]
     written = render_reports(
         xml_files,
         request.formats,
         request.directory,
         targets=request.targets,
-        warnings=[*warnings, *failures],
+        warnings=warnings,
         matching=matching,
         shard=request.shard,
         site=request.site,
         tracking=request.tracking,
         kind="scan",
+        failures=failures,
+        interrupted=interrupted,
     )
-    if failures:
-        raise NmapError(
-            "; ".join(failures) + f". Partial results were written to {request.directory}"
-        )
+    if interrupted or failures:
+        why = INTERRUPTED if interrupted else "; ".join(failures)
+        raise NmapError(f"{why}. Partial results were written to {request.directory}")
     return written
 
 

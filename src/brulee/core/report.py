@@ -9,11 +9,12 @@ from typing import Protocol
 
 from brulee.core.findings import HostRecord, Location, ServiceGroup
 from brulee.core.history import Changes
-from brulee.core.scan import ScanRun, Shard
+from brulee.core.ports import NO_PORTS, PortSet
+from brulee.core.scan import Outcome, ScanRun, Shard
 from brulee.core.suppression import Applied
 from brulee.core.vulnerability import SEVERITIES, Severity, Status
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
 """Version of the JSON report's layout (``schema/report.schema.json``)."""
 
 
@@ -26,6 +27,10 @@ class ReportData(Protocol):
 
     def hosts(self) -> Iterator[HostRecord]:
         """Every host, by address."""
+        ...
+
+    def port_sets(self) -> tuple[PortSet, ...]:
+        """The distinct ports scanned on the hosts (``HostRecord.scanned``)."""
         ...
 
 
@@ -50,6 +55,12 @@ class PartSummary:
     database_date: str = ""
     generated: str = ""
     tool_version: str = ""
+    outcome: Outcome = "complete"
+    ports: PortSet = NO_PORTS
+    """The ports its Nmap was told to scan."""
+    timed_out: int = 0
+    history_id: int | None = None
+    """Its id in the history store that recorded it, if any."""
 
     @property
     def label(self) -> str:

@@ -104,7 +104,8 @@ def location_json(loc: Location) -> str:
     )
 
 
-def host_dict(host: HostRecord) -> dict[str, Any]:
+def host_dict(host: HostRecord, port_sets: dict[str, int]) -> dict[str, Any]:
+    """A host; ``port_sets`` numbers the scan's ``port_sets`` by their text."""
     return {
         "address": host.address,
         "hostnames": list(host.hostnames),
@@ -117,6 +118,7 @@ def host_dict(host: HostRecord) -> dict[str, Any]:
         ],
         "closed_ports": host.closed_ports,
         "filtered_ports": host.filtered_ports,
+        "port_set": port_sets[host.scanned.text] if host.scanned else None,
     }
 
 
@@ -131,9 +133,13 @@ def part_dict(part: PartSummary) -> dict[str, Any]:
         "shard": shard_dict(part.shard),
         "started": part.started or None,
         "finished": part.finished or None,
-        "incomplete": part.incomplete,
+        "incomplete": part.outcome != "complete",
+        "outcome": part.outcome,
         "hosts_up": part.hosts_up,
         "hosts_down": part.hosts_down,
+        "timed_out": part.timed_out,
+        "ports": part.ports.text,
+        "history_id": part.history_id,
         "errors": list(part.errors),
         "warnings": list(part.warnings),
         "nmap_version": part.nmap_version,
@@ -184,7 +190,7 @@ def suppressed_dict(applied: Applied) -> dict[str, Any]:
     }
 
 
-def scan_dict(report: Report) -> dict[str, Any]:
+def scan_dict(report: Report, port_sets: Iterable[str] = ()) -> dict[str, Any]:
     scan = report.scan
     run = scan.run
     data: dict[str, Any] = {
@@ -196,7 +202,12 @@ def scan_dict(report: Report) -> dict[str, Any]:
         "inputs": list(scan.inputs),
         "hosts_up": run.hosts_up,
         "hosts_down": run.hosts_down,
-        "incomplete": run.incomplete,
+        "incomplete": not run.complete,
+        "outcome": run.outcome,
+        "timed_out": run.timed_out,
+        "ports": run.ports.text,
+        "port_sets": list(port_sets),
+        "history_id": report.history_id,
         "errors": list(run.errors),
         "warnings": list(scan.warnings),
         "shard": shard_dict(scan.shard),
@@ -279,7 +290,8 @@ class JsonRenderer(Renderer):
                 + _dump({"name": "brulee", "version": report.scan.tool_version})
                 + ",\n"
             )
-            out.write(f'  "scan": {_dump(scan_dict(report))},\n')
+            port_sets = {ports.text: n for n, ports in enumerate(report.spool.port_sets())}
+            out.write(f'  "scan": {_dump(scan_dict(report, port_sets))},\n')
             out.write(f'  "summary": {_dump(summary_dict(report))},\n')
             out.write('  "services": [')
             first = True
@@ -296,5 +308,6 @@ class JsonRenderer(Renderer):
             suppressed = suppressed_dict(report.suppressed) if report.suppressed else None
             out.write(f'  "suppressed": {_dump(suppressed)},\n')
             out.write('  "hosts": [')
-            _write_array(out, (_dump(host_dict(h)) for h in report.hosts()), "    ")
+            hosts = (_dump(host_dict(h, port_sets)) for h in report.hosts())
+            _write_array(out, hosts, "    ")
             out.write("\n}\n")
