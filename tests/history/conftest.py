@@ -200,6 +200,20 @@ def lab_reports(tmp_path_factory: pytest.TempPathFactory, starter_db: Path) -> L
     return LabReports(*reports)
 
 
+def first_seen_dates(store: HistoryStore, site: str = "") -> list[tuple[str, int, str, str]]:
+    """Every finding the store knows at a site, (address, port, cve, first seen): a port's
+    findings when first seen open, and those that came to it later."""
+    rows = store._db.execute(
+        "SELECT address, port, cve, seen FROM first_seen WHERE site = :site UNION ALL "
+        "SELECT ps.address, ps.port, i.cve, ps.seen FROM port_seen ps JOIN scan_findings i "
+        "ON i.scan_id = ps.scan_id AND i.n = ps.n WHERE ps.site = :site AND NOT EXISTS ("
+        "SELECT 1 FROM first_seen fs WHERE fs.site = ps.site AND fs.address = ps.address "
+        "AND fs.protocol = ps.protocol AND fs.port = ps.port AND fs.cve = i.cve)",
+        {"site": site},
+    )
+    return sorted(rows)
+
+
 @pytest.fixture
 def recorded(history_url: str, lab_reports: LabReports) -> Iterator[tuple[HistoryStore, list[int]]]:
     """A store of each backend holding the three lab scans, and their ids in order."""

@@ -12,12 +12,12 @@ from brulee.core.scan import Shard
 from brulee.errors import EXIT_RUNTIME, HistoryError, UsageError
 from brulee.fleet.merge import read_report
 from brulee.history.migrations import MIGRATIONS
-from brulee.history.store import HistoryStore, open_store, report_scope, scope_key
+from brulee.history.store import Baseline, HistoryStore, open_store, report_scope, scope_key
 from brulee.match.sources import Matching
 from brulee.match.vulners import VulnersSource
 from brulee.pipeline import render_reports
 
-from .conftest import NMAP, LabReports, _free_port
+from .conftest import NMAP, LabReports, _free_port, first_seen_dates
 
 FIRST = "2026-11-28T16:29:57+00:00"
 
@@ -108,10 +108,9 @@ def test_recorded_scans(recorded: tuple[HistoryStore, list[int]], lab_reports: L
     assert {s.scope for s in store.list_scans()} == {scope}
     assert store.list_scans(scope=scope) == store.list_scans()
     assert store.list_scans(scope="elsewhere") == []
-    assert store.previous(scope, back) == store.get(changed)
-    assert store.previous(scope, changed) == ref
-    assert store.previous(scope, first) is None
-    assert store.previous("elsewhere", back) is None
+    assert store.baseline(store.get(back)).scan == store.get(changed)
+    assert store.baseline(store.get(changed)).scan == ref
+    assert store.baseline(ref) == Baseline(None, ())
 
 
 def test_record_refuses_an_unknown_kind(
@@ -155,11 +154,8 @@ def test_first_seen_is_the_earliest_scan_whatever_the_order_recorded(
         ):  # a late `brulee report` of the older scan
             with read_report(path) as report:
                 store.record(report, kind="report", location=str(path))
-        seen = store._db.execute(
-            "SELECT address, port, cve, seen FROM first_seen WHERE address = ? AND port = 80 ",
-            ("10.213.77.12",),
-        )
-    assert sorted(seen) == [
+        seen = [row for row in first_seen_dates(store) if row[:2] == ("10.213.77.12", 80)]
+    assert seen == [
         ("10.213.77.12", 80, cve, FIRST)
         for cve in sorted(lab_reports.vulnerabilities("Apache httpd 2.4.49"))
     ]
@@ -177,8 +173,8 @@ def test_site_and_shard_make_the_scope(history_url: str, tmp_path: Path) -> None
                 refs.append(store.get(store.record(report, kind="scan", location=site)))
         assert [(r.site, r.shard) for r in refs] == [("dc1", "2/3"), ("dc2", "2/3")]
         assert refs[0].scope != refs[1].scope == scope_key(["10.213.77.0/24"], "dc2", Shard(2, 3))
-        assert store.previous(refs[1].scope, refs[1].id) is None
+        assert store.baseline(refs[1]) == Baseline(None, ())
         # The same address at two sites is two machines: two findings, two first dates.
-        sites = store._db.execute("SELECT site, COUNT(*) FROM first_seen GROUP BY site")
-        assert sorted(sites) == [("dc1", refs[0].findings), ("dc2", refs[1].findings)]
+        sites = [(site, len(first_seen_dates(store, site))) for site in ("dc1", "dc2")]
+        assert sites == [("dc1", refs[0].findings), ("dc2", refs[1].findings)]
         assert refs[0].findings > 0

@@ -31,6 +31,7 @@ from brulee.errors import (
 from brulee.findings.gate import FAIL_ON_CHOICES, FailOn
 from brulee.fleet.sources import DirectorySource, ReportSource, StoreSource
 from brulee.history.alerts import check_webhook_url
+from brulee.history.store import check_history_url
 from brulee.history.suppressions import load_suppressions
 from brulee.history.tracking import Tracking
 from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, open_matching
@@ -119,6 +120,8 @@ def _tracking_args(parser: argparse.ArgumentParser) -> None:
 def _tracking(args: argparse.Namespace) -> Tracking:
     for url in args.notify:
         check_webhook_url(url)
+    if not args.no_history:
+        check_history_url(args.history)
     return Tracking(
         record=not args.no_history,
         history=args.history,
@@ -355,6 +358,9 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
     )
     for path in written.files:
         console.print(f"  {path}", highlight=False, markup=False)
+    if written.history_problem:  # every report is written, without the history's part
+        console.print(f"brulee: error: {written.history_problem}", highlight=False, markup=False)
+        return EXIT_RUNTIME
     if args.fail_on:
         gate = FailOn(args.fail_on, args.strict_backports)
         failing = (

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
 from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import IO, Any
 
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, ServiceGroup
-from brulee.core.history import Changes, ScanRef
+from brulee.core.history import ChangedLocation, Changes, ScanRef
 from brulee.core.report import SCHEMA_VERSION, PartSummary, Report
 from brulee.core.scan import Shard
 from brulee.core.suppression import Applied, Suppression
@@ -236,32 +235,80 @@ def summary_dict(report: Report) -> dict[str, Any]:
 def _scan_json(ref: ScanRef) -> dict[str, Any]:
     return {
         "id": ref.id,
+        "name": ref.name,
         "kind": ref.kind,
         "scanned_at": ref.scanned_at,
         "recorded_at": ref.recorded_at,
         "site": ref.site or None,
         "shard": ref.shard or None,
+        "outcome": ref.outcome,
         "incomplete": ref.incomplete,
+        "ports": ref.scanned.text,
+        "options": ref.options,
         "location": ref.location or None,
     }
 
 
-def changes_json(changes: Changes) -> dict[str, Any]:
-    """The ``changes`` section of the JSON report (``schema/report.schema.json``)."""
-    findings = {
-        name: [asdict(f) for f in getattr(changes, name)]
-        for name in ("new_findings", "reappeared_findings", "fixed_findings")
-    }
+def changes_head(changes: Changes) -> dict[str, Any]:
+    """The ``changes`` section less its groups: the scans, the notes, the counts."""
+    c = changes
     return {
-        "previous": _scan_json(changes.previous),
-        "current": _scan_json(changes.current),
-        **findings,
-        "still_open": changes.still_open,
-        "new_ports": [asdict(p) for p in changes.new_ports],
-        "closed_ports": [asdict(p) for p in changes.closed_ports],
-        "changed_services": [asdict(c) for c in changes.changed_services],
-        "missing_hosts": list(changes.missing_hosts),
+        "previous": _scan_json(c.previous),
+        "current": _scan_json(c.current),
+        "notes": list(c.notes),
+        "counts": {
+            "new": c.count("new"),
+            "reappeared": c.count("reappeared"),
+            "fixed": c.count("fixed"),
+            "still_open": c.still_open,
+            "unknown": c.unknown,
+            "new_ports": c.port_count("new"),
+            "closed_ports": c.port_count("closed"),
+            "changed_services": c.port_count("changed"),
+            "missing_hosts": c.host_count("missing"),
+            "timed_out_hosts": c.host_count("timed_out"),
+        },
     }
+
+
+def _where_json(loc: ChangedLocation, first_seen: bool) -> str:
+    text = (
+        f'{{"address": {_string(loc.address)}, "hostname": {_string(loc.hostname)}, '
+        f'"protocol": {_string(loc.protocol)}, "port": {int(loc.port)}'
+    )
+    return text + (f', "first_seen": {_string(loc.first_seen)}}}' if first_seen else "}")
+
+
+def write_changes(out: IO[str], changes: Changes, indent: str = "  ") -> None:
+    """The ``changes`` section (``schema/report.schema.json``): every changed finding, port
+    and host, each group's locations streamed from the history store as they are written."""
+    head = _dump(changes_head(changes))
+    out.write(head[:-1] + ', "findings": [')
+    detail = changes.detail
+    for n, g in enumerate(changes.findings):
+        item = {
+            "change": g.change, "id": g.id, "severity": g.severity, "cvss": g.cvss,
+            "kev": g.kev, "confidence": g.confidence, "service": g.service, "count": g.count,
+        }  # fmt: skip
+        out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "locations": [')
+        rows = (_where_json(loc, True) for loc in detail.finding_locations(g))
+        _write_array(out, rows, indent + "    ")
+        out.write("}")
+    out.write(("\n" + indent if changes.findings else "") + '], "ports": [')
+    for n, p in enumerate(changes.ports):
+        item = {"change": p.change, "service": p.service, "previous": p.previous or None,
+                "count": p.count}  # fmt: skip
+        out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "locations": [')
+        _write_array(out, (_where_json(loc, False) for loc in detail.port_locations(p)),
+                     indent + "    ")  # fmt: skip
+        out.write("}")
+    out.write(("\n" + indent if changes.ports else "") + '], "hosts": [')
+    for n, h in enumerate(changes.hosts):
+        item = {"change": h.change, "count": h.count}
+        out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "addresses": [')
+        _write_array(out, (_string(a) for a in detail.host_addresses(h)), indent + "    ")
+        out.write("}")
+    out.write(("\n" + indent if changes.hosts else "") + "]}")
 
 
 def _dump(value: Any) -> str:
@@ -303,8 +350,12 @@ class JsonRenderer(Renderer):
                 _write_array(out, (location_json(loc) for loc in report.locations(group)), "      ")
                 out.write("}")
             out.write("\n  ],\n" if not first else "],\n")
-            changes = changes_json(report.changes) if report.changes else None
-            out.write(f'  "changes": {_dump(changes)},\n')
+            out.write('  "changes": ')
+            if report.changes:
+                write_changes(out, report.changes, "    ")
+            else:
+                out.write("null")
+            out.write(",\n")
             suppressed = suppressed_dict(report.suppressed) if report.suppressed else None
             out.write(f'  "suppressed": {_dump(suppressed)},\n')
             out.write('  "hosts": [')
