@@ -97,6 +97,10 @@ class FindingGroup:
     """The first ``LISTED``, by address."""
     key: int = field(default=0, compare=False)
     """The group for :class:`ChangeDetail`."""
+    shared: int | None = field(default=None, compare=False)
+    """Groups of one comparison with the same number list the very same locations (ports the
+    new scan was the first to find open, where every vulnerability of a service is new): a
+    renderer may write that list once and repeat it. None: a list of its own."""
 
 
 @dataclass(frozen=True, slots=True)

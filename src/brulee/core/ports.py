@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 Ranges = tuple[tuple[int, int], ...]
 
@@ -49,6 +49,14 @@ class PortSet:
     nothing looked at (a host down or given up on, a ping scan, or not known)."""
 
     protocols: tuple[tuple[str, Ranges], ...] = ()
+    text: str = field(default="", compare=False)
+    """Canonical text, equal for equal sets: ``tcp:1-3,5;udp:53`` (made once: a fleet's hosts
+    share a few sets of a thousand ports)."""
+
+    def __post_init__(self) -> None:
+        if self.protocols and not self.text:
+            text = ";".join(f"{protocol}:{_list_text(r)}" for protocol, r in self.protocols)
+            object.__setattr__(self, "text", text)
 
     @classmethod
     def of(cls, protocol: str, services: str) -> PortSet:
@@ -75,11 +83,6 @@ class PortSet:
         for ports in sets:
             found = found | ports
         return found
-
-    @property
-    def text(self) -> str:
-        """Canonical text, equal for equal sets: ``tcp:1-3,5;udp:53``."""
-        return ";".join(f"{protocol}:{_list_text(r)}" for protocol, r in self.protocols)
 
     def __str__(self) -> str:
         return self.text

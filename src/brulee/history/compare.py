@@ -14,6 +14,7 @@ new one looked (its host completed, the port among those it scanned there). Else
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ class StoreDetail:
         self._errors = errors
         self._params = params
         self.groups: dict[int, _Group] = {}
+        self.shared: dict[int, int] = {}
+        """Groups (by key) that list the same locations: the same number for each."""
 
     def _rows(self, key: int, queries_: tuple[str, str], limit: int | None) -> Iterator[Row]:
         """The rows of group ``key``: of its one class (index order), or of all (sorted)."""
@@ -104,13 +107,11 @@ class StoreDetail:
             "reappeared": (queries.REAPPEARED_IN_PART, queries.REAPPEARED_IN_GROUP),
             "fixed": (queries.FIXED_IN_PART, queries.FIXED_IN_GROUP),
         }[change]
-        for address, hostname, protocol, port, seen, _ in self._rows(key, chosen, limit):
-            yield ChangedLocation(address, hostname, protocol, port, seen)
+        return itertools.starmap(ChangedLocation, self._rows(key, chosen, limit))
 
     def ports_of(self, key: int, limit: int | None = None) -> Iterator[ChangedLocation]:
         chosen = (queries.PORTS_IN_PART, queries.PORTS_IN_GROUP)
-        for address, hostname, protocol, port, _, _ in self._rows(key, chosen, limit):
-            yield ChangedLocation(address, hostname, protocol, port)
+        return itertools.starmap(ChangedLocation, self._rows(key, chosen, limit))
 
     def hosts_of(self, missing: bool, limit: int | None = None) -> Iterator[str]:
         query = queries.MISSING_HOSTS if missing else queries.GIVEN_UP_HOSTS
@@ -166,7 +167,10 @@ def compare(
     gone: dict[tuple[str, str], list[Part]] = {}
     ports: dict[tuple[PortChange, str, str], list[Part]] = {}
     still_open = unknown = 0
-    for n, m, count, looked in classes:
+    fresh: set[tuple[int, int]] = set()  # classes of ports all first seen by the new scan
+    for n, m, count, looked, first_seen_now in classes:
+        if n >= 0 and first_seen_now == count:
+            fresh.add((n, m))
         mine, theirs = found_now.get(n, {}), found_before.get(m, {})
         seen = int(looked or 0) if n < 0 else count  # absences count only where it looked
         if n >= 0 and m >= 0:
@@ -187,24 +191,44 @@ def compare(
 
     facts = {**{(before[m], c): f for m, fs in found_before.items() for c, f in fs.items()},
              **{(now[n], c): f for n, fs in found_now.items() for c, f in fs.items()}}  # fmt: skip
+
+    # Appeared findings at ports some earlier scan saw are counted new or reappeared in SQL;
+    # at ports all first seen now they are all new, listed alike for every vulnerability.
+    def all_fresh(item: tuple[tuple[str, str], list[Part]]) -> bool:
+        return all((n, m) in fresh for n, m, _ in item[1])
+
+    mixed = sorted(item for item in appeared.items() if not all_fresh(item))
     first = len(detail.groups)
-    keys = {key: build.add(parts, key[1]) for key, parts in sorted(appeared.items())}
+    keys = {name: build.add(parts, name[1]) for name, parts in mixed}
     counted = {g: (new_count, total) for g, new_count, total in db.execute(
         queries.APPEARED_COUNTS, {**params, "first": first, "end": len(detail.groups)}
     )}  # fmt: skip
+    shares: dict[tuple[Part, ...], int] = {}
+    for name, parts in sorted(item for item in appeared.items() if all_fresh(item)):
+        number = keys[name] = build.add(parts, name[1])
+        total = sum(p[2] for p in parts)
+        counted[number] = (total, total)
+        detail.shared[number] = shares.setdefault(tuple(sorted(parts)), len(shares))
     groups: list[FindingGroup] = []
+    listed: dict[int, tuple[ChangedLocation, ...]] = {}
 
     def group(change: FindingChange, label: str, cve: str, count: int, key: int) -> None:
-        fact, where = facts[label, cve], tuple(detail.findings_of(change, key, LISTED))
+        share = detail.shared.get(key)
+        where = listed.get(share) if share is not None else None
+        if where is None:
+            where = tuple(detail.findings_of(change, key, LISTED))
+            if share is not None:
+                listed[share] = where
+        fact = facts[label, cve]
         groups.append(FindingGroup(change, cve, fact.severity, fact.cvss, fact.kev,
-                                   fact.confidence, label, count, where, key))  # fmt: skip
+                                   fact.confidence, label, count, where, key, share))  # fmt: skip
 
-    for (label, cve), key in keys.items():
-        new_count, total = counted.get(key, (0, 0))
+    for (label, cve), number in sorted(keys.items()):
+        new_count, total = counted.get(number, (0, 0))
         if new_count:
-            group("new", label, cve, new_count, key)
+            group("new", label, cve, new_count, number)
         if total - new_count:
-            group("reappeared", label, cve, total - new_count, key)
+            group("reappeared", label, cve, total - new_count, number)
     for (label, cve), parts in sorted(gone.items()):
         group("fixed", label, cve, sum(p[2] for p in parts), build.add(parts, cve))
     groups.sort(key=lambda g: (_CHANGES.index(g.change), *_urgency(g)))
@@ -213,9 +237,11 @@ def compare(
     for (change, label, previous), parts in sorted(
         ports.items(), key=lambda item: (_PORT_CHANGES.index(item[0][0]), *item[0][1:])
     ):
-        key = build.add(parts)
-        where = tuple(detail.ports_of(key, LISTED))
-        port_groups.append(PortGroup(change, label, previous, sum(p[2] for p in parts), where, key))
+        number = build.add(parts)
+        where = tuple(detail.ports_of(number, LISTED))
+        port_groups.append(
+            PortGroup(change, label, previous, sum(p[2] for p in parts), where, number)
+        )
 
     ((missing, given_up),) = db.execute(queries.HOSTS_COUNT, params)
     hosts = []

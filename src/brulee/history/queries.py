@@ -160,7 +160,7 @@ PAIRS_BEFORE = (
     "WHERE p.scan_id = :other AND NOT EXISTS (SELECT 1 FROM scan_ports q "
     f"WHERE q.scan_id = :scan AND {_AT.format('q')})"
 )
-CLASSES = "SELECT n, m, COUNT(*), SUM(looked) FROM cmp_pairs WHERE k = :k GROUP BY n, m"
+CLASSES = "SELECT n, m, COUNT(*), SUM(looked), SUM(fresh) FROM cmp_pairs WHERE k = :k GROUP BY n, m"
 INSERT_GROUP = "INSERT INTO cmp_groups VALUES (?, ?, ?, ?, ?)"
 
 
@@ -192,7 +192,7 @@ _ORDER = " ORDER BY sort, protocol, port"
 
 def _rows(seen: str, source: str, where: str = "", cve: str = ":cve") -> str:
     inner = _COLUMNS.format(seen=seen.format(_first_seen(cve))) + f" {source}"
-    return f"SELECT * FROM ({inner}) t{where}{_ORDER}"
+    return f"SELECT address, hostname, protocol, port, seen FROM ({inner}) t{where}{_ORDER}"
 
 
 NEW_IN_PART = _rows(_APPEARED, _PART, " WHERE seen >= :now")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import IO, Any
@@ -271,36 +274,57 @@ def changes_head(changes: Changes) -> dict[str, Any]:
     }
 
 
-def _where_json(loc: ChangedLocation, first_seen: bool) -> str:
-    text = (
-        f'{{"address": {_string(loc.address)}, "hostname": {_string(loc.hostname)}, '
-        f'"protocol": {_string(loc.protocol)}, "port": {int(loc.port)}'
+def _finding_where(locations: Iterable[ChangedLocation]) -> Iterator[str]:
+    """Where a finding changed, as JSON text (a fleet's change has millions)."""
+    return (
+        f'{{"address": {_string(w.address)}, "hostname": {_string(w.hostname)}, '
+        f'"protocol": {_string(w.protocol)}, "port": {int(w.port)}, '
+        f'"first_seen": {_string(w.first_seen)}}}'
+        for w in locations
     )
-    return text + (f', "first_seen": {_string(loc.first_seen)}}}' if first_seen else "}")
+
+
+def _port_where(locations: Iterable[ChangedLocation]) -> Iterator[str]:
+    return (
+        f'{{"address": {_string(w.address)}, "hostname": {_string(w.hostname)}, '
+        f'"protocol": {_string(w.protocol)}, "port": {int(w.port)}}}'
+        for w in locations
+    )
 
 
 def write_changes(out: IO[str], changes: Changes, indent: str = "  ") -> None:
     """The ``changes`` section (``schema/report.schema.json``): every changed finding, port
-    and host, each group's locations streamed from the history store as they are written."""
+    and host, each group's locations streamed from the history store as they are written. A
+    list of locations several groups share (``FindingGroup.shared``) is written once to a spill
+    file, then copied: memory stays flat, and a fleet's new hosts cost one pass each."""
     head = _dump(changes_head(changes))
     out.write(head[:-1] + ', "findings": [')
     detail = changes.detail
-    for n, g in enumerate(changes.findings):
-        item = {
-            "change": g.change, "id": g.id, "severity": g.severity, "cvss": g.cvss,
-            "kev": g.kev, "confidence": g.confidence, "service": g.service, "count": g.count,
-        }  # fmt: skip
-        out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "locations": [')
-        rows = (_where_json(loc, True) for loc in detail.finding_locations(g))
-        _write_array(out, rows, indent + "    ")
-        out.write("}")
+    with tempfile.TemporaryDirectory(prefix="brulee-changes-") as spill:
+        spilled: dict[int, Path] = {}
+        for n, g in enumerate(changes.findings):
+            item = {
+                "change": g.change, "id": g.id, "severity": g.severity, "cvss": g.cvss,
+                "kev": g.kev, "confidence": g.confidence, "service": g.service, "count": g.count,
+            }  # fmt: skip
+            out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "locations": [')
+            rows = _finding_where(detail.finding_locations(g)) if g.shared not in spilled else ()
+            if g.shared is None:
+                _write_array(out, rows, indent + "    ")
+            else:
+                if g.shared not in spilled:
+                    path = spilled[g.shared] = Path(spill) / f"{g.shared}.json"
+                    with path.open("w", encoding="utf-8") as copy:
+                        _write_array(copy, rows, indent + "    ")
+                with spilled[g.shared].open(encoding="utf-8") as copy:
+                    shutil.copyfileobj(copy, out, 1 << 20)
+            out.write("}")
     out.write(("\n" + indent if changes.findings else "") + '], "ports": [')
     for n, p in enumerate(changes.ports):
         item = {"change": p.change, "service": p.service, "previous": p.previous or None,
                 "count": p.count}  # fmt: skip
         out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "locations": [')
-        _write_array(out, (_where_json(loc, False) for loc in detail.port_locations(p)),
-                     indent + "    ")  # fmt: skip
+        _write_array(out, _port_where(detail.port_locations(p)), indent + "    ")
         out.write("}")
     out.write(("\n" + indent if changes.ports else "") + '], "hosts": [')
     for n, h in enumerate(changes.hosts):
@@ -316,11 +340,17 @@ def _dump(value: Any) -> str:
 
 
 def _write_array(out: IO[str], items: Iterable[str], indent: str) -> None:
-    first = True
-    for item in items:
-        out.write(("\n" if first else ",\n") + indent + item)
-        first = False
-    out.write("\n" + indent[:-2] + "]" if not first else "]")
+    """The items of a JSON array, one per line, and its closing bracket; written in chunks."""
+    items = iter(items)
+    first = next(items, None)
+    if first is None:
+        out.write("]")
+        return
+    out.write("\n" + indent + first)
+    sep = ",\n" + indent
+    while chunk := list(itertools.islice(items, 1024)):
+        out.write(sep + sep.join(chunk))
+    out.write("\n" + indent[:-2] + "]")
 
 
 class JsonRenderer(Renderer):
