@@ -172,22 +172,22 @@ def compare(
         if n >= 0 and first_seen_now == count:
             fresh.add((n, m))
         mine, theirs = found_now.get(n, {}), found_before.get(m, {})
-        seen = int(looked or 0) if n < 0 else count  # absences count only where it looked
+        seen = int(looked or 0)  # an absence counts only where the new scan looked
         if n >= 0 and m >= 0:
             still_open += count * len(mine.keys() & theirs.keys())
-        if n < 0:
-            unknown += (count - seen) * len(theirs)
+        gone_here = theirs.keys() - mine.keys()
+        unknown += (count - seen) * len(gone_here)
         for cve in mine.keys() - theirs.keys():
             appeared.setdefault((now[n], cve), []).append((n, m, count))
-        for cve in theirs.keys() - mine.keys():
+        for cve in gone_here:
             if seen:
                 gone.setdefault((before[m], cve), []).append((n, m, seen))
         if m < 0:
             ports.setdefault(("new", now[n], ""), []).append((n, m, count))
         elif n < 0 and seen:
             ports.setdefault(("closed", before[m], ""), []).append((n, m, seen))
-        elif n >= 0 and now[n] != before[m]:
-            ports.setdefault(("changed", now[n], before[m]), []).append((n, m, count))
+        elif n >= 0 and seen and now[n] != before[m]:
+            ports.setdefault(("changed", now[n], before[m]), []).append((n, m, seen))
 
     facts = {**{(before[m], c): f for m, fs in found_before.items() for c, f in fs.items()},
              **{(now[n], c): f for n, fs in found_now.items() for c, f in fs.items()}}  # fmt: skip

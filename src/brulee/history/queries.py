@@ -138,12 +138,14 @@ DELETE_SUPPRESSION = "DELETE FROM suppressions WHERE id = ?"
 SERVICES = "SELECT n, label FROM scan_services WHERE scan_id = ?"
 FINDINGS = "SELECT n, cve, severity, cvss, kev, confidence FROM scan_findings WHERE scan_id = ?"
 # Every port of :scan, with the service at the same port in :other (-1: not open there); fresh:
-# this scan is the first of the site that found it open.
+# this scan is the first of the site that found it open; looked: it completed its host (where
+# it gave up, a service found with less detail proves nothing).
 PAIRS_NOW = (
     "INSERT INTO cmp_pairs SELECT :k, p.n, COALESCE(q.n, -1), p.sort, p.protocol, p.port, "
     "p.address, COALESCE(h.hostname, ''), CASE WHEN EXISTS (SELECT 1 FROM port_seen ps "
     f"WHERE ps.site = :site AND {_AT.format('ps')} AND ps.scan_id = :scan) THEN 1 ELSE 0 END, "
-    f"1 FROM scan_ports p LEFT JOIN scan_ports q ON q.scan_id = :other AND {_AT.format('q')} "
+    "CASE WHEN h.port_set IS NULL THEN 0 ELSE 1 END "
+    f"FROM scan_ports p LEFT JOIN scan_ports q ON q.scan_id = :other AND {_AT.format('q')} "
     "LEFT JOIN scan_hosts h ON h.scan_id = :scan AND h.address = p.address "
     "WHERE p.scan_id = :scan"
 )
@@ -186,7 +188,7 @@ _GROUP = (
 )
 _COLUMNS = "SELECT x.address, x.hostname, x.protocol, x.port, {seen} AS seen, x.sort"
 _APPEARED = "CASE WHEN x.fresh = 1 THEN :now ELSE {} END"
-_LOOKED = " AND (x.n >= 0 OR x.looked = 1)"  # absent where :scan looked: closed or fixed
+_LOOKED = " AND x.looked = 1"  # gone where :scan looked: fixed, closed, changed version
 _ORDER = " ORDER BY sort, protocol, port"
 
 
@@ -201,8 +203,9 @@ REAPPEARED_IN_PART = _rows(_APPEARED, _PART, " WHERE seen < :now")
 REAPPEARED_IN_GROUP = _rows(_APPEARED, _GROUP, " WHERE seen < :now", cve="g.cve")
 FIXED_IN_PART = _rows("{}", _PART + _LOOKED)
 FIXED_IN_GROUP = _rows("{}", _GROUP + _LOOKED, cve="g.cve")
-PORTS_IN_PART = _rows("''", _PART + _LOOKED)
-PORTS_IN_GROUP = _rows("''", _GROUP + _LOOKED)
+_NEW_OR_LOOKED = " AND (x.m < 0 OR x.looked = 1)"  # a new port is new wherever it was seen
+PORTS_IN_PART = _rows("''", _PART + _NEW_OR_LOOKED)
+PORTS_IN_GROUP = _rows("''", _GROUP + _NEW_OR_LOOKED)
 APPEARED_COUNTS = (
     "SELECT g, SUM(CASE WHEN seen >= :now THEN 1 ELSE 0 END), COUNT(*) FROM (SELECT g.g, "
     + _APPEARED.format(_first_seen("g.cve"))

@@ -181,9 +181,9 @@ _SKIPPED = 10  # skipped scans named in a note
 
 
 def _skip_reason(ref: ScanRef, current: ScanRef) -> str:
-    if (ref.scanned, ref.options) != (current.scanned, current.options):
-        return "looked at " + view_text(ref)
-    return _OUTCOME_TEXT.get(ref.outcome, ref.outcome)
+    if ref.outcome in ("failed", "interrupted"):
+        return _OUTCOME_TEXT[ref.outcome]
+    return "looked at " + view_text(ref)
 
 
 def view_text(ref: ScanRef) -> str:
