@@ -358,7 +358,7 @@ def test_duplicate_and_conflicting_shards_are_said(tmp_path: Path, fleet: Path) 
         "site dc1: conflicting shard counts 2 (3 part(s)), 3 (1 part(s)); shards were checked "
         "out of 2, the others' coverage is unknown",
         "site dc1: shard(s) 1 of 2 were read more than once; a host found by both is listed "
-        "once, as last read",
+        "once, with the ports of both (the newer one's where both looked)",
     )
     assert check_coverage([PartSummary("w", "", None, "", "", False, 1, 0)]) == ((), ())
 
