@@ -124,7 +124,8 @@ def run_history(args: argparse.Namespace) -> int:
             for scan in store.list_scans(args.limit):
                 label = " ".join(filter(None, (scan.site, scan.shard and f"shard {scan.shard}")))
                 print(
-                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.hosts_up:>6} up  "
+                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.outcome:<11}  "
+                    f"{scan.hosts_up:>6} up  "
                     f"{scan.findings:>7} findings  {label or '-'}  {scan.location}"
                 )
         return EXIT_OK

@@ -18,7 +18,6 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, NamedTuple
 
 from brulee.core.history import (
     LISTED,
@@ -26,12 +25,13 @@ from brulee.core.history import (
     Changes,
     FindingChange,
     FindingGroup,
+    HostChange,
     HostGroup,
     PortChange,
     PortGroup,
     ScanRef,
 )
-from brulee.core.vulnerability import SEVERITY_RANK
+from brulee.core.vulnerability import SEVERITY_RANK, Confidence, Severity
 from brulee.history import queries
 from brulee.history.interface import Backend, Row
 
@@ -39,24 +39,31 @@ Errors = Callable[[], AbstractContextManager[None]]
 """What turns a backend's errors into HistoryError."""
 _CHANGES: tuple[FindingChange, ...] = ("new", "reappeared", "fixed")
 _PORT_CHANGES: tuple[PortChange, ...] = ("new", "closed", "changed")
+_MISSING: HostChange = "missing"
+_GIVEN_UP: HostChange = "timed_out"
+Labels = dict[int, str]
+"""A scan's services by number: their labels."""
+Facts = dict[int, dict[str, "_Fact"]]
+"""A scan's services by number: their vulnerabilities."""
 
 
-class _Fact(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _Fact:
     """A vulnerability as a scan recorded it for one of its services."""
 
-    severity: Any
+    severity: Severity
     cvss: float | None
     kev: bool
-    confidence: Any
+    confidence: Confidence
 
 
 Part = tuple[int, int, int]
 """One class of ports in a group: (service now, service before, ports)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Group:
-    parts: list[Part]
+    parts: tuple[Part, ...]
     cve: str = ""
 
 
@@ -67,9 +74,9 @@ def _facts(rows: Sequence[Row]) -> dict[int, dict[str, _Fact]]:
     return found
 
 
-def _urgency(group: FindingGroup) -> tuple[bool, int, float, str, str]:
-    return (not group.kev, SEVERITY_RANK[group.severity], -(group.cvss or 0.0), group.id,
-            group.service)  # fmt: skip
+def _urgency(group: FindingGroup) -> tuple[int, bool, int, float, str, str]:
+    return (_CHANGES.index(group.change), not group.kev, SEVERITY_RANK[group.severity],
+            -(group.cvss or 0.0), group.id, group.service)  # fmt: skip
 
 
 class StoreDetail:
@@ -135,16 +142,105 @@ class StoreDetail:
 
 
 class _Builder:
-    """Groups the classes of one comparison into changes, numbering the groups in the store."""
+    """Sorts the classes of ports of one comparison into changes, and numbers the groups of
+    changes in the store."""
 
     def __init__(self, db: Backend, detail: StoreDetail, k: int) -> None:
         self.db, self.detail, self.k = db, detail, k
+        self.appeared: dict[tuple[str, str], list[Part]] = {}
+        """(label now, CVE): the classes where it is absent from the old scan."""
+        self.gone: dict[tuple[str, str], list[Part]] = {}
+        """(label before, CVE): the classes where it is absent from the new scan, looked at."""
+        self.ports: dict[tuple[PortChange, str, str], list[Part]] = {}
+        self.fresh: set[tuple[int, int]] = set()
+        """Classes of ports all first seen by the new scan."""
+        self.still_open = self.unknown = 0
 
-    def add(self, parts: list[Part], cve: str = "") -> int:
+    def add(self, parts: Iterable[Part], cve: str = "") -> int:
         key = len(self.detail.groups)
-        self.detail.groups[key] = _Group(parts, cve)
-        self.db.executemany(queries.INSERT_GROUP, [(self.k, key, n, m, cve) for n, m, _ in parts])
+        self.detail.groups[key] = group = _Group(tuple(parts), cve)
+        rows = [(self.k, key, n, m, cve) for n, m, _ in group.parts]
+        self.db.executemany(queries.INSERT_GROUP, rows)
         return key
+
+    def sort(self, row: Row, now: Labels, before: Labels, found: tuple[Facts, Facts]) -> None:
+        """Sort one class of ports (n, m, ports, looked at, first seen now) into changes."""
+        n, m, count, looked, first_seen_now = row
+        mine, theirs = found[0].get(n, {}), found[1].get(m, {})
+        seen = int(looked or 0)  # an absence counts only where the new scan looked
+        if n >= 0 and first_seen_now == count:
+            self.fresh.add((n, m))
+        if n >= 0 and m >= 0:
+            self.still_open += count * len(mine.keys() & theirs.keys())
+        gone = theirs.keys() - mine.keys()
+        self.unknown += (count - seen) * len(gone)
+        for cve in mine.keys() - theirs.keys():
+            self.appeared.setdefault((now[n], cve), []).append((n, m, count))
+        for cve in gone if seen else ():
+            self.gone.setdefault((before[m], cve), []).append((n, m, seen))
+        if m < 0:
+            self.ports.setdefault(("new", now[n], ""), []).append((n, m, count))
+        elif n < 0 and seen:
+            self.ports.setdefault(("closed", before[m], ""), []).append((n, m, seen))
+        elif n >= 0 and seen and now[n] != before[m]:
+            self.ports.setdefault(("changed", now[n], before[m]), []).append((n, m, seen))
+
+    def findings(
+        self, params: dict[str, object], facts: dict[tuple[str, str], _Fact]
+    ) -> list[FindingGroup]:
+        """The groups of findings, most urgent first, each with its first locations. Findings
+        that appeared at ports some earlier scan saw are counted new or reappeared in SQL; at
+        ports all first seen now they are all new, and listed alike for every vulnerability."""
+        detail = self.detail
+
+        def all_fresh(item: tuple[tuple[str, str], list[Part]]) -> bool:
+            return all((n, m) in self.fresh for n, m, _ in item[1])
+
+        first = len(detail.groups)
+        mixed = [item for item in sorted(self.appeared.items()) if not all_fresh(item)]
+        keys = {name: self.add(parts, name[1]) for name, parts in mixed}
+        counted = {g: (new, total) for g, new, total in self.db.execute(
+            queries.APPEARED_COUNTS, {**params, "first": first, "end": len(detail.groups)}
+        )}  # fmt: skip
+        shares: dict[tuple[Part, ...], int] = {}
+        for name, parts in sorted(item for item in self.appeared.items() if all_fresh(item)):
+            number = keys[name] = self.add(parts, name[1])
+            counted[number] = (sum(p[2] for p in parts),) * 2
+            detail.shared[number] = shares.setdefault(tuple(sorted(parts)), len(shares))
+        groups: list[FindingGroup] = []
+        listed: dict[int, tuple[ChangedLocation, ...]] = {}
+
+        def group(change: FindingChange, label: str, cve: str, count: int, key: int) -> None:
+            share = detail.shared.get(key)
+            where = listed.get(share) if share is not None else None
+            if where is None:
+                where = tuple(detail.findings_of(change, key, LISTED))
+            if share is not None:
+                listed[share] = where
+            f = facts[label, cve]
+            groups.append(FindingGroup(change, cve, f.severity, f.cvss, f.kev, f.confidence,
+                                       label, count, where, key, share))  # fmt: skip
+
+        for (label, cve), number in sorted(keys.items()):
+            new, total = counted.get(number, (0, 0))
+            if new:
+                group("new", label, cve, new, number)
+            if total - new:
+                group("reappeared", label, cve, total - new, number)
+        for (label, cve), parts in sorted(self.gone.items()):
+            group("fixed", label, cve, sum(p[2] for p in parts), self.add(parts, cve))
+        return sorted(groups, key=_urgency)
+
+    def port_groups(self) -> list[PortGroup]:
+        """New ports, closed ones, changed versions; each per service, its first listed."""
+        found = []
+        for (change, label, previous), parts in sorted(
+            self.ports.items(), key=lambda item: (_PORT_CHANGES.index(item[0][0]), *item[0][1:])
+        ):
+            key = self.add(parts)
+            where = tuple(self.detail.ports_of(key, LISTED))
+            found.append(PortGroup(change, label, previous, sum(p[2] for p in parts), where, key))
+        return found
 
 
 def compare(
@@ -156,107 +252,31 @@ def compare(
     }  # fmt: skip
     db.execute(queries.PAIRS_NOW, params)
     db.execute(queries.PAIRS_BEFORE, params)
-    classes = db.execute(queries.CLASSES, {"k": k})
-    now: dict[int, str] = dict(db.execute(queries.SERVICES, (new.id,)))
-    before: dict[int, str] = dict(db.execute(queries.SERVICES, (old.id,)))
-    found_now, found_before = (_facts(db.execute(queries.FINDINGS, (s.id,))) for s in (new, old))
+    now: Labels = dict(db.execute(queries.SERVICES, (new.id,)))
+    before: Labels = dict(db.execute(queries.SERVICES, (old.id,)))
+    found = (_facts(db.execute(queries.FINDINGS, (new.id,))),
+             _facts(db.execute(queries.FINDINGS, (old.id,))))  # fmt: skip
     detail = StoreDetail(db, errors, params)
     build = _Builder(db, detail, k)
-
-    appeared: dict[tuple[str, str], list[Part]] = {}
-    gone: dict[tuple[str, str], list[Part]] = {}
-    ports: dict[tuple[PortChange, str, str], list[Part]] = {}
-    still_open = unknown = 0
-    fresh: set[tuple[int, int]] = set()  # classes of ports all first seen by the new scan
-    for n, m, count, looked, first_seen_now in classes:
-        if n >= 0 and first_seen_now == count:
-            fresh.add((n, m))
-        mine, theirs = found_now.get(n, {}), found_before.get(m, {})
-        seen = int(looked or 0)  # an absence counts only where the new scan looked
-        if n >= 0 and m >= 0:
-            still_open += count * len(mine.keys() & theirs.keys())
-        gone_here = theirs.keys() - mine.keys()
-        unknown += (count - seen) * len(gone_here)
-        for cve in mine.keys() - theirs.keys():
-            appeared.setdefault((now[n], cve), []).append((n, m, count))
-        for cve in gone_here:
-            if seen:
-                gone.setdefault((before[m], cve), []).append((n, m, seen))
-        if m < 0:
-            ports.setdefault(("new", now[n], ""), []).append((n, m, count))
-        elif n < 0 and seen:
-            ports.setdefault(("closed", before[m], ""), []).append((n, m, seen))
-        elif n >= 0 and seen and now[n] != before[m]:
-            ports.setdefault(("changed", now[n], before[m]), []).append((n, m, seen))
-
-    facts = {**{(before[m], c): f for m, fs in found_before.items() for c, f in fs.items()},
-             **{(now[n], c): f for n, fs in found_now.items() for c, f in fs.items()}}  # fmt: skip
-
-    # Appeared findings at ports some earlier scan saw are counted new or reappeared in SQL;
-    # at ports all first seen now they are all new, listed alike for every vulnerability.
-    def all_fresh(item: tuple[tuple[str, str], list[Part]]) -> bool:
-        return all((n, m) in fresh for n, m, _ in item[1])
-
-    mixed = sorted(item for item in appeared.items() if not all_fresh(item))
-    first = len(detail.groups)
-    keys = {name: build.add(parts, name[1]) for name, parts in mixed}
-    counted = {g: (new_count, total) for g, new_count, total in db.execute(
-        queries.APPEARED_COUNTS, {**params, "first": first, "end": len(detail.groups)}
-    )}  # fmt: skip
-    shares: dict[tuple[Part, ...], int] = {}
-    for name, parts in sorted(item for item in appeared.items() if all_fresh(item)):
-        number = keys[name] = build.add(parts, name[1])
-        total = sum(p[2] for p in parts)
-        counted[number] = (total, total)
-        detail.shared[number] = shares.setdefault(tuple(sorted(parts)), len(shares))
-    groups: list[FindingGroup] = []
-    listed: dict[int, tuple[ChangedLocation, ...]] = {}
-
-    def group(change: FindingChange, label: str, cve: str, count: int, key: int) -> None:
-        share = detail.shared.get(key)
-        where = listed.get(share) if share is not None else None
-        if where is None:
-            where = tuple(detail.findings_of(change, key, LISTED))
-            if share is not None:
-                listed[share] = where
-        fact = facts[label, cve]
-        groups.append(FindingGroup(change, cve, fact.severity, fact.cvss, fact.kev,
-                                   fact.confidence, label, count, where, key, share))  # fmt: skip
-
-    for (label, cve), number in sorted(keys.items()):
-        new_count, total = counted.get(number, (0, 0))
-        if new_count:
-            group("new", label, cve, new_count, number)
-        if total - new_count:
-            group("reappeared", label, cve, total - new_count, number)
-    for (label, cve), parts in sorted(gone.items()):
-        group("fixed", label, cve, sum(p[2] for p in parts), build.add(parts, cve))
-    groups.sort(key=lambda g: (_CHANGES.index(g.change), *_urgency(g)))
-
-    port_groups = []
-    for (change, label, previous), parts in sorted(
-        ports.items(), key=lambda item: (_PORT_CHANGES.index(item[0][0]), *item[0][1:])
-    ):
-        number = build.add(parts)
-        where = tuple(detail.ports_of(number, LISTED))
-        port_groups.append(
-            PortGroup(change, label, previous, sum(p[2] for p in parts), where, number)
-        )
-
+    for row in db.execute(queries.CLASSES, {"k": k}):
+        build.sort(row, now, before, found)
+    facts = {(labels[n], cve): fact
+             for labels, facts_of in ((before, found[1]), (now, found[0]))
+             for n, by_cve in facts_of.items() for cve, fact in by_cve.items()}  # fmt: skip
     ((missing, given_up),) = db.execute(queries.HOSTS_COUNT, params)
-    hosts = []
-    if missing:
-        hosts.append(HostGroup("missing", missing, tuple(detail.hosts_of(True, LISTED))))
-    if given_up:
-        hosts.append(HostGroup("timed_out", given_up, tuple(detail.hosts_of(False, LISTED))))
+    hosts = [
+        HostGroup(change, count, tuple(detail.hosts_of(change == "missing", LISTED)))
+        for change, count in ((_MISSING, missing), (_GIVEN_UP, given_up))
+        if count
+    ]
     return Changes(
         previous=old,
         current=new,
         notes=tuple(notes),
-        findings=tuple(groups),
-        still_open=still_open,
-        unknown=unknown,
-        ports=tuple(port_groups),
+        findings=tuple(build.findings(params, facts)),
+        still_open=build.still_open,
+        unknown=build.unknown,
+        ports=tuple(build.port_groups()),
         hosts=tuple(hosts),
         detail=detail,
     )

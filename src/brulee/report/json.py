@@ -292,45 +292,58 @@ def _port_where(locations: Iterable[ChangedLocation]) -> Iterator[str]:
     )
 
 
+class _Spill:
+    """Lists of locations that several groups share (``FindingGroup.shared``): each written
+    once to a file, then copied, so that memory stays flat and a fleet's new hosts cost one
+    pass each."""
+
+    def __init__(self, directory: str) -> None:
+        self._directory = Path(directory)
+
+    def write(self, out: IO[str], shared: int | None, rows: Iterable[str], indent: str) -> None:
+        if shared is None:
+            _write_array(out, rows, indent)
+            return
+        path = self._directory / f"{shared}.json"
+        if not path.exists():
+            with path.open("w", encoding="utf-8") as copy:
+                _write_array(copy, rows, indent)
+        with path.open(encoding="utf-8") as copy:
+            shutil.copyfileobj(copy, out, 1 << 20)
+
+
+def _head(out: IO[str], first: bool, item: dict[str, Any], key: str, indent: str) -> None:
+    """A group's fields, up to its list of ``key``."""
+    out.write(("\n" if first else ",\n") + indent + _dump(item)[:-1] + f', "{key}": [')
+
+
 def write_changes(out: IO[str], changes: Changes, indent: str = "  ") -> None:
     """The ``changes`` section (``schema/report.schema.json``): every changed finding, port
-    and host, each group's locations streamed from the history store as they are written. A
-    list of locations several groups share (``FindingGroup.shared``) is written once to a spill
-    file, then copied: memory stays flat, and a fleet's new hosts cost one pass each."""
+    and host, each group's locations streamed from the history store as they are written."""
+    detail, rows = changes.detail, indent + "    "
     head = _dump(changes_head(changes))
     out.write(head[:-1] + ', "findings": [')
-    detail = changes.detail
-    with tempfile.TemporaryDirectory(prefix="brulee-changes-") as spill:
-        spilled: dict[int, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="brulee-changes-") as directory:
+        spill = _Spill(directory)
         for n, g in enumerate(changes.findings):
             item = {
                 "change": g.change, "id": g.id, "severity": g.severity, "cvss": g.cvss,
                 "kev": g.kev, "confidence": g.confidence, "service": g.service, "count": g.count,
             }  # fmt: skip
-            out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "locations": [')
-            rows = _finding_where(detail.finding_locations(g)) if g.shared not in spilled else ()
-            if g.shared is None:
-                _write_array(out, rows, indent + "    ")
-            else:
-                if g.shared not in spilled:
-                    path = spilled[g.shared] = Path(spill) / f"{g.shared}.json"
-                    with path.open("w", encoding="utf-8") as copy:
-                        _write_array(copy, rows, indent + "    ")
-                with spilled[g.shared].open(encoding="utf-8") as copy:
-                    shutil.copyfileobj(copy, out, 1 << 20)
+            _head(out, not n, item, "locations", indent)
+            spill.write(out, g.shared, _finding_where(detail.finding_locations(g)), rows)
             out.write("}")
     out.write(("\n" + indent if changes.findings else "") + '], "ports": [')
     for n, p in enumerate(changes.ports):
         item = {"change": p.change, "service": p.service, "previous": p.previous or None,
                 "count": p.count}  # fmt: skip
-        out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "locations": [')
-        _write_array(out, _port_where(detail.port_locations(p)), indent + "    ")
+        _head(out, not n, item, "locations", indent)
+        _write_array(out, _port_where(detail.port_locations(p)), rows)
         out.write("}")
     out.write(("\n" + indent if changes.ports else "") + '], "hosts": [')
     for n, h in enumerate(changes.hosts):
-        item = {"change": h.change, "count": h.count}
-        out.write(("\n" if not n else ",\n") + indent + _dump(item)[:-1] + ', "addresses": [')
-        _write_array(out, (_string(a) for a in detail.host_addresses(h)), indent + "    ")
+        _head(out, not n, {"change": h.change, "count": h.count}, "addresses", indent)
+        _write_array(out, (_string(a) for a in detail.host_addresses(h)), rows)
         out.write("}")
     out.write(("\n" + indent if changes.hosts else "") + "]}")
 
