@@ -126,6 +126,41 @@ NOTE = ("ALTER TABLE scans ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
 """A migration this brulee does not have yet, to upgrade a store to."""
 
 
+def test_a_store_of_schema_2_keeps_its_dates(history_url: str, lab_reports: LabReports) -> None:
+    """Schema 3 keeps first-seen dates per port: a store written by the brulee before, with a
+    row per finding, keeps every date it knew; its scans keep how they ended."""
+    old = "2026-10-01T00:00:00+00:00"
+    web = "10.213.77.12"
+    with read_report(lab_reports.first) as report:
+        scope = report_scope(report)
+    ssh = lab_reports.vulnerabilities("OpenSSH 8.2p1 Ubuntu 4ubuntu0.5")
+    with open_store(history_url, migrations=MIGRATIONS[:2]) as store:  # as it was written
+        assert store.schema_version == 2
+        db = store._db
+        ((scan_id,),) = db.execute(
+            "INSERT INTO scans (recorded_at, scanned_at, kind, scope, targets, started, "
+            "finished, incomplete, hosts_up, hosts_down, site, shard, location) VALUES "
+            "(?, ?, 'scan', ?, '[]', ?, '', 1, 1, 0, '', '', 'old') RETURNING id",
+            (old, old, scope, old),
+        )
+        db.execute("INSERT INTO scan_services VALUES (?, 0, 'k', 'OpenSSH 8.2p1', 'OpenSSH', "
+                   "'8.2p1', 'tcp', 'vulnerable')", (scan_id,))  # fmt: skip
+        db.executemany("INSERT INTO scan_findings VALUES (?, 0, ?, 'high', 7.5, 0, 'certain')",
+                       [(scan_id, cve) for cve in ssh[:2]])  # fmt: skip
+        db.execute("INSERT INTO scan_ports VALUES (?, ?, 'tcp', 22, 0)", (scan_id, web))
+        db.execute("INSERT INTO scan_hosts VALUES (?, ?, '')", (scan_id, web))
+        db.executemany("INSERT INTO first_seen VALUES ('', ?, 'tcp', 22, ?, ?, ?)",
+                       [(web, cve, old, scan_id) for cve in ssh[:2]])  # fmt: skip
+    with open_store(history_url) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.get(scan_id).outcome == "interrupted"
+        with read_report(lab_reports.first) as report:
+            store.record(report, kind="scan", location="first")
+        dates = {cve: seen for address, port, cve, seen in first_seen_dates(store)
+                 if (address, port) == (web, 22)}  # fmt: skip
+    assert dates == {cve: old if cve in ssh[:2] else FIRST for cve in ssh}
+
+
 def test_an_older_store_is_migrated_at_open(history_url: str, lab_reports: LabReports) -> None:
     with open_store(history_url) as store, read_report(lab_reports.first) as report:
         first = store.record(report, kind="scan", location="first")
