@@ -4,6 +4,7 @@ that say what to do."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,30 @@ def test_record_refuses_an_unknown_kind(
 
 NOTE = ("ALTER TABLE scans ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
 """A migration this brulee does not have yet, to upgrade a store to."""
+
+
+def test_a_failed_scan_is_the_baseline_only_when_there_is_nothing_else(
+    history_url: str, lab_reports: LabReports
+) -> None:
+    with open_store(history_url) as store:
+        with read_report(lab_reports.first) as report:
+            run = replace(report.scan.run, failed=True, errors=("nmap job 1 exited with 1",))
+            failed = store.get(store.record(replace(report, scan=replace(report.scan, run=run)),
+                                            kind="scan", location="failed"))  # fmt: skip
+        with read_report(lab_reports.changed) as report:
+            changed = store.get(store.record(report, kind="scan", location="changed"))
+        baseline = store.baseline(changed)
+        assert baseline.scan == failed
+        (note,) = baseline.notes
+        assert note.startswith(
+            f"No complete scan of this scope looked at the same ports with the same options: "
+            f"compared with scan {failed.id}, which failed (Nmap reported an error)."
+        )
+        # Once a good scan exists, the failed one is skipped, and said so.
+        with read_report(lab_reports.back) as report:
+            back = store.get(store.record(report, kind="scan", location="back"))
+        assert store.baseline(back).scan == changed
+        assert store.baseline(back).notes == ()  # dated before the good one: not in between
 
 
 def test_a_store_of_schema_2_keeps_its_dates(history_url: str, lab_reports: LabReports) -> None:

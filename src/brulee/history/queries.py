@@ -116,13 +116,19 @@ LATEST_SCANS = f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY id DESC LIMIT ?"
 LATEST_SCANS_OF_SCOPE = (
     f"SELECT {_SCAN_COLUMNS} FROM scans WHERE scope = ? ORDER BY id DESC LIMIT ?"
 )
-# The scans of a scope dated before a scan (:scope, :seen, :id), latest first: the candidates
-# for its baseline.
+# The scans of a scope dated before a scan (:scope, :seen, :id), latest first, that also meet
+# one of the conditions below: the candidates for its baseline.
 EARLIER_OF_SCOPE = (
     f"SELECT {_SCAN_COLUMNS} FROM scans WHERE scope = :scope AND id <> :id "
-    "AND (scanned_at < :seen OR (scanned_at = :seen AND id < :id)) "
+    "AND (scanned_at < :seen OR (scanned_at = :seen AND id < :id)){} "
     "ORDER BY scanned_at DESC, id DESC LIMIT :limit"
 )
+SAME_VIEW = " AND scanned = :scanned AND options = :options"
+"""Looked at the same ports (:scanned) with the same options (:options)."""
+GOOD = SAME_VIEW + " AND outcome IN ('complete', 'partial')"
+"""... and ended well (hosts given up on aside)."""
+LATER_THAN = " AND (scanned_at > :after OR (scanned_at = :after AND id > :after_id))"
+"""Dated after a scan (:after, :after_id)."""
 LAST_OF_SCOPE = "SELECT MAX(id) FROM scans WHERE scope = :scope AND id < :id"
 
 # -- suppressions

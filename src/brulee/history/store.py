@@ -293,23 +293,20 @@ class HistoryStore(Resource):
         return replace(_scan_ref(rows[0]), label=label)
 
     def _earlier(self, current: ScanRef, where: str, limit: int, **params: object) -> list[ScanRef]:
-        query = queries.EARLIER_OF_SCOPE.replace(" ORDER BY", f"{where} ORDER BY")
+        """Scans of the scope of ``current`` dated before it that meet ``where`` (one of the
+        conditions of ``queries``), latest first."""
+        query = queries.EARLIER_OF_SCOPE.format(where)
         found = {"scope": current.scope, "seen": current.scanned_at, "id": current.id}
         return [_scan_ref(r) for r in self._rows(query, {**found, **params, "limit": limit})]
 
     def baseline(self, current: ScanRef) -> Baseline:
         """What ``current`` is compared with (see :class:`Baseline`)."""
         view = {"scanned": current.scanned.text, "options": current.options}
-        same_view = " AND scanned = :scanned AND options = :options"
-        good = self._earlier(current, same_view + " AND outcome IN ('complete', 'partial')", 1,
-                             **view)  # fmt: skip
+        good = self._earlier(current, queries.GOOD, 1, **view)
         if good:
             (base,) = good
             after = {"after": base.scanned_at, "after_id": base.id}
-            skipped = self._earlier(
-                current, " AND (scanned_at > :after OR (scanned_at = :after AND id > :after_id))",
-                _SKIPPED + 1, **after,
-            )  # fmt: skip
+            skipped = self._earlier(current, queries.LATER_THAN, _SKIPPED + 1, **after)
             if not skipped:
                 return Baseline(base, ())
             names = "; ".join(f"{s.name} ({_skip_reason(s, current)})" for s in skipped[:_SKIPPED])
@@ -318,7 +315,7 @@ class HistoryStore(Resource):
                 f"Not used as the baseline: {names}{more}. Compared with {base.name}, the last "
                 "complete scan of this scope that looked at the same ports with the same options.",
             ))  # fmt: skip
-        bad = self._earlier(current, same_view, 1, **view)
+        bad = self._earlier(current, queries.SAME_VIEW, 1, **view)
         if bad:
             (base,) = bad
             return Baseline(base, (
