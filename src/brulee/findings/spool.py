@@ -79,6 +79,8 @@ class Spool(Resource):
         self._db.execute("INSERT INTO origin VALUES (0, '', '', 0)")
         self._indexed = self._ranked = False
         self._origins = 1
+        self._used: set[int] = set()
+        """The origins rows came from: with one, nothing is united."""
         self._sets: dict[int, PortSet] = {}
 
     def close(self) -> None:
@@ -131,6 +133,7 @@ class Spool(Resource):
         """Append host records; ``port_sets``: for each, the position of its scanned ports among
         its origin's (``origin_ports``), None for none; by default none."""
         indexes = port_sets if port_sets is not None else itertools.repeat(None)
+        self._used.add(origin)
         self._db.executemany(
             "INSERT INTO host VALUES (?, ?, ?, ?, ?)",
             (
@@ -140,6 +143,7 @@ class Spool(Resource):
         )
 
     def add_locations(self, rows: list[tuple[str, Location]], origin: int = 0) -> None:
+        self._used.add(origin)
         self._db.executemany(
             "INSERT INTO location VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -173,17 +177,9 @@ class Spool(Resource):
             )
             self._ranked = True
 
-    def _one_origin(self) -> bool:
-        """Every row comes from one origin: nothing to unite."""
-        rows = self._db.execute(
-            "SELECT 1 FROM (SELECT DISTINCT origin FROM host UNION SELECT DISTINCT origin "
-            "FROM location) LIMIT 2"
-        ).fetchall()
-        return len(rows) < 2
-
     def _kept(self) -> str:
         """The condition on a location ``l`` that no newer origin superseded it."""
-        return "1" if self._one_origin() else f"NOT {_SUPERSEDED}"
+        return "1" if len(self._used) < 2 else f"NOT {_SUPERSEDED}"
 
     def location_counts(self) -> dict[str, int]:
         """Distinct locations per group (the same port read from two files counts once)."""
@@ -284,7 +280,7 @@ class Spool(Resource):
         """How many open ports a newer origin scanned again (and the first ``limit``, in
         address order): those were taken from the newer scan."""
         self._index()
-        if self._one_origin():
+        if len(self._used) < 2:
             return 0, ()
         rows = self._db.execute(
             f"SELECT l.address, l.proto, l.port, ({_NEWEST}), o.name, COUNT(*) OVER () FROM "  # noqa: S608 - constant text
