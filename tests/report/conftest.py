@@ -7,7 +7,7 @@ the advisory and version that fix it, and two unverified backports; an Ubuntu ng
 unverified backports; a clean, an unchecked (Ubuntu-packaged), an unknown and an unversioned
 service; a host that is down; an incomplete-scan flag with errors and warnings; the
 vulnerability database line; and HOSTILE text in every field a banner or a source can reach, a
-KEV entry's and a distribution's evidence included.
+KEV entry's, a distribution's evidence and a CWE list included.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ TRAVERSAL = Vulnerability(
     exploits=("EDB-ID:50383", "PACKETSTORM:164418"),
     kev=TRAVERSAL_KEV,
     epss=EpssScore(0.94432, 0.99917),
+    cwes=("CWE-22",),
 )
 CONDITION = "cpe:2.3:o:fedoraproject:fedora:35:*:*:*:*:*:*:*"
 APACHE_VULNS = Assessment(
@@ -81,6 +82,7 @@ APACHE_VULNS = Assessment(
             "matches 2.4.49",
             sources=("nvd",),
             epss=EpssScore(0.12345, 0.95123),
+            cwes=("CWE-787", "NVD-CWE-Other"),
         ),
         Vulnerability(
             id="CVE-2021-33193",
@@ -267,6 +269,7 @@ EVIL_VULNS = Assessment(
                 "2021-11-03", "2021-11-17", HOSTILE, HOSTILE, HOSTILE, HOSTILE, "Unknown", ""
             ),
             epss=EpssScore(0.0004, 0.1),
+            cwes=(HOSTILE,),
         ),
         replace(TRAVERSAL, confidence="conditional", reason=f"only if {CONDITION}"),
     ),

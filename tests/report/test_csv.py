@@ -124,8 +124,9 @@ def test_vulnerability_columns_round_trip(report: Report, tmp_path: Path) -> Non
         "advisory": "", "remediation": "",
         "reason": "cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:* matches 2.4.49",
         "description": "Path traversal and file disclosure in Apache HTTP Server 2.4.49.",
-        "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-41773",
+        "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-41773", "cwe": "CWE-22",
     }  # fmt: skip
+    assert next(r for r in rows if r["cve"] == "CVE-2021-44790")["cwe"] == "CWE-787; NVD-CWE-Other"
     unscored = next(r for r in rows if r["cve"] == "CVE-2024-40898")
     assert (unscored["severity"], unscored["cvss"], unscored["epss"], unscored["kev"]) == (
         "unscored", "", "", "no",

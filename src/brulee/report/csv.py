@@ -18,10 +18,12 @@ from brulee.report.view.text import printable, safe_url
 COLUMNS: tuple[str, ...] = (
     "service", "product", "version", "extrainfo", "protocol", "port", "address", "hostname",
     "status", "cve", "severity", "cvss", "cvss_version", "epss", "epss_percentile", "kev",
-    "confidence", "advisory", "remediation", "reason", "description", "url",
+    "confidence", "advisory", "remediation", "reason", "description", "url", "cwe",
 )  # fmt: skip
 """The header row. ``status`` is the service's; the vulnerability columns are empty on the one
-row of a location where no vulnerability applies (``reason`` then holds the service's notes)."""
+row of a location where no vulnerability applies (``reason`` then holds the service's notes).
+``cwe`` (NVD's weakness ids, ``;``-separated) comes last, so that earlier columns keep their
+places."""
 
 _CVE, _REASON = COLUMNS.index("cve"), COLUMNS.index("reason")
 _FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
@@ -55,7 +57,7 @@ def _decimal(fraction: float) -> str:
 
 
 def vulnerability_cells(vuln: Vulnerability) -> list[str]:
-    """The cells from ``cve`` to ``url``, guarded."""
+    """The cells from ``cve`` to ``cwe``, guarded."""
     cvss, epss = vuln.cvss, vuln.epss
     cells = (
         vuln.id,
@@ -71,6 +73,7 @@ def vulnerability_cells(vuln: Vulnerability) -> list[str]:
         vuln.reason,
         vuln.description,
         safe_url(vuln.url),
+        "; ".join(vuln.cwes),
     )
     return [guard_cell(c) for c in cells]
 

@@ -47,6 +47,7 @@ def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
         "exploits": list(vuln.exploits),
         "advisory": vuln.advisory or None,
         "remediation": vuln.remediation or None,
+        "cwes": list(vuln.cwes),
     }
 
 

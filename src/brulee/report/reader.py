@@ -147,6 +147,7 @@ def read_vulnerability(raw: Any) -> Vulnerability:
         epss=EpssScore(_number(epss, "score"), _number(epss, "percentile")) if epss else None,
         advisory=_text(raw, "advisory"),
         remediation=_text(raw, "remediation"),
+        cwes=_strings(raw, "cwes") if "cwes" in raw else (),  # absent before it was written
     )
 
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
-from brulee.core.vulnerability import Severity, Status, Vulnerability
+from brulee.core.vulnerability import Severity, Status, Vulnerability, cwe_numbers
 from brulee.errors import ReportError
 from brulee.report.interface import Renderer
 from brulee.report.json import scan_dict, summary_dict, vulnerability_dict
@@ -120,10 +120,11 @@ def rule_dict(vuln: Vulnerability) -> dict[str, Any]:
     """The reportingDescriptor of one vulnerability id."""
     data = vulnerability_dict(vuln)
     tags = ["security", "vulnerability", vuln.severity] + (["kev"] if vuln.kev else [])
+    tags += [f"external/cwe/cwe-{number}" for number in cwe_numbers(vuln)]
     properties: dict[str, Any] = {"tags": tags}
     if score := security_severity(vuln):
         properties["security-severity"] = score
-    for key in ("severity", "cvss", "epss", "kev", "published", "sources", "exploits"):
+    for key in ("severity", "cvss", "epss", "kev", "published", "sources", "exploits", "cwes"):
         properties[key] = data[key]
     rule: dict[str, Any] = {
         "id": vuln.id,
