@@ -3,11 +3,11 @@
 It holds a vulnerable service on two hosts (one IPv6) with a known exploited (KEV, ransomware)
 high CVE listed before a critical one, a conditional one with EPSS and an unscored reported one;
 a Debian-packaged OpenSSH with a CVE its package revision fixed (set aside), one still open with
-the advisory and version that fix it, and two unverified backports; an Ubuntu nginx with only
-unverified backports; a clean, an unchecked (Ubuntu-packaged), an unknown and an unversioned
-service; a host that is down; an incomplete-scan flag with errors and warnings; the
-vulnerability database line; and HOSTILE text in every field a banner or a source can reach, a
-KEV entry's, a distribution's evidence and a CWE list included.
+the advisory and version that fix it, and two unverified backports (one under investigation in
+an OpenVEX statement); an Ubuntu nginx with only unverified backports; a clean, an unchecked
+(Ubuntu-packaged), an unknown and an unversioned service; a host that is down; an incomplete-scan
+flag with errors and warnings; the vulnerability database line; and HOSTILE text in every field
+a banner or a source can reach, a KEV entry's, a distribution's evidence and a CWE list included.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ import pytest
 from brulee.core.distro import DistroEvidence
 from brulee.core.report import Report, ScanSummary
 from brulee.core.scan import Host, Port, ScanRun, Service
-from brulee.core.vulnerability import Assessment, Cvss, EpssScore, KevEntry, Vulnerability
+from brulee.core.vulnerability import (
+    Assessment,
+    Cvss,
+    EpssScore,
+    KevEntry,
+    VexNote,
+    Vulnerability,
+)
 from brulee.findings.grouping import ServiceGrouper
 from brulee.findings.spool import Spool
 
@@ -139,6 +146,13 @@ REMEDIATION = (
 FIXED_REASON = (
     "DSA-4280-1 (2018-08-22): fixed in 1:7.4p1-10+deb9u4; this host runs 1:7.4p1-10+deb9u4"
 )
+VEX_NOTE = VexNote(
+    "under_investigation",
+    f"scp is disabled on these hosts; {HOSTILE}",
+    "secops@example.com",
+    "vex.json statement 2",
+    ("cpe cpe:/a:openbsd:openssh:7.4p1", "port 22/tcp"),
+)
 STRETCH_VULNS = Assessment(
     "vulnerable",
     vulnerabilities=(
@@ -183,6 +197,7 @@ STRETCH_VULNS = Assessment(
             f"7.4p1; {NO_STRETCH_ADVISORY}",
             sources=("nvd",),
             epss=EpssScore(0.0456, 0.92),
+            vex=(VEX_NOTE,),
         ),
     ),
     fixed=(

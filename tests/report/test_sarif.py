@@ -370,3 +370,12 @@ def test_results_stream(big_report: Report, tmp_path: Path) -> None:
     assert peak < size / 10, f"peak {peak} bytes for a {size}-byte file"
     data = json.loads((tmp_path / "big.sarif").read_text("utf-8"))
     assert len(data["runs"][0]["results"]) == 10_000
+
+
+def test_vex_notes_are_in_the_message_and_properties(report: Report, tmp_path: Path) -> None:
+    results = render(report, tmp_path)["runs"][0]["results"]
+    noted = [r for r in results if r["ruleId"] == "CVE-2020-15778"]
+    assert noted and all(r["properties"]["vex"][0]["status"] == "under_investigation"
+                         for r in noted)  # fmt: skip
+    text = unescape(noted[0]["message"]["text"])
+    assert "VEX under_investigation by secops@example.com (vex.json statement 2" in text

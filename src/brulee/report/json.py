@@ -15,7 +15,7 @@ from brulee.core.history import Changes, ScanRef
 from brulee.core.report import SCHEMA_VERSION, PartSummary, Report
 from brulee.core.scan import Shard
 from brulee.core.suppression import Applied, Suppression
-from brulee.core.vulnerability import Vulnerability
+from brulee.core.vulnerability import VexNote, Vulnerability
 from brulee.report.interface import Renderer
 
 
@@ -48,7 +48,13 @@ def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
         "advisory": vuln.advisory or None,
         "remediation": vuln.remediation or None,
         "cwes": list(vuln.cwes),
+        "vex": [vex_note_dict(note) for note in vuln.vex],
     }
+
+
+def vex_note_dict(note: VexNote) -> dict[str, Any]:
+    return {"status": note.status, "statement": note.statement, "author": note.author,
+            "origin": note.origin, "scope": list(note.scope)}  # fmt: skip
 
 
 def distribution_dict(found: DistroEvidence | None) -> dict[str, Any] | None:
@@ -152,11 +158,17 @@ def suppression_dict(entry: Suppression) -> dict[str, Any]:
         "author": entry.author,
         "expires": entry.expires.isoformat() if entry.expires else None,
         "scope": {
-            name: str(value)
-            for name in ("product", "version", "host", "port", "protocol", "cidr")
-            if (value := getattr(entry, name)) is not None
+            **({"cpe": entry.software.cpe} if entry.software else {}),
+            **{
+                name: str(value)
+                for name in ("product", "version", "host", "port", "protocol", "cidr")
+                if (value := getattr(entry, name)) is not None
+            },
         },
         "origin": entry.origin,
+        "vex": {"status": entry.vex.status, "justification": entry.vex.justification}
+        if entry.vex
+        else None,
     }
 
 

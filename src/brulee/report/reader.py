@@ -25,11 +25,13 @@ from brulee.core.scan import Service, Shard
 from brulee.core.vulnerability import (
     CONFIDENCE_RANK,
     SEVERITIES,
+    VEX_STATUSES,
     Confidence,
     Cvss,
     EpssScore,
     KevEntry,
     Status,
+    VexNote,
     Vulnerability,
 )
 from brulee.errors import ParseError
@@ -148,6 +150,17 @@ def read_vulnerability(raw: Any) -> Vulnerability:
         advisory=_text(raw, "advisory"),
         remediation=_text(raw, "remediation"),
         cwes=_strings(raw, "cwes") if "cwes" in raw else (),  # absent before it was written
+        vex=tuple(read_vex_note(n) for n in _field(raw, "vex", list)) if "vex" in raw else (),
+    )
+
+
+def read_vex_note(raw: Any) -> VexNote:
+    return VexNote(
+        status=_choice(raw, "status", VEX_STATUSES),
+        statement=_field(raw, "statement", str),
+        author=_field(raw, "author", str),
+        origin=_field(raw, "origin", str),
+        scope=_strings(raw, "scope"),
     )
 
 

@@ -31,7 +31,7 @@ from brulee.core.report import Report
 from brulee.core.vulnerability import Severity, Status, Vulnerability, cwe_numbers
 from brulee.errors import ReportError
 from brulee.report.interface import Renderer
-from brulee.report.json import scan_dict, summary_dict, vulnerability_dict
+from brulee.report.json import scan_dict, summary_dict, vex_note_dict, vulnerability_dict
 from brulee.report.view.report import INCOMPLETE
 from brulee.report.view.text import (
     cvss_text,
@@ -40,6 +40,7 @@ from brulee.report.view.text import (
     kev_text,
     printable,
     safe_url,
+    vex_text,
 )
 
 SARIF_VERSION = "2.1.0"
@@ -240,6 +241,8 @@ def _detail(vuln: Vulnerability) -> str:
         detail += f". Advisory: {vuln.advisory}"
     if vuln.remediation:
         detail += f". Remediation: {vuln.remediation}"
+    for note in vuln.vex:
+        detail += f". {vex_text(note)}"
     return detail + "."
 
 
@@ -261,6 +264,7 @@ def _finding(group: ServiceGroup, vuln: Vulnerability, index: int) -> _Finding:
         "reason": vuln.reason,
         "advisory": vuln.advisory,
         "remediation": vuln.remediation,
+        "vex": [vex_note_dict(note) for note in vuln.vex],
         "service": {
             "id": group.key,
             "name": service.name,
