@@ -17,6 +17,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "pdf": ("pdf", "PdfRenderer", "pdf"),
     "csv": ("csv", "CsvRenderer", "csv"),
     "sarif": ("sarif", "SarifRenderer", "sarif"),
+    "defectdojo": ("defectdojo", "DefectDojoRenderer", "defectdojo.json"),
 }
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
 DEFAULT_FORMATS: tuple[str, ...] = ("json", "html")
