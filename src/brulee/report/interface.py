@@ -18,6 +18,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "csv": ("csv", "CsvRenderer", "csv"),
     "sarif": ("sarif", "SarifRenderer", "sarif"),
     "defectdojo": ("defectdojo", "DefectDojoRenderer", "defectdojo.json"),
+    "prometheus": ("prometheus", "PrometheusRenderer", "prom"),
 }
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
 DEFAULT_FORMATS: tuple[str, ...] = ("json", "html")

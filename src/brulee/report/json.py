@@ -12,7 +12,7 @@ from typing import IO, Any
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, ServiceGroup
 from brulee.core.history import Changes, ScanRef
-from brulee.core.report import SCHEMA_VERSION, PartSummary, Report
+from brulee.core.report import SCHEMA_VERSION, PartSummary, Report, SourceDate
 from brulee.core.scan import Shard
 from brulee.core.suppression import Applied, Suppression
 from brulee.core.vulnerability import VexNote, Vulnerability
@@ -148,7 +148,13 @@ def part_dict(part: PartSummary) -> dict[str, Any]:
         "database_date": part.database_date or None,
         "generated": part.generated,
         "generator_version": part.tool_version,
+        "database_sources": sources_dict(part.database_sources),
     }
+
+
+def sources_dict(sources: tuple[SourceDate, ...]) -> dict[str, str]:
+    """``{"nvd": "2026-10-08T22:17:25+00:00", "kev": ...}``."""
+    return {s.source: s.date for s in sources}
 
 
 def suppression_dict(entry: Suppression) -> dict[str, Any]:
@@ -216,6 +222,7 @@ def scan_dict(report: Report) -> dict[str, Any]:
         "site": scan.site or None,
         "database": scan.database or None,
         "database_date": scan.database_date or None,
+        "database_sources": sources_dict(scan.database_sources),
         "generated": scan.generated,
     }
     if scan.parts:  # a merged report (brulee merge); a single scan's report stays as it was

@@ -20,7 +20,7 @@ import ijson  # picks its C (yajl2_c) backend when installed
 
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, OpenPort
-from brulee.core.report import SCHEMA_VERSION, PartSummary
+from brulee.core.report import SCHEMA_VERSION, PartSummary, SourceDate
 from brulee.core.scan import Service, Shard
 from brulee.core.vulnerability import (
     CONFIDENCE_RANK,
@@ -241,7 +241,16 @@ def read_part(raw: Any, source: str, tool_version: str) -> PartSummary:
         database_date=_text(raw, "database_date"),
         generated=_field(raw, "generated", str),
         tool_version=tool_version,
+        database_sources=_sources(raw),
     )
+
+
+def _sources(raw: Any) -> tuple[SourceDate, ...]:
+    """How current each database source was; () in reports written before they said."""
+    found = _field(raw, "database_sources", dict) if "database_sources" in raw else {}
+    if not all(isinstance(v, str) for v in found.values()):
+        raise ReportFormatError("'database_sources' is not an object of dates")
+    return tuple(SourceDate(name, date) for name, date in found.items())
 
 
 # -- sections --------------------------------------------------------------------------------
