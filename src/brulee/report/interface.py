@@ -19,6 +19,7 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "sarif": ("sarif", "SarifRenderer", "sarif"),
     "defectdojo": ("defectdojo", "DefectDojoRenderer", "defectdojo.json"),
     "prometheus": ("prometheus", "PrometheusRenderer", "prom"),
+    "openvex": ("openvex", "OpenVexRenderer", "openvex.json"),
 }
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
 DEFAULT_FORMATS: tuple[str, ...] = ("json", "html")
