@@ -112,7 +112,7 @@ def _lines(group: ServiceGroup, vuln: Vulnerability) -> list[str]:
     """The description of one vulnerability on one service, escaped for Markdown."""
     service = group.service
     lines = [
-        f"**{md_escape(vuln.id)}** in **{md_escape(service.label)}** "
+        f"**{md_escape(vuln.id)}** in **{md_escape(_software(group))}** "
         f"({md_escape(service.name or 'unknown')}/{md_escape(group.protocol)}), found by brulee.",
         "",
         md_escape(vuln.description) or "No description.",
@@ -137,6 +137,13 @@ def _lines(group: ServiceGroup, vuln: Vulnerability) -> list[str]:
         lines.append(f"**Fixed by the distribution on this service, not imported:** "
                      f"{md_escape(fixed)}")  # fmt: skip
     return lines
+
+
+def _software(group: ServiceGroup) -> str:
+    """``Apache httpd 2.4.49 (Unix)``: the label and Nmap's extra information, which tells apart
+    services of one product and version."""
+    service = group.service
+    return f"{service.label} {service.extrainfo}" if service.extrainfo else service.label
 
 
 def _accepted_lines(suppressed: Suppressed) -> list[str]:
@@ -247,7 +254,7 @@ def _finding(
         "unique_id_from_tool": f"brulee:{group.key}:{vuln.id}" + (":accepted" if accepted else ""),
         "vuln_id_from_tool": vuln.id,
         "scanner_confidence": SCANNER_CONFIDENCE[vuln.confidence],
-        "service": _clip("service", f"{service.label} ({group.protocol})"),
+        "service": _clip("service", f"{_software(group)} ({group.protocol})"),
         "component_name": _clip("component_name", service.product or service.name),
         "component_version": _clip("component_version", service.version),
         "dynamic_finding": True,
@@ -279,7 +286,7 @@ def _finding(
 def _not_checked(group: ServiceGroup, day: str | None) -> dict[str, Any]:
     service = group.service
     lines = [
-        f"**{md_escape(service.label)}** ({md_escape(service.name or 'unknown')}/"
+        f"**{md_escape(_software(group))}** ({md_escape(service.name or 'unknown')}/"
         f"{md_escape(group.protocol)}): **{md_escape(group.status)}** \u2014 "
         f"{md_escape(STATUS_MEANING[group.status])}. This service is not known to be safe.",
         *(md_escape(note) for note in group.notes),
@@ -289,7 +296,7 @@ def _not_checked(group: ServiceGroup, day: str | None) -> dict[str, Any]:
         "severity": "Info",
         "description": "\n\n".join(lines),
         "unique_id_from_tool": f"brulee:{group.key}:not-checked",
-        "service": _clip("service", f"{service.label} ({group.protocol})"),
+        "service": _clip("service", f"{_software(group)} ({group.protocol})"),
         "component_name": _clip("component_name", service.product or service.name),
         "component_version": _clip("component_version", service.version),
         "dynamic_finding": True,
