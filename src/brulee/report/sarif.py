@@ -10,6 +10,9 @@ the relative reference ``tcp/10.0.0.1:22`` (protocol, then host:port; IPv6 as
 list; the region is line 1, which code scanning requires. A logical location repeats the
 endpoint (``10.0.0.1:22``, kind ``resource``) for SARIF viewers.
 
+Rules carry NVD's CWE ids as ``external/cwe/cwe-N`` tags (the convention code scanning shows) and
+as a ``cwes`` property; results carry the OpenVEX statements that kept the finding (``vex``).
+
 CVEs the distribution's package fixed are results with an ``external`` suppression whose
 justification is the advisory. SARIF viewers hide them; GitHub code scanning is reported to
 ingest suppressed results as open alerts unless told otherwise, hence ``suppressed=False``.
