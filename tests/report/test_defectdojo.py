@@ -170,6 +170,8 @@ def test_hostile_text_is_escaped_and_endpoints_are_what_defectdojo_accepts(
             text = finding.get(key, "")
             assert "<script>" not in text and "](" not in text.replace("](https://", "")
         assert finding["title"].isprintable()
+    for finding in data["findings"]:  # the VEX statement on CVE-2020-15778 is hostile too
+        assert "<script>" not in finding["description"]
     description = evil[0]["description"]
     assert "\\<script\\>alert\\(1\\)\\</script\\>" in description
     assert "references" not in findings(data, "CVE-2021-42013")[0]  # javascript: is no link
