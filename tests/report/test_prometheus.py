@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from brulee.core.report import PartSummary, Report, SourceDate
 from brulee.core.scan import Shard
+from brulee.errors import ReportError
 from brulee.history.suppressions import Suppressions, parse_suppression
 from brulee.match.sources import open_matching
 from brulee.pipeline import render_reports
@@ -154,3 +155,14 @@ def test_real_scans_parse_and_agree_with_the_json_report(
     assert value(samples, "brulee_scan_incomplete") == int(data["scan"]["incomplete"])
     sources = {dict(ls)["source"] for n, ls in samples if n == "brulee_database_age_seconds"}
     assert sources == {"nvd", "kev", "epss", "debian"} == set(data["scan"]["database_sources"])
+
+
+def test_a_file_that_cannot_be_written_is_a_report_error(report: Report, tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "report.prom"
+    with pytest.raises(ReportError, match=f"cannot write report {path}"):
+        PrometheusRenderer().render(report, path)
+    blocked = tmp_path / "report.prom"
+    blocked.mkdir()  # the rename over it fails: the partial file does not stay behind
+    with pytest.raises(ReportError):
+        PrometheusRenderer().render(report, blocked)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.prom"]

@@ -34,8 +34,7 @@ from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
 from brulee.core.suppression import Suppressed, Suppression, ip_address_of
 from brulee.core.vulnerability import Confidence, Severity, Vulnerability, cwe_numbers
-from brulee.errors import ReportError
-from brulee.report.interface import Renderer
+from brulee.report.interface import Renderer, report_file
 from brulee.report.markdown import md_escape, md_link
 from brulee.report.view.report import INCOMPLETE
 from brulee.report.view.services import STATUS_MEANING
@@ -167,11 +166,8 @@ class DefectDojoRenderer(Renderer):
     extension = "defectdojo.json"
 
     def render(self, report: Report, path: Path) -> None:
-        try:
-            with path.open("w", encoding="utf-8", errors="replace", newline="\n") as out:
-                self._write(report, out)
-        except OSError as exc:
-            raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc
+        with report_file(path) as out:
+            self._write(report, out)
 
     def _write(self, report: Report, out: IO[str]) -> None:
         out.write(_dump(_head(report))[:-1] + ', "findings": [')

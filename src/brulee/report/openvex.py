@@ -34,9 +34,8 @@ from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
 from brulee.core.suppression import Suppressed, Suppression, ip_address_of
 from brulee.core.vulnerability import VexStatus, Vulnerability
-from brulee.errors import ReportError
 from brulee.match.nvd import service_products
-from brulee.report.interface import Renderer
+from brulee.report.interface import Renderer, report_file
 from brulee.report.view.text import fixed_text, printable, safe_url
 
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
@@ -192,11 +191,8 @@ class OpenVexRenderer(Renderer):
     extension = "openvex.json"
 
     def render(self, report: Report, path: Path) -> None:
-        try:
-            with path.open("w", encoding="utf-8", errors="replace", newline="\n") as out:
-                self._write(report, out)
-        except OSError as exc:
-            raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc
+        with report_file(path) as out:
+            self._write(report, out)
 
     def _write(self, report: Report, out: IO[str]) -> None:
         out.write(_dump(document_head(report))[:-1] + ', "statements": [')

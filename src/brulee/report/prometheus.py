@@ -20,8 +20,7 @@ from pathlib import Path
 
 from brulee.core.report import Report, SourceDate
 from brulee.core.vulnerability import CONFIDENCE_RANK, SEVERITIES, Confidence, Severity
-from brulee.errors import ReportError
-from brulee.report.interface import Renderer
+from brulee.report.interface import Renderer, report_file
 from brulee.report.view.services import STATUSES
 from brulee.report.view.text import printable
 
@@ -236,11 +235,5 @@ class PrometheusRenderer(Renderer):
     extension = "prom"
 
     def render(self, report: Report, path: Path) -> None:
-        partial = path.with_name(path.name + ".tmp")
-        try:
-            with partial.open("w", encoding="utf-8", newline="\n") as out:
-                out.writelines(families(report))
-            partial.replace(path)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc
+        with report_file(path, atomic=True) as out:
+            out.writelines(families(report))

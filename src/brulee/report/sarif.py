@@ -32,8 +32,7 @@ from urllib.parse import quote
 from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
 from brulee.core.vulnerability import Severity, Status, Vulnerability, cwe_numbers
-from brulee.errors import ReportError
-from brulee.report.interface import Renderer
+from brulee.report.interface import Renderer, report_file
 from brulee.report.json import scan_dict, summary_dict, vex_note_dict, vulnerability_dict
 from brulee.report.view.report import INCOMPLETE
 from brulee.report.view.text import (
@@ -333,11 +332,8 @@ class SarifRenderer(Renderer):
         self.suppressed = suppressed
 
     def render(self, report: Report, path: Path) -> None:
-        try:
-            with path.open("w", encoding="utf-8", errors="replace", newline="\n") as out:
-                self._write(report, out)
-        except OSError as exc:
-            raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc
+        with report_file(path) as out:
+            self._write(report, out)
 
     def _write(self, report: Report, out: IO[str]) -> None:
         rules = collect_rules(report, self.suppressed)
