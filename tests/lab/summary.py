@@ -112,17 +112,28 @@ def flags(vuln: dict[str, Any], service: dict[str, Any], artefact: bool) -> list
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
-    """One service of the report, summarised."""
+class Finding:
+    """One finding as the summary reads it."""
 
-    label: str
+    id: str
+    severity: str
+    confidence: str
+    kev: bool
+    flags: tuple[str, ...]
+
+    def tag(self) -> str:
+        return f"{self.id} ({'; '.join((self.confidence, *self.flags))})"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One service of the report: its label (with an Nmap label marked), ports, Debian package."""
+
+    name: str
+    ports: str
     debian: str
     status: str
-    confidence: Counter[str]
-    severity: Counter[str]
-    kev: tuple[str, ...]
-    rests_on: Counter[str]
-    notable: tuple[str, ...]  # findings resting on an unbounded entry or a platform condition
+    findings: tuple[Finding, ...]
 
 
 def rows(report: dict[str, Any], lab: Sequence[dict[str, Any]] = ()) -> list[Row]:
@@ -132,27 +143,17 @@ def rows(report: dict[str, Any], lab: Sequence[dict[str, Any]] = ()) -> list[Row
     out = []
     for svc in report["services"]:
         artefact = is_artefact(svc["product"], svc["version"], labels)
-        label = f"{svc['product']} {svc['version']}".strip() + (" (Nmap label)" if artefact else "")
-        ports = "+".join(f"{loc['port']}/{loc['protocol']}" for loc in svc["locations"])
+        name = f"{svc['product']} {svc['version']}".strip() + (" (Nmap label)" if artefact else "")
+        if svc.get("extrainfo"):
+            name += f", {svc['extrainfo']}"
         packages = sorted({debian.get(loc["address"], "") for loc in svc["locations"]} - {""})
-        vulns = svc["vulnerabilities"]
-        kev, notable, rests_on = [], [], Counter[str]()
-        for vuln in vulns:
-            found = flags(vuln, svc, artefact)
-            rests_on.update(found)
-            tag = f"{vuln['id']} ({vuln['confidence']}{''.join('; ' + f for f in found)})"
-            if vuln.get("kev"):
-                kev.append(tag)
-            if {"unbounded", "platform", "platform?"} & set(found):
-                notable.append(
-                    f"{vuln['id']} {vuln['severity']} ({vuln['confidence']}; {', '.join(found)})"
-                )
-        out.append(Row(
-            label=f"{label} [{ports}]", debian=", ".join(packages), status=svc["status"],
-            confidence=Counter(v["confidence"] for v in vulns),
-            severity=Counter(v["severity"] for v in vulns), kev=tuple(kev),
-            rests_on=rests_on, notable=tuple(notable),
-        ))  # fmt: skip
+        findings = tuple(
+            Finding(v["id"], v["severity"], v["confidence"], bool(v.get("kev")),
+                    tuple(flags(v, svc, artefact)))
+            for v in svc["vulnerabilities"]
+        )  # fmt: skip
+        ports = "+".join(f"{loc['port']}/{loc['protocol']}" for loc in svc["locations"])
+        out.append(Row(name, ports, ", ".join(packages), svc["status"], findings))
     return out
 
 
@@ -162,26 +163,46 @@ def _counts(counter: Counter[str], order: Iterable[str] = ()) -> str:
 
 
 def render(report: dict[str, Any], lab: Sequence[dict[str, Any]] = ()) -> str:
-    """The Markdown tables: per service, then the findings on unbounded entries or platforms."""
+    """Markdown: one row per service (in the report's order), then what the headlines rest on."""
     table = rows(report, lab)
+    summary = report.get("summary", {})
     lines = [
-        f"brulee {report.get('generator', {}).get('version', '?')}, "
+        f"brulee {report.get('generator', {}).get('version', '?')}, Nmap "
         f"{report['scan'].get('nmap_version', '')}, database {report['scan'].get('database', '')}",
         "",
-        "| service [ports] | Debian package | status | findings by confidence | by severity "
+        "| service [ports] | Debian package | status | findings by confidence | C/H/M/L "
         "| KEV | rests on |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in table:
-        sev = "/".join(str(row.severity[s]) for s in SEVERITIES)
+        severity = Counter(f.severity for f in row.findings)
         lines.append(
-            f"| {row.label} | {row.debian or '-'} | {row.status} | {_counts(row.confidence)} "
-            f"| {sev} | {'; '.join(row.kev) or '-'} "
-            f"| {_counts(row.rests_on, FLAGS)} |"
+            f"| {row.name} [{row.ports}] | {row.debian or '-'} | {row.status} "
+            f"| {_counts(Counter(f.confidence for f in row.findings))} "
+            f"| {'/'.join(str(severity[s]) for s in SEVERITIES)} "
+            f"| {'; '.join(f.tag() for f in row.findings if f.kev) or '-'} "
+            f"| {_counts(Counter(flag for f in row.findings for flag in f.flags), FLAGS)} |"
         )
-    status = Counter(r.status for r in table)
-    lines += ["", f"Statuses: {_counts(status)}. Severity columns: critical/high/medium/low."]
-    notable = [f"- {row.label.split(' [')[0]}: {n}" for row in table for n in row.notable]
+    every = [(row, f) for row in table for f in row.findings]
+    plain = sum(1 for _, f in every if not f.flags)
+    lines += [
+        "",
+        f"Headlines as reported: services {_counts(Counter(summary.get('by_status', {})))}; "
+        f"findings {_counts(Counter(summary.get('by_severity', {})), SEVERITIES)}.",
+        f"KEV entries: {'; '.join(f'{r.name}: {f.tag()}' for r, f in every if f.kev) or 'none'}.",
+        "Critical: "
+        + (
+            "; ".join(f"{r.name}: {f.tag()}" for r, f in every if f.severity == "critical")
+            or "none"
+        )
+        + ".",
+        f"Findings on a plain version match (none of {', '.join(FLAGS)}): {plain} of {len(every)}.",
+    ]
+    notable = [
+        f"- {r.name}: {f.id} {f.severity} ({'; '.join((f.confidence, *f.flags))})"
+        for r, f in every
+        if {"unbounded", "platform", "platform?"} & set(f.flags)
+    ]
     if notable:
         lines += ["", "Findings on an unbounded NVD entry or a platform condition:", *notable]
     return "\n".join(lines)

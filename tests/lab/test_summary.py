@@ -90,6 +90,7 @@ def test_render_counts_and_names_the_kev_basis() -> None:
     report = {
         "generator": {"version": "x"},
         "scan": {"nmap_version": "7.93", "database": "db"},
+        "summary": {"by_status": {"vulnerable": 1}, "by_severity": {"critical": 1}},
         "services": [{
             **SAMBA, "status": "vulnerable",
             "locations": [{"address": "10.0.0.1", "port": 445, "protocol": "tcp"}],
@@ -104,4 +105,5 @@ def test_render_counts_and_names_the_kev_basis() -> None:
     labelled = ("Samba smbd", "4.6.2") in nmap_labels()
     assert "samba 2:4.17.12+dfsg-0+deb12u4" in row and "| vulnerable | certain 1 | 1/0/0/0 |" in row
     assert ("CVE-2017-7494 (certain; artefact)" in row) == labelled
-    assert "Statuses: vulnerable 1." in table
+    assert "Headlines as reported: services vulnerable 1; findings critical 1." in table
+    assert "Findings on a plain version match" in table and f": {int(not labelled)} of 1." in table
