@@ -50,10 +50,11 @@ class RealScan:
     def service(self, name: str, port: int, protocol: str = "tcp") -> dict[str, Any]:
         """The report's service at daemon ``name``'s ``port``/``protocol``."""
         address = self.lab.daemon(name).address
-        for service in self.report["services"]:
+        services: list[dict[str, Any]] = self.report["services"]
+        for service in services:
             for loc in service["locations"]:
                 if (loc["address"], loc["port"], loc["protocol"]) == (address, port, protocol):
-                    return service  # type: ignore[no-any-return]
+                    return service
         raise KeyError(f"no service at {name} {address}:{port}/{protocol}")
 
 
