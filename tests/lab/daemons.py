@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from .netlab import NAME_PREFIX, Lab, LabError, LabHost, _pid_alive, cleanup_stale, lab_skip_reason
+from .netlab import NAME_PREFIX, Lab, LabError, LabHost, pid_alive, cleanup_stale, lab_skip_reason
 
 REPO = Path(__file__).resolve().parents[2]
 DEB_DIR = REPO / ".lab-debs"  # scripts/extract-debs unpacks the conflicting packages here
@@ -393,7 +393,7 @@ def cleanup_stale_daemons() -> list[str]:
     pattern = re.compile(rf"{NAME_PREFIX}(\d+)x\d+-daemons")
     for path in Path(tempfile.gettempdir()).iterdir():
         match = pattern.fullmatch(path.name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(str(path))
     return removed
