@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from .netlab import NAME_PREFIX, Lab, LabError, LabHost, pid_alive, cleanup_stale, lab_skip_reason
+from .netlab import NAME_PREFIX, Lab, LabError, LabHost, cleanup_stale, lab_skip_reason, pid_alive
 
 REPO = Path(__file__).resolve().parents[2]
 DEB_DIR = REPO / ".lab-debs"  # scripts/extract-debs unpacks the conflicting packages here
