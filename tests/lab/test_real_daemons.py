@@ -33,7 +33,7 @@ from .daemons import (
     dpkg_revision,
     dpkg_upstream,
 )
-from .netlab import SCANNER4, SUBNET4, LabError, _pid_alive, netns_list, netns_pids
+from .netlab import SCANNER4, SUBNET4, LabError, netns_list, netns_pids, pid_alive
 from .summary import PROBES, nmap_labels, render
 
 pytestmark = [pytest.mark.root, pytest.mark.nmap]
@@ -210,7 +210,7 @@ def test_teardown_stops_every_process_and_namespace() -> None:
         root = running.root
         assert root.is_dir()
     assert not set(namespaces) & set(netns_list())
-    assert not any(_pid_alive(pid) for pid in pids)
+    assert not any(pid_alive(pid) for pid in pids)
     assert not root.exists()
 
 
