@@ -9,6 +9,14 @@ SCAN_ARGS ?=
 SCAN_PACKAGES := nmap
 TEST_PACKAGES := nmap iproute2 latexmk texlive-latex-base texlive-latex-recommended \
 	texlive-latex-extra lmodern poppler-utils chromium podman buildah debootstrap runc postgresql
+# Real Debian daemons of tests/lab/test_real_daemons.py: installed but never started by apt
+# (scripts/ensure-lab-daemons); ProFTPD and Postfix conflict with vsftpd and Exim, so their .debs
+# are unpacked into .lab-debs/ beside the libraries they need.
+LAB_DAEMONS := openssh-server apache2 nginx vsftpd exim4-daemon-light dovecot-imapd bind9 \
+	mariadb-server redis-server memcached lighttpd squid samba snmpd tomcat10
+LAB_EXTRACTED := proftpd-core postfix
+LAB_EXTRACTED_LIBS := libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libicu72 \
+	libdb5.3 libnsl2 libsasl2-2
 PDF_PACKAGES := latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra lmodern
 
 .PHONY: scan demo test lint bench clean
@@ -37,6 +45,7 @@ demo: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	@scripts/ensure-packages $(TEST_PACKAGES)
+	@scripts/ensure-lab-daemons $(LAB_DAEMONS) $(LAB_EXTRACTED_LIBS) -- $(LAB_EXTRACTED)
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev
@@ -52,4 +61,4 @@ bench: $(VENV)/.runtime
 	$(BIN)/python bench/bench_merge.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .lab-debs

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.lab.fixtures"]
+pytest_plugins = ["tests.lab.fixtures", "tests.lab.daemon_fixtures"]
 
 ASSETS = Path(__file__).parent / "assets"
 NMAP_XML = ASSETS / "nmap"

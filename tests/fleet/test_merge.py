@@ -319,9 +319,9 @@ def test_a_port_scanned_twice_is_taken_from_the_newer_scan(
     sunday += x.host("10.0.0.2", x.port(80, nginx))
     monday = x.host("10.0.0.1", x.port(22, _ssh("9.8p1")))
     later = x.HEAD.replace('start="1700000000"', 'start="1700086400"')
-    for day, hosts, head in zip(DAYS, (sunday, monday), (x.HEAD, later), strict=True):
+    for day, body, head in zip(DAYS, (sunday, monday), (x.HEAD, later), strict=True):
         xml = tmp_path / f"{day}.xml"
-        xml.write_text(head + hosts + x.TAIL, "utf-8")
+        xml.write_text(head + body + x.TAIL, "utf-8")
         render_reports([xml], ["json"], tmp_path / "in" / day, matching=matching)
     monday_json, sunday_json = (
         str(tmp_path / "in" / d / "report.json") for d in ("monday", "sunday")

@@ -173,7 +173,7 @@ def _run(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProc
     return result
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, dead but not yet reaped by its parent, does not)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -211,7 +211,7 @@ def _kill_and_reap(pids: Iterable[int], grace: float = 3.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while any(_pid_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
@@ -227,7 +227,7 @@ def cleanup_stale() -> list[str]:
     removed: list[str] = []
     for name in netns_list():
         owner = name[len(NAME_PREFIX) :].split("x", 1)[0]
-        if not (name.startswith(NAME_PREFIX) and owner.isdigit()) or _pid_alive(int(owner)):
+        if not (name.startswith(NAME_PREFIX) and owner.isdigit()) or pid_alive(int(owner)):
             continue
         _kill_and_reap(netns_pids(name), grace=1.0)
         _run(["ip", "netns", "delete", name], check=False)

@@ -62,7 +62,7 @@ def test_every_value_reads_back_as_written(report: Report) -> None:
     hosts = list(report.hosts())
     assert [read_host(host_dict(h, {})) for h in hosts] == hosts
     part = PartSummary("s3://b/dc1/report.json", "dc1", Shard(2, 3), "a", "", True, 1, 2,
-                       ("e",), ("w",), "7.93", "db", "2024", "now", "0.1.0", "interrupted",
+                       ("e",), ("w",), "7.93", "db", "2024", "now", "0.1.0", (), "interrupted",
                        PortSet.parse("tcp:1-1024;udp:53"), 2, 17)  # fmt: skip
     assert read_part(part_dict(part), part.source, part.tool_version) == part
 
@@ -165,3 +165,11 @@ def test_errors_name_the_report_even_for_findings_read_late(tmp_path: Path, repo
         with pytest.raises(ParseError) as caught, report_errors("gone.json"):
             list(read_sections("gone.json", opener))
         assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_a_report_written_before_cwes_reads_with_none(report: Report) -> None:
+    vuln = next(v for g in report.services for v in g.vulnerabilities if v.cwes)
+    raw = vulnerability_dict(vuln)
+    del raw["cwes"]
+    assert read_vulnerability(raw).cwes == ()
+    assert read_vulnerability(vulnerability_dict(vuln)).cwes == vuln.cwes

@@ -35,6 +35,16 @@ class ReportData(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class SourceDate:
+    """How current one source of the vulnerability database is."""
+
+    source: str
+    """``nvd``, ``kev``, ``epss``, ``debian``."""
+    date: str
+    """ISO 8601, UTC: the newest date the source's data carries."""
+
+
+@dataclass(frozen=True, slots=True)
 class PartSummary:
     """One scan (usually one shard of one site) among those a merged report was built from."""
 
@@ -55,6 +65,7 @@ class PartSummary:
     database_date: str = ""
     generated: str = ""
     tool_version: str = ""
+    database_sources: tuple[SourceDate, ...] = ()
     outcome: Outcome = "complete"
     ports: PortSet = NO_PORTS
     """The ports its Nmap was told to scan."""
@@ -94,6 +105,8 @@ class ScanSummary:
     """What the vulnerability data is (counts, dates, coverage); '' when none was used."""
     database_date: str = ""
     """How current the NVD data is (ISO 8601)."""
+    database_sources: tuple[SourceDate, ...] = ()
+    """How current each source of the database is (NVD, KEV, EPSS, Debian)."""
     shard: Shard | None = None
     """The slice of the targets this scan covered (``--shard I/N``), if any."""
     site: str = ""

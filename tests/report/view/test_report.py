@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from brulee.core.report import Report
 from brulee.core.vulnerability import SEVERITIES
@@ -17,7 +18,7 @@ def test_targets_text() -> None:
 
 
 def test_the_banner_says_why_a_scan_is_incomplete(report: Report) -> None:
-    def banner(**run: object) -> tuple[bool, str]:
+    def banner(**run: Any) -> tuple[bool, str]:
         settled = replace(report.scan.run, incomplete=False, failed=False, timed_out=0)
         view = build_view(replace(report, scan=replace(report.scan, run=replace(settled, **run))))
         return view.incomplete, view.incomplete_text
