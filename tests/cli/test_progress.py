@@ -9,7 +9,7 @@ from rich.console import Console
 
 from brulee.cli.main import ScanProgress, progress_text
 from brulee.scan.nmap import plan_jobs
-from brulee.scan.progress import Overall, Status, StatsReader
+from brulee.scan.progress import Overall, StatsReader, Status
 from brulee.scan.targets import build_scope, parse_list
 from tests.conftest import ASSETS
 
