@@ -2,7 +2,7 @@
 
 ``fleet_hosts(40)`` gives 40 hosts at 10.213.77.11 and up (a cluster at the start of the
 lab's /24, as real networks cluster their live hosts), each with SSH and HTTP open and some
-with FTP, SMTP and a second web server, out of the seven TCP ports in ``FLEET_PORTS``.
+with FTP, SMTP or a second web server, out of the seven TCP ports in ``FLEET_PORTS``.
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ def fleet_host(index: int) -> LabHost:
         LabService(22, "tcp", "ssh", _SSH[index % len(_SSH)]),
         LabService(80, "tcp", "http", _WEB[index % len(_WEB)]),
     ]
-    if index % 3 == 0:
-        services.append(LabService(21, "tcp", "ftp", _FTP[index // 3 % len(_FTP)]))
-    if index % 4 == 1:
+    # Odd periods: no worker of an interleaved split gets all of one kind.
+    if index % 5 == 0:
+        services.append(LabService(21, "tcp", "ftp", _FTP[index // 5 % len(_FTP)]))
+    if index % 7 == 3:
         services.append(LabService(25, "tcp", "smtp", _SMTP))
-    if index % 2 == 1:
+    if index % 3 == 1:
         services.append(LabService(8080, "tcp", "http", _APP))
     return LabHost(
         f"fleet{index}",

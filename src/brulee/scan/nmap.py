@@ -21,7 +21,7 @@ from pathlib import Path
 from brulee.errors import NmapArgsError, NmapError
 from brulee.scan.progress import StatsReader, Status
 from brulee.scan.targets import Scope
-from brulee.scan.tuning import timing_args
+from brulee.scan.tuning import option_name, timing_args
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,6 @@ _TAKES_VALUE = frozenset(
     }
 )
 # fmt: on
-
-
-def option_name(word: str) -> str | None:
-    """The option a word names (``--min-rate=5`` -> ``min-rate``), or None for a value."""
-    if not word.startswith("-") or word == "-":
-        return None
-    return word.lstrip("-").split("=", 1)[0]
 
 
 def check_user_args(text: str) -> list[str]:

@@ -29,6 +29,13 @@ TIMING_OPTIONS = frozenset(
 )  # fmt: skip
 
 
+def option_name(word: str) -> str | None:
+    """The option a word names (``--min-rate=5`` -> ``min-rate``), or None for a value."""
+    if not word.startswith("-") or word == "-":
+        return None
+    return word.lstrip("-").split("=", 1)[0]
+
+
 def sets_template(user_args: Sequence[str]) -> bool:
     """Whether the user chose a timing template (``-T3``, ``-T 2``, ``-Tpolite``)."""
     return any(word.startswith("-T") for word in user_args)
@@ -36,8 +43,8 @@ def sets_template(user_args: Sequence[str]) -> bool:
 
 def tunes_timing(user_args: Sequence[str]) -> bool:
     """Whether the user chose a template or any fine-grained timing or rate option."""
-    names = (word.lstrip("-").split("=", 1)[0] for word in user_args if word.startswith("--"))
-    return sets_template(user_args) or any(name in TIMING_OPTIONS for name in names)
+    names = {option_name(word) for word in user_args}
+    return sets_template(user_args) or bool(names & TIMING_OPTIONS)
 
 
 def timing_args(user_args: Sequence[str]) -> list[str]:
