@@ -96,7 +96,12 @@ def shards(lab: Lab, targets: Sequence[str]) -> Runner:
              "--no-history"]
             for i in (1, 2)
         ]  # fmt: skip
-        procs = [subprocess.Popen(lab.scanner_cmd(a), stdout=subprocess.DEVNULL) for a in argvs]
+        procs = [
+            subprocess.Popen(
+                lab.scanner_cmd(a), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            for a in argvs
+        ]
         if any(proc.wait() != 0 for proc in procs):
             raise SystemExit("a shard failed")
         return sorted(out.glob("*/nmap/scan-*.xml"))
