@@ -75,7 +75,7 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """What a backend makes of an SDK exception: a one-line reason, and whether to try again."""
+    """What a backend makes of an SDK exception: a one-line reason, and whether it is transient."""
 
     reason: str
     retryable: bool = False
