@@ -262,8 +262,8 @@ class ScanProgress:
         if bar is None:
             return lambda index, status: None
         tracker = Tracker({job.index: job.total for job in jobs})
-        total = sum(job.total for job in jobs)
-        task = bar.add_task(f"0/{total} hosts", total=1.0)
+        start = Overall(0.0, 0, sum(job.total for job in jobs), "", None)
+        task = bar.add_task(progress_text(start), total=1.0)
         bar.start()
 
         def update(index: int, status: Status) -> None:

@@ -222,16 +222,14 @@ class Scope:
             while low < offset + iv.size:
                 first, last = max(low, offset), min(low + block, offset + iv.size) - 1
                 piece = Interval(iv.version, iv.first + first - offset, iv.first + last - offset)
-                slot = dealt[low // block % parts]
-                if slot and slot[-1].version == iv.version and slot[-1].last + 1 == piece.first:
-                    slot[-1] = Interval(iv.version, slot[-1].first, piece.last)
-                else:
-                    slot.append(piece)
+                dealt[low // block % parts].append(piece)
                 low += block
             offset += iv.size
         start = -(-addresses // block)  # hostnames continue the rotation
         names = [self.hostnames[(i - start) % parts :: parts] for i in range(parts)]
-        slices = [Scope(tuple(dealt[i]), names[i], self.excluded_hostnames) for i in range(parts)]
+        slices = [
+            Scope(tuple(_merge(dealt[i])), names[i], self.excluded_hostnames) for i in range(parts)
+        ]
         return [s for s in slices if s.size]
 
     def shard(self, index: int, count: int) -> Scope:

@@ -55,9 +55,9 @@ def timing_args(user_args: Sequence[str]) -> list[str]:
 def usable_cpus(cgroup: Path = CGROUP) -> int:
     """CPUs this process may use: its affinity, bounded by a cgroup CPU quota (a container's
     limit, v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``), rounded up; at least 1."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    limit = _quota(cgroup)
-    return max(1, min(cpus or 1, limit) if limit else cpus or 1)
+    has_affinity = hasattr(os, "sched_getaffinity")  # not on macOS
+    cpus = len(os.sched_getaffinity(0)) if has_affinity else os.cpu_count() or 1
+    return max(1, min(cpus, _quota(cgroup) or cpus))
 
 
 def _quota(cgroup: Path) -> int | None:
