@@ -50,7 +50,8 @@ class GcsSink(BucketSink[Any]):
         ).with_timeout(self.retry.deadline)
 
     def _gave_up(self) -> str:
-        return f"gave up after retrying for {self.retry.deadline:g} s"
+        deadline = self.retry.deadline
+        return f"gave up after retrying for {deadline:g} s" if deadline else "gave up"
 
     def _upload(self, path: Path, key: str, content_type: str) -> None:
         blob = self.client.bucket(self.bucket).blob(key, chunk_size=self.part_size)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Generic, Protocol, TypeVar
 
 from brulee.errors import OutputError, UsageError
+from brulee.util.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -61,16 +62,18 @@ def local_files(local_dir: Path) -> list[tuple[Path, str]]:
 
 
 @dataclass(frozen=True, slots=True)
-class Retry:
-    """How the SDKs retry each request that fails for a transient reason (connection errors,
-    throttling, 5xx). boto3 makes ``attempts`` tries with its standard jittered backoff (up to
-    20 s); google-cloud-storage waits ``backoff`` seconds, doubling up to ``max_wait``, jittered,
-    until ``deadline`` seconds have passed for that request."""
+class Retry(RetryPolicy):
+    """brulee's retry policy as the SDKs apply it to each request that fails for a transient
+    reason (connection errors, throttling, 5xx), so that one failed part of a multipart upload is
+    sent again, not the whole file: boto3 makes ``attempts`` tries with its standard jittered
+    backoff (up to 20 s); google-cloud-storage waits ``backoff`` seconds, doubling up to
+    ``max_wait``, jittered, until ``deadline`` seconds have passed for that request."""
 
     attempts: int = 5
     backoff: float = 1.0
     max_wait: float = 20.0
-    deadline: float = 120.0
+    jitter: float = 1.0
+    deadline: float | None = 120.0
 
 
 @dataclass(frozen=True, slots=True)
