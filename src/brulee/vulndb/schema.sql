@@ -179,7 +179,7 @@ CREATE TABLE ubuntu_cve (
 
 -- Canonical's status of a source package for a CVE in a release (the definition's criteria).
 -- status: the Ubuntu CVE tracker's word. released / not-affected / pending give fixed_version, the
--- version the OVAL test requires (epoch included; lower is vulnerable), when the file has one;
+-- version the OVAL test requires (epoch included, but not "0:"; lower is vulnerable), when the file has one;
 -- needed, needs-triage, deferred and ignored mean affected with no fix; 'conflicting' when the file
 -- states two different things. note: the criterion's note when it is not the fixed version (a date,
 -- a reason).

@@ -30,15 +30,17 @@ _TEMP_TABLES = (
     "CREATE TEMP TABLE oval_state (id TEXT PRIMARY KEY, evr, operation)",
 )
 
-# A fixed version counts only where the OVAL test says "vulnerable below it"; a package stated
-# twice with different statuses or versions becomes 'conflicting' (nothing is decided on it).
+# A fixed version counts only where the OVAL test says "vulnerable below it", written as Canonical's
+# tracker writes it (without the "0:" epoch the state adds); a package stated twice with different
+# statuses or versions becomes 'conflicting' (nothing is decided on it).
 _STATUSES = """
 INSERT INTO ubuntu_status (package, release, cve_id, status, fixed_version, note)
 SELECT package, ?1, cve_id, status, fixed, CASE WHEN fixed IS NULL THEN note END
 FROM (
     SELECT c.package, c.cve_id, c.status, c.note,
            CASE WHEN c.status IN ('released', 'not-affected', 'pending')
-                 AND s.operation = 'less than' THEN s.evr END AS fixed
+                 AND s.operation = 'less than'
+                THEN CASE WHEN s.evr LIKE '0:%' THEN substr(s.evr, 3) ELSE s.evr END END AS fixed
     FROM oval_criterion AS c
     LEFT JOIN oval_test AS t ON t.id = c.test_ref
     LEFT JOIN oval_state AS s ON s.id = t.state_ref
