@@ -89,6 +89,7 @@ def test_describe_a_starter_database(info: DbInfo) -> None:
     assert database == (
         f"{info.cves:,} CVEs, NVD data to {info.nvd_timestamp:%Y-%m-%d}; "
         f"CISA KEV {info.kev_catalog_version}; EPSS {info.epss_score_date[:10]}; "
+        "Canonical's Ubuntu data bionic focal trusty xenial of 2021-08-31; "
         f"starter snapshot covering {len(info.coverage)} products"
     )
     assert date == info.nvd_timestamp.isoformat(timespec="seconds")
@@ -100,9 +101,15 @@ def test_describe_a_starter_database(info: DbInfo) -> None:
 
 def test_describe_a_full_database_without_dates(info: DbInfo) -> None:
     bare = replace(
-        info, cves=123456, coverage=None, kev_catalog_version=None, epss_score_date=None, sources=()
-    )
+        info, cves=123456, coverage=None, kev_catalog_version=None, epss_score_date=None,
+        sources=(), ubuntu=(),
+    )  # fmt: skip
     assert describe(bare) == ("123,456 CVEs", "", ())
+    newer = replace(info.ubuntu[0], release="noble", generated="2026-11-30T04:30:00+00:00")
+    assert describe(replace(bare, ubuntu=(*info.ubuntu, newer)))[0] == (
+        "123,456 CVEs; Canonical's Ubuntu data bionic focal trusty xenial of 2021-08-31, "
+        "noble of 2026-11-30"
+    )
 
 
 def test_fresh_data_gives_no_warning(info: DbInfo) -> None:

@@ -43,6 +43,14 @@ def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
         parts.append(f"CISA KEV {info.kev_catalog_version}")
     if info.epss_score_date:
         parts.append(f"EPSS {info.epss_score_date[:10]}")
+    if info.ubuntu:
+        dates: dict[str, list[str]] = {}
+        for data in info.ubuntu:
+            dates.setdefault(data.generated[:10], []).append(data.release)
+        parts.append(
+            "Canonical's Ubuntu data "
+            + ", ".join(f"{' '.join(names)} of {date}" for date, names in sorted(dates.items()))
+        )
     warnings: tuple[str, ...] = ()
     if info.coverage is not None:
         parts.append(f"starter snapshot covering {len(info.coverage)} products")

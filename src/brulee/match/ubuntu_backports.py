@@ -189,10 +189,11 @@ class UbuntuBackports:
             status = self._db.ubuntu_statuses(package, release).get(vuln.id)
             if status is None:
                 continue
-            usns = f" ({', '.join(status.usns)})" if status.usns else ""
             fixed = status.fixed_version
             said.append(
-                f"{release} fixed in {fixed}{usns}" if fixed else f"{release} {status.status}"
+                f"{release} fixed in {fixed}{_listed(_usns(status))}"
+                if fixed
+                else f"{release} {status.status}"
             )
         if not said:
             return ""
@@ -269,7 +270,7 @@ def _unfixed(vuln: Vulnerability, candidate: _Candidate, status: UbuntuStatus) -
 def _compared(candidate: _Candidate, status: UbuntuStatus, fixed: DebianVersion) -> _Verdict:
     """The running package against Canonical's fixed version, by dpkg's ordering."""
     fix = status.fixed_version
-    usns = status.usns if status.status == "released" else ()
+    usns = _usns(status)
     if DebianVersion.parse(candidate.running) >= fixed:
         if status.status == "not-affected":
             done = f"not affected from {fix} on (fixed before the release)"
@@ -286,6 +287,11 @@ def _compared(candidate: _Candidate, status: UbuntuStatus, fixed: DebianVersion)
     return _Verdict("open", text, usns, _upgrade(candidate, status, fixed, candidate.running))
 
 
+def _usns(status: UbuntuStatus) -> tuple[str, ...]:
+    """The USNs of the CVE that count for this status: those of a release's own fix."""
+    return status.usns if status.status == "released" else ()
+
+
 def _listed(usns: Sequence[str]) -> str:
     return f" ({', '.join(usns)})" if usns else ""
 
@@ -295,7 +301,7 @@ def _upgrade(
 ) -> str:
     """``upgrade the Ubuntu focal package openssh to V or later (USN-...); this host runs R``,
     saying when the fix is only in Ubuntu Pro or was not yet published."""
-    usns = status.usns if status.status == "released" else ()
+    usns = _usns(status)
     revision = UbuntuRevision.parse(fixed.revision)
     pro = ", available only with Ubuntu Pro (ESM)" if revision and revision.esm else ""
     pending = "; its fix was pending publication then" if status.status == "pending" else ""
@@ -311,7 +317,7 @@ def _without_revision(
     """No revision in the banner: only a fix of a newer upstream version decides (open), when
     the release's versions of the package share the fix's epoch."""
     fix = status.fixed_version
-    usns = status.usns if status.status == "released" else ()
+    usns = _usns(status)
     newer = (
         candidate.epochs == {fixed.epoch}
         and not same_upstream(evidence.upstream, fixed.upstream)
