@@ -48,6 +48,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.runtime
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_vulndb.py
+	$(BIN)/python bench/bench_ubuntu.py
 	$(BIN)/python bench/bench_matching.py
 	$(BIN)/python bench/bench_merge.py
 

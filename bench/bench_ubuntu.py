@@ -6,7 +6,8 @@ Usage: ``python bench/bench_ubuntu.py [--data DIR] [--repeat N]``
 ``--data``: a directory of ``com.ubuntu.*.cve.oval.xml.bz2`` files (default ``bench/data/ubuntu``:
 Canonical's whole focal file of 2021-08-31, 24.5 MB of XML; ``brulee db mirror DIR`` fetches the
 current ones). Each file is imported into an empty database by a child process, so that the peak
-RSS printed is that import's own; a child that only imports brulee gives the baseline.
+RSS and CPU time printed are that import's own (CPU time varies less than wall time on a shared
+machine); a child that only imports brulee gives the baseline.
 """
 
 from __future__ import annotations
@@ -44,15 +45,15 @@ def _mib(size: float) -> str:
     return f"{size / 2**20:,.1f} MiB"
 
 
-def _child(*args: str) -> tuple[str, float]:
-    """Run ``_CHILD`` with ``args``; return its output and its peak RSS in bytes."""
+def _child(*args: str) -> tuple[str, float, float]:
+    """Run ``_CHILD`` with ``args``; return its output, peak RSS in bytes and CPU seconds."""
     process = subprocess.Popen([sys.executable, "-c", _CHILD, *args], stdout=subprocess.PIPE)
     assert process.stdout is not None
     output = process.stdout.read().decode()
     _, status, usage = os.wait4(process.pid, 0)
     if status:
         raise SystemExit(f"the import of {args} failed")
-    return output, usage.ru_maxrss * 1024.0
+    return output, usage.ru_maxrss * 1024.0, usage.ru_utime + usage.ru_stime
 
 
 def _xml_size(path: Path) -> int:
@@ -64,19 +65,20 @@ def _xml_size(path: Path) -> int:
 
 
 def imports(files: list[Path], workdir: Path, repeat: int) -> None:
-    _, baseline = _child()
-    print(f"baseline: {_mib(baseline)} peak RSS for a process that imports brulee")
+    _, baseline, base_cpu = _child()
+    print(f"baseline: {_mib(baseline)} peak RSS, {base_cpu:.2f} s CPU to import brulee")
     for path in files:
-        best, peak, records = float("inf"), 0.0, 0
+        best, cpu, peak, records = float("inf"), float("inf"), 0.0, 0
         for run in range(repeat):
             db_path = workdir / f"{path.name}.{run}.sqlite"
-            output, rss = _child(str(path), str(db_path))
+            output, rss, used = _child(str(path), str(db_path))
             seconds, count = output.split()
-            best, peak, records = min(best, float(seconds)), max(peak, rss), int(count)
+            best, cpu = min(best, float(seconds)), min(cpu, used - base_cpu)
+            peak, records = max(peak, rss), int(count)
         size = db_path.stat().st_size
         print(
             f"{path.name}: {_mib(path.stat().st_size)} bzip2, {_mib(_xml_size(path))} XML, "
-            f"{records:,} CVEs: {best:.1f} s, peak RSS {_mib(peak)} "
+            f"{records:,} CVEs: {cpu:.1f} s CPU ({best:.1f} s wall), peak RSS {_mib(peak)} "
             f"(+{_mib(peak - baseline)}), database {_mib(size)}"
         )
 
