@@ -229,3 +229,14 @@ def test_derived_kinetic_data_tells_kinetic_from_lunar(tmp_path: Path) -> None:
         )
         other = DistroEvidence("ubuntu", "", "1ubuntu8", "9.0p1")
         assert find_releases(other, True, OPENSSH, db).names == ("kinetic", "lunar")
+
+
+def test_a_named_release_with_a_malformed_revision_decides_nothing(db: VulnDb) -> None:
+    service = Service("ssh", "OpenSSH", "8.2p1 Ubuntu 2unbuntu2", "Ubuntu 20.04")
+    evidence = detect_distro(service)
+    assert evidence is not None and (evidence.release, evidence.revision) == ("focal", "2unbuntu2")
+    found = find_releases(evidence, True, OPENSSH, db)
+    assert found.names == ()
+    assert (
+        found.how == "release focal named, but the revision 2unbuntu2 is not in a form Ubuntu uses"
+    )

@@ -104,16 +104,18 @@ def release_label(release: str) -> str:
 def find_releases(
     evidence: DistroEvidence, openssh: bool, packages: frozenset[str], db: VulnDb
 ) -> Releases:
-    """The releases ``evidence`` (an Ubuntu service, of source ``packages``) may come from."""
+    """The releases ``evidence`` (an Ubuntu service, of source ``packages``) may come from; none
+    when its revision is not one Ubuntu uses, as nothing can be compared with it."""
+    revision = UbuntuRevision.parse(evidence.revision) if evidence.revision else None
+    if evidence.revision and revision is None:
+        named = f"release {evidence.release} named, but" if evidence.release else "release unknown:"
+        return Releases(
+            (), f"{named} the revision {evidence.revision} is not in a form Ubuntu uses"
+        )
     if evidence.release:
         return Releases((evidence.release,), f"release {evidence.release}: named by the banner")
-    revision = UbuntuRevision.parse(evidence.revision) if evidence.revision else None
     if revision is None:
-        why = (
-            f"the revision {evidence.revision} is not in a form Ubuntu uses"
-            if evidence.revision
-            else "the banner names neither the release nor the package revision"
-        )
+        why = "the banner names neither the release nor the package revision"
         return Releases((), f"release unknown: {why}")
     shipped = _openssh(evidence.upstream, revision.base) if openssh else ()
     exact = _in_data(evidence, revision, packages, db, exact=True)
@@ -154,8 +156,14 @@ def running_version(
             f"Canonical's data for {release} does not tell the epoch and spelling of {package} "
             f"{evidence.upstream}"
         )
-    prefix = f"{epoch}:" if epoch else ""
-    return f"{prefix}{upstream}-{evidence.revision}", ""
+    running = (
+        f"{epoch}:{upstream}-{evidence.revision}" if epoch else f"{upstream}-{evidence.revision}"
+    )
+    try:
+        DebianVersion.parse(running)
+    except DebianVersionError:
+        return "", f"{running} is not a package version"
+    return running, ""
 
 
 def shipped_upstream(
@@ -168,10 +176,7 @@ def shipped_upstream(
         (release, package)
         for package in sorted(packages)
         for release in sorted(db.ubuntu_versions(package), key=_age)
-        if any(
-            same_upstream(evidence.upstream, v.upstream)
-            for v in package_versions(db, package, release)
-        )
+        if _any_same({evidence.upstream}, package_versions(db, package, release))
     ]
 
 
