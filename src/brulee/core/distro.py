@@ -57,10 +57,15 @@ class DistroEvidence:
         return self.distro in RPM_DISTROS
 
     @property
+    def distribution(self) -> str:
+        """The distribution and its release, if known: ``Debian stretch``, ``CentOS 7``."""
+        name = DISTRO_NAMES.get(self.distro, self.distro)
+        return f"{name} {self.release}" if self.release else name
+
+    @property
     def label(self) -> str:
         """Human summary: ``Debian stretch, package revision 10+deb9u7``."""
-        name = DISTRO_NAMES.get(self.distro, self.distro)
-        text = f"{name} {self.release}" if self.release else name
+        text = self.distribution
         return f"{text}, package revision {self.revision}" if self.revision else text
 
     def package_version(self, epoch: str | int = "", upstream: str = "") -> str:

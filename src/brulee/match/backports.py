@@ -46,17 +46,18 @@ class BackportJudge:
             return assessment
         if not assessment.vulnerabilities:
             return replace(assessment, distribution=evidence)
-        confirm = confirm_on_host(evidence, service_products(service))
         if evidence.distro == "ubuntu":
             evidence, ubuntu = self._ubuntu.decide(service, evidence, assessment.vulnerabilities)
             decided = list(ubuntu)
-        elif evidence.distro in _DEBIAN_DATA and evidence.revision and evidence.release:
-            decided = [
-                self._debian(service, evidence, v, confirm) for v in assessment.vulnerabilities
-            ]
         else:
-            why = _no_data(evidence)
-            decided = [unverified(v, why, confirm) for v in assessment.vulnerabilities]
+            confirm = confirm_on_host(evidence, service_products(service))
+            if evidence.distro in _DEBIAN_DATA and evidence.revision and evidence.release:
+                decided = [
+                    self._debian(service, evidence, v, confirm) for v in assessment.vulnerabilities
+                ]
+            else:
+                why = _no_data(evidence)
+                decided = [unverified(v, why, confirm) for v in assessment.vulnerabilities]
         fixed = tuple(v for v in decided if v.confidence == "fixed-by-distribution")
         still = tuple(v for v in decided if v.confidence != "fixed-by-distribution")
         note = assessment.note
@@ -141,5 +142,5 @@ def _no_data(evidence: DistroEvidence) -> str:
     shown = "" if evidence.revision else ", and the banner shows no package release"
     return (
         f"{evidence.label}: distributions patch without changing the upstream version{shown}; "
-        f"brulee has no {evidence.label.split(',')[0]} security data to decide it"
+        f"brulee has no {evidence.distribution} security data to decide it"
     )

@@ -58,9 +58,8 @@ def confirm_on_host(evidence: DistroEvidence, products: Iterable[tuple[str, str]
         return f"confirm on the host with {command}, which shows the installed version"
     if evidence.rpm:
         command = f"rpm -q {names[0][1]}" if names else "rpm -qf (the program's path)"
-        distribution = evidence.label.split(",")[0]
         return (
-            f"confirm on the host with {command}, and compare the version with {distribution}'s "
-            "security advisory for this CVE"
+            f"confirm on the host with {command}, and compare the version with "
+            f"{evidence.distribution}'s security advisory for this CVE"
         )
     return ""

@@ -22,7 +22,7 @@ Ubuntu uses (``2unbuntu2``) decides nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from brulee.core.distro import DistroEvidence
@@ -54,6 +54,8 @@ OPENSSH_SPELLING = {"trusty": "6.6p1"}
 """Releases whose OpenSSH package spells its upstream version unlike its banner (Canonical's data:
 trusty's ``1:6.6p1-2ubuntu2.N`` packages, patched to 6.6.1, report ``OpenSSH_6.6.1p1``)."""
 
+_AGE = {name: age for age, name in enumerate(UBUNTU_RELEASES.values())}
+"""Release code name -> its rank, oldest first."""
 _REVISION = re.compile(
     r"(?P<base>[0-9]+(?:\.[0-9]+)*)"  # Debian's revision it is based on: 4, 0.2
     r"(?:\+deb[0-9]+u[0-9]+)?"  # a Debian stable update it was taken from
@@ -146,7 +148,9 @@ def running_version(
     """
     spellings = {evidence.upstream, OPENSSH_SPELLING.get(release, evidence.upstream)}
     known = package_versions(db, package, release)
-    same = {(v.epoch, v.upstream) for v in known if _any_same(spellings, [v])}
+    same = {
+        (v.epoch, v.upstream) for v in known if any(same_upstream(s, v.upstream) for s in spellings)
+    }
     if len(same) == 1:
         epoch, upstream = next(iter(same))
     elif not same and len(epochs := {v.epoch for v in known}) == 1:
@@ -172,12 +176,7 @@ def shipped_upstream(
     """(release, package) pairs whose Canonical data names a version of the banner's upstream
     version: where to look when the banner does not tell the release (never a decision: other
     releases, outside the data, may ship it too)."""
-    return [
-        (release, package)
-        for package in sorted(packages)
-        for release in sorted(db.ubuntu_versions(package), key=_age)
-        if _any_same({evidence.upstream}, package_versions(db, package, release))
-    ]
+    return _listing(evidence, packages, db, lambda version: True)
 
 
 def _openssh(upstream: str, base: str) -> tuple[str, ...]:
@@ -214,19 +213,37 @@ def _in_data(
 ) -> tuple[str, ...]:
     """Releases whose data has a version of ``packages`` naming the banner's upstream version
     with its exact revision (``exact``) or on its Debian revision."""
-    found: dict[str, None] = {}
-    for package in sorted(packages):
-        for release in db.ubuntu_versions(package):
-            for version in package_versions(db, package, release):
-                other = UbuntuRevision.parse(version.revision)
-                matches = (
-                    version.revision == revision.text
-                    if exact
-                    else other is not None and other.base == revision.base
-                )
-                if matches and same_upstream(evidence.upstream, version.upstream):
-                    found[release] = None
-    return tuple(sorted(found, key=_age))
+
+    def matches(version: DebianVersion) -> bool:
+        if exact:
+            return version.revision == revision.text
+        other = UbuntuRevision.parse(version.revision)
+        return other is not None and other.base == revision.base
+
+    listed = _listing(evidence, packages, db, matches)
+    return tuple(dict.fromkeys(release for release, _ in listed))
+
+
+def _listing(
+    evidence: DistroEvidence,
+    packages: frozenset[str],
+    db: VulnDb,
+    matches: Callable[[DebianVersion], bool],
+) -> list[tuple[str, str]]:
+    """(release, package) pairs, oldest release first, whose Canonical data has a version of the
+    package that names the banner's upstream version and ``matches``."""
+    return sorted(
+        (
+            (release, package)
+            for package in sorted(packages)
+            for release in db.ubuntu_versions(package)
+            if any(
+                matches(v) and same_upstream(evidence.upstream, v.upstream)
+                for v in package_versions(db, package, release)
+            )
+        ),
+        key=lambda pair: _AGE.get(pair[0], len(_AGE)),
+    )
 
 
 def package_versions(db: VulnDb, package: str, release: str) -> list[DebianVersion]:
@@ -239,14 +256,3 @@ def package_versions(db: VulnDb, package: str, release: str) -> list[DebianVersi
         except DebianVersionError:
             continue
     return parsed
-
-
-def _any_same(spellings: set[str], versions: Sequence[DebianVersion]) -> bool:
-    """Whether one of ``versions`` names the upstream version one of ``spellings`` names."""
-    return any(same_upstream(s, v.upstream) for s in spellings for v in versions)
-
-
-def _age(release: str) -> int:
-    """Oldest release first; names not in the table last."""
-    names = list(UBUNTU_RELEASES.values())
-    return names.index(release) if release in names else len(names)
