@@ -151,6 +151,7 @@ def render_reports(
             warnings=(*matching.warnings, *warnings),
             database=matching.database,
             database_date=matching.database_date,
+            database_sources=matching.source_dates,
             shard=shard,
             site=site,
         )

@@ -354,3 +354,66 @@ def test_merge_of_shard_directories_reports_the_missing_one(
     assert data["scan"]["incomplete"] is True
     assert len(data["scan"]["parts"]) == 2
     assert "incomplete" in capsys.readouterr().err
+
+
+def _vex(path: Path, *statements: dict[str, object]) -> Path:
+    document = {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "urn:uuid:7",
+                "author": "secops@example.com", "timestamp": "2026-02-01T00:00:00Z",
+                "version": 1, "statements": list(statements)}  # fmt: skip
+    path.write_text(json.dumps(document), "utf-8")
+    return path
+
+
+def test_vex_in_report_and_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH_STRETCH)))
+    product = [{"identifiers": {"cpe23": "cpe:2.3:a:openbsd:openssh:7.4:p1:*:*:*:*:*:*"}}]
+    vex = _vex(tmp_path / "vex.json", {
+        "vulnerability": {"name": "CVE-2023-38408"}, "products": product,
+        "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path",
+    }, {
+        "vulnerability": {"name": "CVE-2017-15906"}, "products": product,
+        "status": "under_investigation", "status_notes": "checking sftp-server's flags",
+    })  # fmt: skip
+    out = tmp_path / "shard"
+    assert main(["report", str(xml), "-o", str(out), "-f", "json", "--vex", str(vex)]) == 0
+    data = json.loads((out / "report.json").read_text("utf-8"))
+    (service,) = data["services"]
+    found = {v["id"]: v for v in service["vulnerabilities"]}
+    assert "CVE-2023-38408" not in found
+    assert found["CVE-2017-15906"]["vex"] == [{
+        "status": "under_investigation", "statement": "checking sftp-server's flags",
+        "author": "secops@example.com", "origin": f"{vex} statement 2",
+        "scope": ["cpe cpe:2.3:a:openbsd:openssh:7.4:p1:*:*:*:*:*:*"],
+    }]  # fmt: skip
+    (gone,) = data["suppressed"]["services"][0]["vulnerabilities"]
+    assert gone["id"] == "CVE-2023-38408"
+    assert gone["entries"][0]["vex"] == {
+        "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path",
+    }  # fmt: skip
+    # A merge reads the notes back, and applies its own --vex.
+    fixed = _vex(tmp_path / "fixed.json", {
+        "vulnerability": {"name": "CVE-2017-15906"}, "status": "fixed",
+        "products": [{"@id": "tcp://10.0.0.1:22"}],
+    })  # fmt: skip
+    merged = tmp_path / "merged"
+    assert main(["merge", str(out), "-o", str(merged), "-f", "json", "--vex", str(fixed)]) == 0
+    (service,) = json.loads((merged / "report.json").read_text("utf-8"))["services"]
+    assert "CVE-2017-15906" not in {v["id"] for v in service["vulnerabilities"]}
+    assert main(["merge", str(out), "-o", str(tmp_path / "m2"), "-f", "json"]) == 0
+    (service,) = json.loads((tmp_path / "m2" / "report.json").read_text("utf-8"))["services"]
+    noted = {v["id"]: v["vex"] for v in service["vulnerabilities"]}
+    assert noted["CVE-2017-15906"][0]["status"] == "under_investigation"
+
+
+@pytest.mark.parametrize("command", ["report", "merge"])
+def test_a_bad_vex_document_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH)))
+    bad = tmp_path / "bad.vex.json"
+    bad.write_text('{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [', "utf-8")
+    source = str(xml) if command == "report" else str(tmp_path)
+    assert main([command, source, "-o", str(tmp_path / "o"), "--vex", str(bad)]) == 2
+    line = one_line_error(capsys.readouterr().err)
+    assert f"{bad}: not valid JSON" in line
+    assert not (tmp_path / "o" / "report.json").exists()

@@ -18,7 +18,7 @@ import yaml
 import brulee
 from brulee.scan.targets import build_scope, read_target_file
 
-from .tools import KUSTOMIZE, find_tool
+from .tools import KUSTOMIZE, ROOT, find_tool
 
 Obj = dict[str, Any]
 
@@ -369,3 +369,34 @@ def test_images_come_from_a_registry_pinned_to_this_version(kustomization: str) 
             assert tag.removesuffix("-pdf") == brulee.__version__, image
         wanted = "-pdf" if obj["metadata"]["name"] in MERGES.values() else ""
         assert tag.endswith(wanted), image
+
+
+def readme_cronjob() -> str:
+    """The README's CronJob + Pushgateway example (the YAML block after *Metrics from a
+    CronJob*)."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    after = text.split("**Metrics from a CronJob.**", 1)[1]
+    return after.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_metrics_cronjob_validates_and_pushes_the_prometheus_file() -> None:
+    validate = need("kubernetes-validate", "PyPI kubernetes-validate")
+    manifest = readme_cronjob()
+    done = subprocess.run(
+        [validate, "--quiet", "--strict", "-k", KUBERNETES, "-"],
+        input=manifest,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+    pod = yaml.safe_load(manifest)["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (scan,) = pod["initContainers"]
+    args = scan["args"]
+    assert args[0] == "scan" and "prometheus" in args[args.index("-f") + 1]
+    assert scan["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_RAW"]}
+    (push,) = pod["containers"]
+    assert "@/reports/latest/report.prom" in push["args"]
+    assert any(a.endswith("/metrics/job/brulee/instance/dc-1") for a in push["args"])
+    assert pod["securityContext"]["runAsUser"] == UID

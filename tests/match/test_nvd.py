@@ -38,6 +38,7 @@ def test_cpe_and_version_give_certain_findings_with_reasons(source: NvdSource) -
     assert backdoor.cvss is not None and backdoor.cvss.version
     assert backdoor.severity == "critical"
     assert backdoor.description.startswith("vsftpd 2.3.4")
+    assert backdoor.cwes == ("CWE-78",)  # NVD's weakness, from the database
 
 
 def test_fixed_versions_do_not_match(source: NvdSource) -> None:

@@ -3,11 +3,11 @@
 It holds a vulnerable service on two hosts (one IPv6) with a known exploited (KEV, ransomware)
 high CVE listed before a critical one, a conditional one with EPSS and an unscored reported one;
 a Debian-packaged OpenSSH with a CVE its package revision fixed (set aside), one still open with
-the advisory and version that fix it, and two unverified backports; an Ubuntu nginx with only
-unverified backports; a clean, an unchecked (Ubuntu-packaged), an unknown and an unversioned
-service; a host that is down; an incomplete-scan flag with errors and warnings; the
-vulnerability database line; and HOSTILE text in every field a banner or a source can reach, a
-KEV entry's and a distribution's evidence included.
+the advisory and version that fix it, and two unverified backports (one under investigation in
+an OpenVEX statement); an Ubuntu nginx with only unverified backports; a clean, an unchecked
+(Ubuntu-packaged), an unknown and an unversioned service; a host that is down; an incomplete-scan
+flag with errors and warnings; the vulnerability database line; and HOSTILE text in every field
+a banner or a source can reach, a KEV entry's, a distribution's evidence and a CWE list included.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ import pytest
 from brulee.core.distro import DistroEvidence
 from brulee.core.report import Report, ScanSummary
 from brulee.core.scan import Host, Port, ScanRun, Service
-from brulee.core.vulnerability import Assessment, Cvss, EpssScore, KevEntry, Vulnerability
+from brulee.core.vulnerability import (
+    Assessment,
+    Cvss,
+    EpssScore,
+    KevEntry,
+    VexNote,
+    Vulnerability,
+)
 from brulee.findings.grouping import ServiceGrouper
 from brulee.findings.spool import Spool
 
@@ -62,6 +69,7 @@ TRAVERSAL = Vulnerability(
     exploits=("EDB-ID:50383", "PACKETSTORM:164418"),
     kev=TRAVERSAL_KEV,
     epss=EpssScore(0.94432, 0.99917),
+    cwes=("CWE-22",),
 )
 CONDITION = "cpe:2.3:o:fedoraproject:fedora:35:*:*:*:*:*:*:*"
 APACHE_VULNS = Assessment(
@@ -81,6 +89,7 @@ APACHE_VULNS = Assessment(
             "matches 2.4.49",
             sources=("nvd",),
             epss=EpssScore(0.12345, 0.95123),
+            cwes=("CWE-787", "NVD-CWE-Other"),
         ),
         Vulnerability(
             id="CVE-2021-33193",
@@ -137,6 +146,13 @@ REMEDIATION = (
 FIXED_REASON = (
     "DSA-4280-1 (2018-08-22): fixed in 1:7.4p1-10+deb9u4; this host runs 1:7.4p1-10+deb9u4"
 )
+VEX_NOTE = VexNote(
+    "under_investigation",
+    f"scp is disabled on these hosts; {HOSTILE}",
+    "secops@example.com",
+    "vex.json statement 2",
+    ("cpe cpe:/a:openbsd:openssh:7.4p1", "port 22/tcp"),
+)
 STRETCH_VULNS = Assessment(
     "vulnerable",
     vulnerabilities=(
@@ -181,6 +197,7 @@ STRETCH_VULNS = Assessment(
             f"7.4p1; {NO_STRETCH_ADVISORY}",
             sources=("nvd",),
             epss=EpssScore(0.0456, 0.92),
+            vex=(VEX_NOTE,),
         ),
     ),
     fixed=(
@@ -267,6 +284,7 @@ EVIL_VULNS = Assessment(
                 "2021-11-03", "2021-11-17", HOSTILE, HOSTILE, HOSTILE, HOSTILE, "Unknown", ""
             ),
             epss=EpssScore(0.0004, 0.1),
+            cwes=(HOSTILE,),
         ),
         replace(TRAVERSAL, confidence="conditional", reason=f"only if {CONDITION}"),
     ),

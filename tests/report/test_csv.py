@@ -124,8 +124,9 @@ def test_vulnerability_columns_round_trip(report: Report, tmp_path: Path) -> Non
         "advisory": "", "remediation": "",
         "reason": "cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:* matches 2.4.49",
         "description": "Path traversal and file disclosure in Apache HTTP Server 2.4.49.",
-        "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-41773",
+        "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-41773", "cwe": "CWE-22", "vex": "",
     }  # fmt: skip
+    assert next(r for r in rows if r["cve"] == "CVE-2021-44790")["cwe"] == "CWE-787; NVD-CWE-Other"
     unscored = next(r for r in rows if r["cve"] == "CVE-2024-40898")
     assert (unscored["severity"], unscored["cvss"], unscored["epss"], unscored["kev"]) == (
         "unscored", "", "", "no",
@@ -135,6 +136,8 @@ def test_vulnerability_columns_round_trip(report: Report, tmp_path: Path) -> Non
     assert scp["remediation"].startswith("upgrade the Debian stretch package to 1:7.4p1-10+deb9u5")
     backport = next(r for r in rows if r["cve"] == "CVE-2023-38408")
     assert backport["confidence"] == "unverified-backport"
+    noted = next(r for r in rows if r["cve"] == "CVE-2020-15778")
+    assert noted["vex"].startswith("VEX under_investigation by secops@example.com (vex.json")
 
 
 def test_fixed_by_distribution_rows_are_marked_and_hide_nothing(

@@ -10,10 +10,11 @@ import jsonschema
 import pytest
 
 from brulee.core.findings import Location
+from brulee.core.report import Report
 from brulee.match.sources import Matching
 from brulee.match.vulners import VulnersSource
 from brulee.pipeline import render_reports
-from brulee.report.json import location_json
+from brulee.report.json import JsonRenderer, location_json
 from tests import xmlsnippets as x
 
 VULNERS_ONLY = Matching((VulnersSource(),))
@@ -93,3 +94,15 @@ def test_fast_location_encoding_matches_json_dumps(hostname: str) -> None:
     expected = {"address": "fd00::1", "hostname": hostname, "port": 443, "protocol": "tcp"}
     assert json.loads(location_json(loc)) == expected
     assert location_json(loc) == json.dumps(expected, ensure_ascii=False)
+
+
+def test_cwes_and_vex_notes_are_written_and_valid(report: Report, tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    JsonRenderer().render(report, path)
+    data = json.loads(path.read_text("utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    vulns = {v["id"]: v for s in data["services"] for v in s["vulnerabilities"]}
+    assert vulns["CVE-2021-41773"]["cwes"] == ["CWE-22"]
+    (note,) = vulns["CVE-2020-15778"]["vex"]
+    assert note["status"] == "under_investigation" and note["origin"] == "vex.json statement 2"
+    assert note["scope"] == ["cpe cpe:/a:openbsd:openssh:7.4p1", "port 22/tcp"]

@@ -163,3 +163,11 @@ def test_errors_name_the_report_even_for_findings_read_late(tmp_path: Path, repo
         with pytest.raises(ParseError) as caught, report_errors("gone.json"):
             list(read_sections("gone.json", opener))
         assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_a_report_written_before_cwes_reads_with_none(report: Report) -> None:
+    vuln = next(v for g in report.services for v in g.vulnerabilities if v.cwes)
+    raw = vulnerability_dict(vuln)
+    del raw["cwes"]
+    assert read_vulnerability(raw).cwes == ()
+    assert read_vulnerability(vulnerability_dict(vuln)).cwes == vuln.cwes

@@ -93,7 +93,13 @@ def test_one_rule_per_vulnerability(report: Report, tmp_path: Path) -> None:
     assert props["cvss"]["vector"] == "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"
     assert props["epss"] == {"score": 0.94432, "percentile": 0.99917}
     assert props["kev"]["date_added"] == "2021-11-03"
-    assert {"security", "kev"} <= set(props["tags"])
+    assert {"security", "kev", "external/cwe/cwe-22"} <= set(props["tags"])
+    assert props["cwes"] == ["CWE-22"]
+    mod_lua = by_id["CVE-2021-44790"]["properties"]
+    assert mod_lua["cwes"] == ["CWE-787", "NVD-CWE-Other"]  # NVD's placeholder is no tag:
+    assert [t for t in mod_lua["tags"] if "cwe" in t] == ["external/cwe/cwe-787"]
+    assert by_id["CVE-2021-42013"]["properties"]["cwes"] == [HOSTILE]  # data, never a tag
+    assert not [t for t in by_id["CVE-2021-42013"]["properties"]["tags"] if "cwe" in t]
     assert traversal["defaultConfiguration"]["level"] == "error"
     unscored = by_id["CVE-2024-40898"]
     assert "security-severity" not in unscored["properties"]
@@ -364,3 +370,12 @@ def test_results_stream(big_report: Report, tmp_path: Path) -> None:
     assert peak < size / 10, f"peak {peak} bytes for a {size}-byte file"
     data = json.loads((tmp_path / "big.sarif").read_text("utf-8"))
     assert len(data["runs"][0]["results"]) == 10_000
+
+
+def test_vex_notes_are_in_the_message_and_properties(report: Report, tmp_path: Path) -> None:
+    results = render(report, tmp_path)["runs"][0]["results"]
+    noted = [r for r in results if r["ruleId"] == "CVE-2020-15778"]
+    assert noted and all(r["properties"]["vex"][0]["status"] == "under_investigation"
+                         for r in noted)  # fmt: skip
+    text = unescape(noted[0]["message"]["text"])
+    assert "VEX under_investigation by secops@example.com (vex.json statement 2" in text

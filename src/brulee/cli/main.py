@@ -31,7 +31,7 @@ from brulee.errors import (
 from brulee.findings.gate import FAIL_ON_CHOICES, FailOn
 from brulee.fleet.sources import DirectorySource, ReportSource, StoreSource
 from brulee.history.alerts import check_webhook_url
-from brulee.history.suppressions import load_suppressions
+from brulee.history.suppressions import Suppressions, load_suppressions, load_vex
 from brulee.history.tracking import Tracking
 from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, open_matching
 from brulee.outputs import Sink, sink_from_url
@@ -110,6 +110,9 @@ def _tracking_args(parser: argparse.ArgumentParser) -> None:
                         help="do not record this run nor compare it with the last")  # fmt: skip
     parser.add_argument("--suppressions", type=Path, metavar="FILE",
                         help="YAML file of accepted findings (reason, author, expiry)")  # fmt: skip
+    parser.add_argument("--vex", action="append", type=Path, default=[], metavar="FILE",
+                        help="OpenVEX 0.2.0 document: not_affected and fixed statements suppress, "
+                        "affected and under_investigation ones are shown (repeatable)")  # fmt: skip
     parser.add_argument("--notify", action="append", default=[], metavar="URL",
                         help="webhook for new findings (JSON, Slack, Teams)")  # fmt: skip
     parser.add_argument("--fail-on-new", action="store_true",
@@ -119,10 +122,13 @@ def _tracking_args(parser: argparse.ArgumentParser) -> None:
 def _tracking(args: argparse.Namespace) -> Tracking:
     for url in args.notify:
         check_webhook_url(url)
+    suppressions = load_suppressions(args.suppressions) if args.suppressions else None
+    if args.vex:
+        suppressions = (suppressions or Suppressions()) + load_vex(args.vex)
     return Tracking(
         record=not args.no_history,
         history=args.history,
-        suppressions=load_suppressions(args.suppressions) if args.suppressions else None,
+        suppressions=suppressions,
         notify=tuple(args.notify),
     )
 

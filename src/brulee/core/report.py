@@ -30,6 +30,16 @@ class ReportData(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class SourceDate:
+    """How current one source of the vulnerability database is."""
+
+    source: str
+    """``nvd``, ``kev``, ``epss``, ``debian``."""
+    date: str
+    """ISO 8601, UTC: the newest date the source's data carries."""
+
+
+@dataclass(frozen=True, slots=True)
 class PartSummary:
     """One scan (usually one shard of one site) among those a merged report was built from."""
 
@@ -50,6 +60,7 @@ class PartSummary:
     database_date: str = ""
     generated: str = ""
     tool_version: str = ""
+    database_sources: tuple[SourceDate, ...] = ()
 
     @property
     def label(self) -> str:
@@ -83,6 +94,8 @@ class ScanSummary:
     """What the vulnerability data is (counts, dates, coverage); '' when none was used."""
     database_date: str = ""
     """How current the NVD data is (ISO 8601)."""
+    database_sources: tuple[SourceDate, ...] = ()
+    """How current each source of the database is (NVD, KEV, EPSS, Debian)."""
     shard: Shard | None = None
     """The slice of the targets this scan covered (``--shard I/N``), if any."""
     site: str = ""

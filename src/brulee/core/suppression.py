@@ -7,10 +7,60 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import date
 
+from brulee.core.cpe import ANY, NA, CpeError, VendorProduct, parse_cpe
 from brulee.core.findings import Location, ServiceGroup
-from brulee.core.vulnerability import Vulnerability
+from brulee.core.scan import Service
+from brulee.core.vulnerability import VexStatus, Vulnerability
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Software:
+    """Software named by a CPE (an OpenVEX product): its vendor:product names, aliases included,
+    and optionally an exact version (CPE version and update: ``7.4`` ``p1`` is ``7.4p1``)."""
+
+    cpe: str
+    """As written, for messages."""
+    names: frozenset[VendorProduct]
+    version: str | None = None
+
+    def matches(self, service: Service, names: frozenset[VendorProduct]) -> bool:
+        """Whether ``service``, whose vendor:product names are ``names``, is this software."""
+        if not self.names & names:
+            return False
+        return self.version is None or self.version.casefold() in service_versions(service)
+
+
+def cpe_version(text: str) -> str | None:
+    """The version a CPE names, its update appended (``cpe:2.3:a:openbsd:openssh:7.4:p1`` gives
+    ``7.4p1``); None for any version (or a name that is not a CPE)."""
+    try:
+        cpe = parse_cpe(text)
+    except CpeError:
+        return None
+    if cpe.version in (ANY, NA):
+        return None
+    return cpe.version + ("" if cpe.update in (ANY, NA) else cpe.update)
+
+
+def service_versions(service: Service) -> frozenset[str]:
+    """The versions a service shows (lower case): its application CPEs' and the first word of
+    Nmap's version (``7.4p1`` of ``7.4p1 Debian 10+deb9u7``)."""
+    applications = (c for c in service.cpes if c.lower().startswith(("cpe:/a:", "cpe:2.3:a:")))
+    found = [cpe_version(c) for c in applications] + service.version.split()[:1]
+    return frozenset(v.casefold() for v in found if v)
+
+
+@dataclass(frozen=True, slots=True)
+class VexClaim:
+    """What the OpenVEX statement an entry comes from said."""
+
+    status: VexStatus
+    justification: str | None = None
+    """``vulnerable_code_not_present``... (``not_affected`` only)."""
+    statement: str = ""
+    """Its impact or action statement and status notes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +85,10 @@ class Suppression:
     """The last day (UTC) the entry applies."""
     origin: str = ""
     """Where it came from, for messages: ``suppressions.yaml:12``, or a history store id."""
+    software: Software | None = None
+    """An OpenVEX product's CPE: only services that are this software."""
+    vex: VexClaim | None = None
+    """Set when the entry is an OpenVEX statement (``--vex``)."""
 
     @property
     def scoped(self) -> bool:
@@ -44,9 +98,14 @@ class Suppression:
     def expired(self, today: date) -> bool:
         return self.expires is not None and today > self.expires
 
-    def matches_service(self, group: ServiceGroup) -> bool:
-        """Product and version (the CVE is matched by the caller)."""
+    def matches_service(
+        self, group: ServiceGroup, names: frozenset[VendorProduct] = frozenset()
+    ) -> bool:
+        """Product, version and software (the CVE is matched by the caller); ``names`` are the
+        service's vendor:product names, for ``software``."""
         service = group.service
+        if self.software is not None and not self.software.matches(service, names):
+            return False
         if self.product is not None and service.product.casefold() != self.product.casefold():
             return False
         if self.version is None:
@@ -76,6 +135,7 @@ class Suppression:
         return tuple(
             f"{name} {value}"
             for name, value in (
+                ("cpe", self.software.cpe if self.software else None),
                 ("product", self.product),
                 ("version", self.version),
                 ("host", self.host),

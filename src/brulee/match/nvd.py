@@ -66,6 +66,7 @@ def _vulnerability(record: CveRecord, applies: Applicability) -> Vulnerability:
         sources=("nvd",),
         kev=record.kev,
         epss=record.epss,
+        cwes=record.cwes,
     )
 
 

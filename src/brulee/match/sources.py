@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from brulee.core.report import SourceDate
 from brulee.errors import DatabaseError
 from brulee.match.backports import BackportJudge
 from brulee.match.interface import Judge, VulnerabilitySource
@@ -16,7 +17,7 @@ from brulee.match.nvd import NvdSource
 from brulee.match.vulners import VulnersSource
 from brulee.util.clock import utc_now
 from brulee.vulndb.build import build_starter
-from brulee.vulndb.meta import DbInfo
+from brulee.vulndb.meta import DbInfo, parse_instant
 from brulee.vulndb.store import VulnDb, default_db_path
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Matching:
     database: str = ""
     database_date: str = ""
     warnings: tuple[str, ...] = ()
+    source_dates: tuple[SourceDate, ...] = ()
 
 
 def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
@@ -61,6 +63,19 @@ def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
             "for complete results",
         )
     return "; ".join(parts), date, warnings
+
+
+def source_dates(info: DbInfo) -> tuple[SourceDate, ...]:
+    """How current each source the database holds is (those without a date are left out)."""
+    debian = max(filter(None, (info.debian_dsa_date, info.debian_dla_date)), default=None)
+    found = (
+        ("nvd", info.nvd_timestamp),
+        ("kev", parse_instant(info.kev_date_released)),
+        ("epss", parse_instant(info.epss_score_date)),
+        ("debian", parse_instant(debian)),
+    )
+    return tuple(SourceDate(name, when.isoformat(timespec="seconds")) for name, when in found
+                 if when is not None)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,5 +141,10 @@ def open_matching(
         database, date, warnings = describe(info)
         warnings += (freshness or Freshness()).check(info, now or utc_now())
         yield Matching(
-            (NvdSource(db), VulnersSource()), BackportJudge(db).judge, database, date, warnings
+            (NvdSource(db), VulnersSource()),
+            BackportJudge(db).judge,
+            database,
+            date,
+            warnings,
+            source_dates(info),
         )

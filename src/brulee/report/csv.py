@@ -13,15 +13,17 @@ from brulee.core.report import Report
 from brulee.core.vulnerability import Vulnerability
 from brulee.errors import ReportError
 from brulee.report.interface import Renderer
-from brulee.report.view.text import printable, safe_url
+from brulee.report.view.text import printable, safe_url, vex_text
 
 COLUMNS: tuple[str, ...] = (
     "service", "product", "version", "extrainfo", "protocol", "port", "address", "hostname",
     "status", "cve", "severity", "cvss", "cvss_version", "epss", "epss_percentile", "kev",
-    "confidence", "advisory", "remediation", "reason", "description", "url",
+    "confidence", "advisory", "remediation", "reason", "description", "url", "cwe", "vex",
 )  # fmt: skip
 """The header row. ``status`` is the service's; the vulnerability columns are empty on the one
-row of a location where no vulnerability applies (``reason`` then holds the service's notes)."""
+row of a location where no vulnerability applies (``reason`` then holds the service's notes).
+``cwe`` (NVD's weakness ids, ``;``-separated) and ``vex`` (the OpenVEX statements that keep the
+finding, ``;``-separated) come last, so that earlier columns keep their places."""
 
 _CVE, _REASON = COLUMNS.index("cve"), COLUMNS.index("reason")
 _FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
@@ -55,7 +57,7 @@ def _decimal(fraction: float) -> str:
 
 
 def vulnerability_cells(vuln: Vulnerability) -> list[str]:
-    """The cells from ``cve`` to ``url``, guarded."""
+    """The cells from ``cve`` to ``vex``, guarded."""
     cvss, epss = vuln.cvss, vuln.epss
     cells = (
         vuln.id,
@@ -71,6 +73,8 @@ def vulnerability_cells(vuln: Vulnerability) -> list[str]:
         vuln.reason,
         vuln.description,
         safe_url(vuln.url),
+        "; ".join(vuln.cwes),
+        "; ".join(vex_text(note) for note in vuln.vex),
     )
     return [guard_cell(c) for c in cells]
 

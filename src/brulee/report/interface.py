@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from brulee.core.report import Report
+from brulee.errors import ReportError
 
 # format name -> (module under brulee.report, class name, file extension)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
@@ -17,6 +21,9 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
     "pdf": ("pdf", "PdfRenderer", "pdf"),
     "csv": ("csv", "CsvRenderer", "csv"),
     "sarif": ("sarif", "SarifRenderer", "sarif"),
+    "defectdojo": ("defectdojo", "DefectDojoRenderer", "defectdojo.json"),
+    "prometheus": ("prometheus", "PrometheusRenderer", "prom"),
+    "openvex": ("openvex", "OpenVexRenderer", "openvex.json"),
 }
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
 DEFAULT_FORMATS: tuple[str, ...] = ("json", "html")
@@ -42,3 +49,20 @@ def renderer_for(name: str) -> Renderer:
 
 def extension_of(name: str) -> str:
     return _REGISTRY[name][2]
+
+
+@contextmanager
+def report_file(path: Path, *, atomic: bool = False) -> Iterator[IO[str]]:
+    """``path`` open for writing UTF-8 text (LF line ends, unencodable text replaced);
+    ReportError naming it when it cannot be written. ``atomic``: written beside it, then renamed
+    over it, so that a reader never sees half of it."""
+    target = path.with_name(path.name + ".tmp") if atomic else path
+    try:
+        with target.open("w", encoding="utf-8", errors="replace", newline="\n") as out:
+            yield out
+        if atomic:
+            target.replace(path)
+    except OSError as exc:
+        if atomic:
+            target.unlink(missing_ok=True)
+        raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc

@@ -12,10 +12,10 @@ from typing import IO, Any
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, ServiceGroup
 from brulee.core.history import Changes, ScanRef
-from brulee.core.report import SCHEMA_VERSION, PartSummary, Report
+from brulee.core.report import SCHEMA_VERSION, PartSummary, Report, SourceDate
 from brulee.core.scan import Shard
 from brulee.core.suppression import Applied, Suppression
-from brulee.core.vulnerability import Vulnerability
+from brulee.core.vulnerability import VexNote, Vulnerability
 from brulee.report.interface import Renderer
 
 
@@ -47,7 +47,14 @@ def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
         "exploits": list(vuln.exploits),
         "advisory": vuln.advisory or None,
         "remediation": vuln.remediation or None,
+        "cwes": list(vuln.cwes),
+        "vex": [vex_note_dict(note) for note in vuln.vex],
     }
+
+
+def vex_note_dict(note: VexNote) -> dict[str, Any]:
+    return {"status": note.status, "statement": note.statement, "author": note.author,
+            "origin": note.origin, "scope": list(note.scope)}  # fmt: skip
 
 
 def distribution_dict(found: DistroEvidence | None) -> dict[str, Any] | None:
@@ -141,7 +148,13 @@ def part_dict(part: PartSummary) -> dict[str, Any]:
         "database_date": part.database_date or None,
         "generated": part.generated,
         "generator_version": part.tool_version,
+        "database_sources": sources_dict(part.database_sources),
     }
+
+
+def sources_dict(sources: tuple[SourceDate, ...]) -> dict[str, str]:
+    """``{"nvd": "2026-10-08T22:17:25+00:00", "kev": ...}``."""
+    return {s.source: s.date for s in sources}
 
 
 def suppression_dict(entry: Suppression) -> dict[str, Any]:
@@ -151,11 +164,17 @@ def suppression_dict(entry: Suppression) -> dict[str, Any]:
         "author": entry.author,
         "expires": entry.expires.isoformat() if entry.expires else None,
         "scope": {
-            name: str(value)
-            for name in ("product", "version", "host", "port", "protocol", "cidr")
-            if (value := getattr(entry, name)) is not None
+            **({"cpe": entry.software.cpe} if entry.software else {}),
+            **{
+                name: str(value)
+                for name in ("product", "version", "host", "port", "protocol", "cidr")
+                if (value := getattr(entry, name)) is not None
+            },
         },
         "origin": entry.origin,
+        "vex": {"status": entry.vex.status, "justification": entry.vex.justification}
+        if entry.vex
+        else None,
     }
 
 
@@ -203,6 +222,7 @@ def scan_dict(report: Report) -> dict[str, Any]:
         "site": scan.site or None,
         "database": scan.database or None,
         "database_date": scan.database_date or None,
+        "database_sources": sources_dict(scan.database_sources),
         "generated": scan.generated,
     }
     if scan.parts:  # a merged report (brulee merge); a single scan's report stays as it was

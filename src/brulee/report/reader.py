@@ -20,16 +20,18 @@ import ijson  # picks its C (yajl2_c) backend when installed
 
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, OpenPort
-from brulee.core.report import SCHEMA_VERSION, PartSummary
+from brulee.core.report import SCHEMA_VERSION, PartSummary, SourceDate
 from brulee.core.scan import Service, Shard
 from brulee.core.vulnerability import (
     CONFIDENCE_RANK,
     SEVERITIES,
+    VEX_STATUSES,
     Confidence,
     Cvss,
     EpssScore,
     KevEntry,
     Status,
+    VexNote,
     Vulnerability,
 )
 from brulee.errors import ParseError
@@ -147,6 +149,18 @@ def read_vulnerability(raw: Any) -> Vulnerability:
         epss=EpssScore(_number(epss, "score"), _number(epss, "percentile")) if epss else None,
         advisory=_text(raw, "advisory"),
         remediation=_text(raw, "remediation"),
+        cwes=_strings(raw, "cwes") if "cwes" in raw else (),  # absent before it was written
+        vex=tuple(read_vex_note(n) for n in _field(raw, "vex", list)) if "vex" in raw else (),
+    )
+
+
+def read_vex_note(raw: Any) -> VexNote:
+    return VexNote(
+        status=_choice(raw, "status", VEX_STATUSES),
+        statement=_field(raw, "statement", str),
+        author=_field(raw, "author", str),
+        origin=_field(raw, "origin", str),
+        scope=_strings(raw, "scope"),
     )
 
 
@@ -227,7 +241,16 @@ def read_part(raw: Any, source: str, tool_version: str) -> PartSummary:
         database_date=_text(raw, "database_date"),
         generated=_field(raw, "generated", str),
         tool_version=tool_version,
+        database_sources=_sources(raw),
     )
+
+
+def _sources(raw: Any) -> tuple[SourceDate, ...]:
+    """How current each database source was; () in reports written before they said."""
+    found = _field(raw, "database_sources", dict) if "database_sources" in raw else {}
+    if not all(isinstance(v, str) for v in found.values()):
+        raise ReportFormatError("'database_sources' is not an object of dates")
+    return tuple(SourceDate(name, date) for name, date in found.items())
 
 
 # -- sections --------------------------------------------------------------------------------

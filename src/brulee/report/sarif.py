@@ -10,6 +10,9 @@ the relative reference ``tcp/10.0.0.1:22`` (protocol, then host:port; IPv6 as
 list; the region is line 1, which code scanning requires. A logical location repeats the
 endpoint (``10.0.0.1:22``, kind ``resource``) for SARIF viewers.
 
+Rules carry NVD's CWE ids as ``external/cwe/cwe-N`` tags (the convention code scanning shows) and
+as a ``cwes`` property; results carry the OpenVEX statements that kept the finding (``vex``).
+
 CVEs the distribution's package fixed are results with an ``external`` suppression whose
 justification is the advisory. SARIF viewers hide them; GitHub code scanning is reported to
 ingest suppressed results as open alerts unless told otherwise, hence ``suppressed=False``.
@@ -28,10 +31,9 @@ from urllib.parse import quote
 
 from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
-from brulee.core.vulnerability import Severity, Status, Vulnerability
-from brulee.errors import ReportError
-from brulee.report.interface import Renderer
-from brulee.report.json import scan_dict, summary_dict, vulnerability_dict
+from brulee.core.vulnerability import Severity, Status, Vulnerability, cwe_numbers
+from brulee.report.interface import Renderer, report_file
+from brulee.report.json import scan_dict, summary_dict, vex_note_dict, vulnerability_dict
 from brulee.report.view.report import INCOMPLETE
 from brulee.report.view.text import (
     cvss_text,
@@ -40,6 +42,7 @@ from brulee.report.view.text import (
     kev_text,
     printable,
     safe_url,
+    vex_text,
 )
 
 SARIF_VERSION = "2.1.0"
@@ -120,10 +123,11 @@ def rule_dict(vuln: Vulnerability) -> dict[str, Any]:
     """The reportingDescriptor of one vulnerability id."""
     data = vulnerability_dict(vuln)
     tags = ["security", "vulnerability", vuln.severity] + (["kev"] if vuln.kev else [])
+    tags += [f"external/cwe/cwe-{number}" for number in cwe_numbers(vuln)]
     properties: dict[str, Any] = {"tags": tags}
     if score := security_severity(vuln):
         properties["security-severity"] = score
-    for key in ("severity", "cvss", "epss", "kev", "published", "sources", "exploits"):
+    for key in ("severity", "cvss", "epss", "kev", "published", "sources", "exploits", "cwes"):
         properties[key] = data[key]
     rule: dict[str, Any] = {
         "id": vuln.id,
@@ -239,6 +243,8 @@ def _detail(vuln: Vulnerability) -> str:
         detail += f". Advisory: {vuln.advisory}"
     if vuln.remediation:
         detail += f". Remediation: {vuln.remediation}"
+    for note in vuln.vex:
+        detail += f". {vex_text(note)}"
     return detail + "."
 
 
@@ -260,6 +266,7 @@ def _finding(group: ServiceGroup, vuln: Vulnerability, index: int) -> _Finding:
         "reason": vuln.reason,
         "advisory": vuln.advisory,
         "remediation": vuln.remediation,
+        "vex": [vex_note_dict(note) for note in vuln.vex],
         "service": {
             "id": group.key,
             "name": service.name,
@@ -325,11 +332,8 @@ class SarifRenderer(Renderer):
         self.suppressed = suppressed
 
     def render(self, report: Report, path: Path) -> None:
-        try:
-            with path.open("w", encoding="utf-8", errors="replace", newline="\n") as out:
-                self._write(report, out)
-        except OSError as exc:
-            raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc
+        with report_file(path) as out:
+            self._write(report, out)
 
     def _write(self, report: Report, out: IO[str]) -> None:
         rules = collect_rules(report, self.suppressed)

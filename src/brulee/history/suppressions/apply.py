@@ -1,5 +1,6 @@
 """Applying suppressions to a report's services: which vulnerabilities leave the main sections
-(suppressed at every location), which stay with the locations where they are suppressed."""
+(suppressed at every location), which stay with the locations where they are suppressed; and
+the OpenVEX statements that keep a finding (``affected``, ``under_investigation``), noted on it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
+from brulee.core.cpe import VendorProduct
 from brulee.core.findings import Location, ServiceGroup, group_order
 from brulee.core.suppression import (
     Applied,
@@ -15,8 +17,11 @@ from brulee.core.suppression import (
     SuppressedAt,
     Suppression,
 )
+from brulee.core.vulnerability import VexNote, VexStatus
+from brulee.match.nvd import service_products
 
 LocationsOf = Callable[[ServiceGroup], Iterable[Location]]
+_NOTED: frozenset[VexStatus] = frozenset({"affected", "under_investigation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,30 +48,62 @@ class Suppressions:
         could cover; memory holds the partially suppressed locations only."""
         today = _utc_date(now)
         active = [e for e in self.entries if not e.expired(today)]
-        by_cve: dict[str, list[Suppression]] = {}
-        for entry in active:
-            by_cve.setdefault(entry.cve, []).append(entry)
+        noting = [e for e in active if e.vex is not None and e.vex.status in _NOTED]
+        by_cve = _by_cve(e for e in active if not (e.vex and e.vex.status in _NOTED))
+        notes_by_cve = _by_cve(noting)
         used: set[int] = set()
         kept: list[ServiceGroup] = []
         suppressed: list[ServiceSuppressions] = []
-        for group in groups:
-            result = _apply_group(group, by_cve, locations_of, used)
-            if result is None:
-                kept.append(group)
-                continue
-            suppressed.append(result)
-            gone = {s.vulnerability.id for s in result.suppressed if s.complete}
-            remaining = tuple(v for v in group.vulnerabilities if v.id not in gone)
-            status = group.status if remaining or group.status != "vulnerable" else "clean"
-            kept.append(replace(group, vulnerabilities=remaining, status=status))
+        for found in groups:
+            group, result = found, _apply_group(found, by_cve, locations_of, used)
+            if result is not None:
+                suppressed.append(result)
+                gone = {s.vulnerability.id for s in result.suppressed if s.complete}
+                remaining = tuple(v for v in found.vulnerabilities if v.id not in gone)
+                status = found.status if remaining or found.status != "vulnerable" else "clean"
+                group = replace(found, vulnerabilities=remaining, status=status)
+            kept.append(_noted(group, notes_by_cve, locations_of) if notes_by_cve else group)
         order = {g.key: i for i, g in enumerate(sorted(kept, key=group_order))}
         suppressed.sort(key=lambda s: order[s.group.key])
         return Applied(
             groups=tuple(sorted(kept, key=group_order)),
             suppressed=tuple(suppressed),
             expired=tuple(e for e in self.entries if e.expired(today)),
-            stale=tuple(e for e in active if id(e) not in used),
+            # A VEX document speaks of many products: a statement this scan does not concern
+            # is not stale.
+            stale=tuple(e for e in active if id(e) not in used and e.vex is None),
         )
+
+
+def _by_cve(entries: Iterable[Suppression]) -> dict[str, list[Suppression]]:
+    by_cve: dict[str, list[Suppression]] = {}
+    for entry in entries:
+        by_cve.setdefault(entry.cve, []).append(entry)
+    return by_cve
+
+
+def _noted(
+    group: ServiceGroup, by_cve: Mapping[str, list[Suppression]], locations_of: LocationsOf
+) -> ServiceGroup:
+    """The group with each VEX statement that covers a vulnerability (somewhere) noted on it."""
+    result = _apply_group(group, by_cve, locations_of, set())
+    if result is None:
+        return group
+    notes = {
+        s.vulnerability.id: [
+            VexNote(e.vex.status, e.vex.statement, e.author, e.origin, e.scope)
+            for e in s.entries
+            if e.vex  # every entry here is a VEX statement
+        ]
+        for s in result.suppressed
+    }
+    vulns = tuple(
+        replace(v, vex=v.vex + tuple(n for n in notes[v.id] if n not in v.vex))
+        if v.id in notes
+        else v
+        for v in group.vulnerabilities
+    )
+    return replace(group, vulnerabilities=vulns)
 
 
 def _utc_date(now: datetime | date) -> date:
@@ -81,10 +118,13 @@ def _apply_group(
     locations_of: LocationsOf,
     used: set[int],
 ) -> ServiceSuppressions | None:
-    # Per vulnerability: the entries whose CVE, product and version match this service.
+    # Per vulnerability: the entries whose CVE, product, version and software match this service.
+    names: frozenset[VendorProduct] = frozenset()
+    if any(e.software for vuln in group.vulnerabilities for e in by_cve.get(vuln.id.upper(), ())):
+        names = service_products(group.service)
     candidates: dict[str, tuple[Suppression, ...]] = {}
     for vuln in group.vulnerabilities:
-        found = tuple(e for e in by_cve.get(vuln.id.upper(), ()) if e.matches_service(group))
+        found = tuple(e for e in by_cve.get(vuln.id.upper(), ()) if e.matches_service(group, names))
         if found:
             candidates[vuln.id] = found
     if not candidates:

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 
 from brulee.core.findings import ServiceGroup
 from brulee.core.vulnerability import Severity, Status, Vulnerability, vulnerability_order
-from brulee.report.view.text import count_text, cvss_text, epss_text, fixed_text, kev_text
+from brulee.report.view.text import (
+    count_text,
+    cvss_text,
+    epss_text,
+    fixed_text,
+    kev_text,
+    vex_text,
+)
 
 STATUSES: tuple[Status, ...] = ("vulnerable", "unknown", "unchecked", "unversioned", "clean")
 """Display order: most urgent first, ``clean`` last."""
@@ -87,6 +94,8 @@ class VulnView:
     ransomware: bool
     published: str
     """The publication date, without its time."""
+    vex: tuple[str, ...] = ()
+    """The OpenVEX statements that keep it, in words (``vex_text``)."""
 
     @property
     def kev(self) -> bool:
@@ -113,6 +122,7 @@ def vuln_view(vuln: Vulnerability) -> VulnView:
         kev_detail=kev_text(vuln),
         ransomware=vuln.kev is not None and vuln.kev.known_ransomware == "Known",
         published=vuln.published.partition("T")[0],
+        vex=tuple(vex_text(note) for note in vuln.vex),
     )
 
 

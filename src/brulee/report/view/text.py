@@ -9,7 +9,7 @@ from decimal import ROUND_DOWN, Decimal
 from urllib.parse import quote, urlsplit
 
 from brulee.core.findings import HostRecord, OpenPort
-from brulee.core.vulnerability import Vulnerability
+from brulee.core.vulnerability import VexNote, Vulnerability
 
 # C0/C1 controls (but tab and newline) and bidirectional overrides: shown as U+FFFD, so a
 # banner can neither corrupt the output nor visually reorder the text around it.
@@ -85,6 +85,14 @@ def fixed_text(vuln: Vulnerability) -> str:
     if vuln.advisory and not reason.startswith(vuln.advisory):
         reason = f"{vuln.advisory}: {reason}" if reason else vuln.advisory
     return reason
+
+
+def vex_text(note: VexNote) -> str:
+    """``VEX under_investigation by secops@example.com (vex.json statement 2; host 10.0.0.5):
+    what it says``."""
+    where = "; ".join((note.origin, *note.scope)) if note.origin else "; ".join(note.scope)
+    text = f"VEX {note.status} by {note.author}" + (f" ({where})" if where else "")
+    return text + (f": {note.statement}" if note.statement else "")
 
 
 def plural_text(count: int, noun: str, plural: str) -> str:
