@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from brulee.errors import DatabaseError
-from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, describe, open_matching
+from brulee.match.sources import (
+    DEFAULT_MAX_AGE,
+    Freshness,
+    describe,
+    open_matching,
+    source_dates,
+)
 from brulee.vulndb.meta import DbInfo
 from brulee.vulndb.store import VulnDb
 
@@ -176,3 +182,10 @@ def test_open_matching_fails_on_old_data_when_freshness_is_required(
         open_matching(starter_db, Freshness(required=True), now=late),
     ):
         pytest.fail("no matching with data older than required")
+
+
+def test_source_dates_name_canonicals_newest_ubuntu_data(info: DbInfo) -> None:
+    dates = {s.source: s.date for s in source_dates(info)}
+    assert set(dates) == {"nvd", "kev", "epss", "debian", "ubuntu"}
+    assert dates["ubuntu"] == "2021-08-31T04:30:18+00:00"  # xenial's file, the newest of four
+    assert "ubuntu" not in {s.source for s in source_dates(replace(info, ubuntu=()))}

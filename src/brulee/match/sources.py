@@ -68,11 +68,13 @@ def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
 def source_dates(info: DbInfo) -> tuple[SourceDate, ...]:
     """How current each source the database holds is (those without a date are left out)."""
     debian = max(filter(None, (info.debian_dsa_date, info.debian_dla_date)), default=None)
+    ubuntu = max((data.generated for data in info.ubuntu), default=None)
     found = (
         ("nvd", info.nvd_timestamp),
         ("kev", parse_instant(info.kev_date_released)),
         ("epss", parse_instant(info.epss_score_date)),
         ("debian", parse_instant(debian)),
+        ("ubuntu", parse_instant(ubuntu)),
     )
     return tuple(SourceDate(name, when.isoformat(timespec="seconds")) for name, when in found
                  if when is not None)  # fmt: skip
