@@ -58,6 +58,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/bench_vulndb.py
+	$(BIN)/python bench/bench_ubuntu.py
 	$(BIN)/python bench/bench_matching.py
 	$(BIN)/python bench/bench_merge.py
 	@[ "$$(id -u)" -ne 0 ] || scripts/ensure-packages $(SCAN_PACKAGES) iproute2

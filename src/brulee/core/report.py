@@ -34,7 +34,7 @@ class SourceDate:
     """How current one source of the vulnerability database is."""
 
     source: str
-    """``nvd``, ``kev``, ``epss``, ``debian``."""
+    """``nvd``, ``kev``, ``epss``, ``debian``, ``ubuntu``."""
     date: str
     """ISO 8601, UTC: the newest date the source's data carries."""
 
