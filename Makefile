@@ -50,6 +50,7 @@ bench: $(VENV)/.runtime
 	$(BIN)/python bench/bench_vulndb.py
 	$(BIN)/python bench/bench_matching.py
 	$(BIN)/python bench/bench_merge.py
+	$(BIN)/python bench/bench_rules.py --baseline 24f942f
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -26,6 +26,8 @@ and never the vulnerable component, even when it names the service's product. Tr
 
 A service without a version matches only criteria that name every version (``*``, no bounds,
 any update). Malformed data never raises (:mod:`brulee.match.criteria` compiles what it can).
+NVD's legacy encodings are read as the CVEs' descriptions say (:mod:`brulee.match.legacy`),
+and a reason names the rule it rests on.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from typing import Any, Literal
 
 from brulee.core.cpe import ANY, NA, Cpe, VendorProduct
 from brulee.match.criteria import Configuration, Criterion, Key, Node, compile_configurations
-from brulee.match.versions import NmapVersion, is_prerelease, version_key
+from brulee.match.legacy import LETTER_RELEASE, read_legacy
+from brulee.match.versions import NmapVersion, is_prerelease, letter_base, version_key
 
 Confidence = Literal["certain", "conditional"]
 
@@ -65,7 +68,8 @@ class _Subject:
 
     ``version`` is the CPE version field, ``full`` version and update together, ``base`` the
     version with a pre-release update kept (``1.0rc1``) and a post-release one dropped
-    (``7.4p1`` -> ``7.4``). A range has ``low``/``high`` (None: open end) and no ``version``.
+    (``7.4p1`` -> ``7.4``), ``letter`` the base of a letter release (``5.0.51a`` -> ``5.0.51``).
+    A range has ``low``/``high`` (None: open end) and no ``version``.
     """
 
     label: str
@@ -76,12 +80,21 @@ class _Subject:
     is_range: bool = False
     low: Key | None = None
     high: Key | None = None
+    letter: Key | None = None
 
     @classmethod
     def point(cls, version: str, update: str, label: str) -> _Subject:
         full = f"{version}-{update}" if update else version
         base = full if is_prerelease(update) else version
-        return cls(label, version_key(version), version_key(full), version_key(base), update)
+        letter = None if update else letter_base(version)
+        return cls(
+            label,
+            version_key(version),
+            version_key(full),
+            version_key(base),
+            update,
+            letter=version_key(letter) if letter else None,
+        )
 
     @classmethod
     def of(cls, nmap: NmapVersion) -> _Subject:
@@ -135,8 +148,9 @@ class CompiledConfigurations:
 
     @classmethod
     def compile(cls, configurations: object) -> CompiledConfigurations:
-        """Compile NVD 2.0 ``configurations`` JSON, skipping what is malformed."""
-        return cls(compile_configurations(configurations))
+        """Compile NVD 2.0 ``configurations`` JSON, skipping what is malformed, and read its
+        legacy encodings as their descriptions say."""
+        return cls(read_legacy(compile_configurations(configurations)))
 
     @property
     def products(self) -> frozenset[VendorProduct]:
@@ -203,6 +217,7 @@ def _service_hit(node: Node, evidence: Evidence) -> int:
             *node.scan,
             *node.index.get(subject.version, ()),
             *node.index.get(subject.full, ()),
+            *(node.index.get(subject.letter, ()) if subject.letter else ()),
         )
     for criterion in candidates:
         if criterion.vulnerable and criterion.pair in products:
@@ -265,12 +280,15 @@ def _match_point(criterion: Criterion, subject: _Subject) -> int:
 
 
 def _exact_matches(criterion: Criterion, subject: _Subject) -> bool:
-    """Exact version: ``7.4:*`` matches any 7.4 (7.4p1 too), ``9.9:-`` only a 9.9 without
-    update, ``9.9:p1`` only 9.9p1. NVD's older entries carry the suffix in the version
-    (``4.3p2``): those match version and update together."""
+    """Exact version: ``7.4:*`` matches any 7.4 (7.4p1 too; a letter release where the entry
+    ``letters``), ``9.9:-`` only a 9.9 without update, ``9.9:p1`` only 9.9p1. NVD's older
+    entries carry the suffix in the version (``4.3p2``): those match version and update
+    together."""
     update = criterion.update
     if update == ANY:
-        return criterion.exact in (subject.version, subject.full)
+        return criterion.exact in (subject.version, subject.full) or (
+            criterion.letters and criterion.exact == subject.letter
+        )
     if update == NA:
         return criterion.exact == subject.version and not subject.update
     return criterion.exact_full == subject.full
@@ -391,7 +409,7 @@ def _explain(configuration: Configuration, evidence: Evidence, level: int) -> Ap
     home = max(nodes, key=lambda item: item[1][1])[0]
     criterion, result = _vulnerable_component(home, evidence)
     verb = "matches" if result == _TRUE else "may match"
-    reason = f"{criterion.description} {verb} {subject.label}"
+    reason = f"{criterion.description} {verb} {subject.label}{_rule_note(criterion, subject)}"
     doubts = [] if result == _TRUE else [_doubt(criterion, subject)]
     if home.is_and:
         unverified = doubts + _unknowns(home, evidence, skip=criterion)
@@ -408,12 +426,15 @@ def _explain(configuration: Configuration, evidence: Evidence, level: int) -> Ap
 
 
 def _vulnerable_component(node: Node, evidence: Evidence) -> tuple[Criterion, int]:
+    """The entry that makes the service the vulnerable component: the surest, and among equals
+    the first read literally (a legacy-encoding rule is named only where it was needed)."""
     judged = [
         (criterion, _judge(criterion, evidence))
         for criterion in node.criteria
         if criterion.vulnerable and criterion.pair in evidence.products
     ]
-    return max(judged, key=lambda item: item[1])
+    subject = evidence._subject
+    return max(judged, key=lambda item: (item[1], not _rules(item[0], subject)))
 
 
 def _unknowns(node: Node, evidence: Evidence, skip: Criterion | None = None) -> list[str]:
@@ -426,6 +447,24 @@ def _unknowns(node: Node, evidence: Evidence, skip: Criterion | None = None) -> 
         return unknown
     joined = (" and " if node.is_and else " or ").join(unknown)
     return [f"not ({joined})" if node.negate else joined]
+
+
+def _rules(criterion: Criterion, subject: _Subject) -> tuple[str, ...]:
+    """The legacy-encoding rules by which ``criterion`` matches ``subject``."""
+    literal = criterion.exact in (subject.version, subject.full)
+    if criterion.letters and criterion.exact == subject.letter and not literal:
+        return (*criterion.rules, LETTER_RELEASE)
+    return criterion.rules
+
+
+def _rule_note(criterion: Criterion, subject: _Subject) -> str:
+    rules = _rules(criterion, subject)
+    if LETTER_RELEASE in rules:
+        return (
+            f" (rule {LETTER_RELEASE}: {subject.label} is a letter release of "
+            f"{criterion.cpe.version}, inside the span the CVE lists)"
+        )
+    return f" (rule {', '.join(rules)}: read as {criterion.reading})" if rules else ""
 
 
 def _doubt(criterion: Criterion, subject: _Subject) -> str:
