@@ -50,7 +50,7 @@ def test_concurrent_writers_lose_nothing(history_url: str, lab_reports: LabRepor
         assert len(scans) == 2 * WORKERS
         firsts = [store.get(first) for first, _ in ids]
         changed = [store.get(second) for _, second in ids]
-        assert {(s.ports, s.findings) for s in firsts} == {(10, 53)}
+        assert {(s.ports, s.findings) for s in firsts} == {(10, 55)}
         assert {(s.ports, s.findings) for s in changed} == {(9, 47)}
         for first, second in ids:
             assert diff_scans(store, firsts[0].id, first).empty
