@@ -140,6 +140,7 @@ class VulnDb(Resource):
         self._by_product: dict[tuple[str, str], tuple[CveRecord, ...]] = {}
         self._records: dict[str, CveRecord] = {}
         self._known: dict[tuple[str, str], bool] = {}
+        self._vendors: dict[str, frozenset[str]] | None = None
         self._debian_packages: dict[tuple[str, str], frozenset[str]] = {}
         self._debian_fixes: dict[tuple[str, str], Mapping[str, tuple[DebianFix, ...]]] = {}
 
@@ -199,6 +200,16 @@ class VulnDb(Resource):
             return self._coverage
         sql = "SELECT DISTINCT vendor, product FROM product_cve WHERE vulnerable = 1"
         return frozenset((vendor, product) for vendor, product in self._query(sql, ()))
+
+    def vendors_of(self, product: str) -> frozenset[str]:
+        """The vendors under which ``product`` is known (as ``is_known`` counts), from the
+        database's own vendor:product index (read once)."""
+        if self._vendors is None:
+            index: dict[str, set[str]] = {}
+            for vendor, name in self.known_products():
+                index.setdefault(name, set()).add(vendor)
+            self._vendors = {name: frozenset(vendors) for name, vendors in index.items()}
+        return self._vendors.get(index_name(product), frozenset())
 
     def debian_packages(self, vendor: str, product: str) -> frozenset[str]:
         """Debian source packages of the NVD product ``vendor:product``.
