@@ -189,3 +189,9 @@ def test_another_vendor_of_the_same_product_name_is_not_this_software(
     result = NvdSource(renamed_db).assess(Port("tcp", 4343, "open", service=service))
     assert result.status == "unknown"
     assert result.nvd_names == ("foo:officescan",)
+
+
+def test_a_cpe_without_a_product_names_nothing(source: NvdSource) -> None:
+    """Nmap XML can carry ``cpe:/a:acme`` (hostile or substituted badly): no names, no crash."""
+    result = source.assess(port("Acme httpd", "1.0", "cpe:/a:acme", "cpe:/a::"))
+    assert (result.status, result.nvd_names) == ("unknown", ())

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from brulee.core.cpe import Cpe, CpeError, index_name, parse_cpe
-from brulee.match.products import FAMILIES, ProductFamily, nvd_products, nvd_products_for_name
+from brulee.match.products import (
+    FAMILIES,
+    ProductFamily,
+    nmap_product_name,
+    nvd_products,
+    nvd_products_for_name,
+)
 
 ASSETS = Path(__file__).parents[1] / "assets"
 PROBES = Path("/usr/share/nmap/nmap-service-probes")
@@ -99,13 +105,14 @@ def test_entry_names_what_nvd_uses(family: ProductFamily) -> None:
 def test_entry_names_what_nmap_emits(family: ProductFamily, probes: Probes) -> None:
     assert family.nmap_cpes or family.nmap_names
     assert family.nmap_cpes <= probes.cpes, sorted(family.nmap_cpes - probes.cpes)
-    assert family.nmap_names <= probes.names, sorted(family.nmap_names - probes.names)
+    names = {name.lower() for name in family.nmap_names}
+    assert names <= probes.names, sorted(names - probes.names)
 
 
 def test_families_are_disjoint() -> None:
     pairs: Counter[tuple[str, str]] = Counter(p for f in FAMILIES for p in f.products)
     assert [pair for pair, count in pairs.items() if count > 1] == []
-    names: Counter[str] = Counter(n for f in FAMILIES for n in f.nmap_names)
+    names: Counter[str] = Counter(n.lower() for f in FAMILIES for n in f.nmap_names)
     assert [name for name, count in names.items() if count > 1] == []
     assert len({f.name for f in FAMILIES}) == len(FAMILIES)
 
@@ -207,6 +214,13 @@ def test_nvd_products_rejects_junk(text: str) -> None:
 
 def test_names_are_case_insensitive() -> None:
     assert nvd_products_for_name("openssh") == nvd_products_for_name(" OpenSSH ")
+
+
+def test_nmaps_usual_product_name() -> None:
+    assert nmap_product_name(("openbsd", "openssh")) == "OpenSSH"
+    assert nmap_product_name(("oracle", "mysql")) == "MySQL"
+    assert nmap_product_name(("eclipse", "jetty")) == "Jetty"
+    assert nmap_product_name(("acme", "widget")) == ""
 
 
 NMAP_NAMES = [

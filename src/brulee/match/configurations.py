@@ -70,6 +70,23 @@ class Applicability:
 
 
 @dataclass(frozen=True, slots=True)
+class EntryVerdict:
+    """One vulnerable entry naming the service's product, judged against the service: NVD's
+    text, how the legacy-encoding rules read it (``rules``, ``reading``; empty when literal),
+    and the verdict."""
+
+    criterion: str
+    rules: tuple[str, ...]
+    reading: str
+    verdict: Literal["matches", "may match", "does not match"]
+
+
+_VERDICTS: dict[int, Literal["matches", "may match", "does not match"]] = {
+    TRUE: "matches", UNKNOWN: "may match", FALSE: "does not match",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """What the scan knows about one service.
 
@@ -118,6 +135,23 @@ class CompiledConfigurations:
         if chosen is None:
             return None
         return _explain(chosen, evidence, best)
+
+    def trace(self, evidence: Evidence) -> tuple[EntryVerdict, ...]:
+        """Every vulnerable entry naming one of the service's products, judged as
+        :meth:`evaluate` judges it (what ``brulee explain`` shows)."""
+        subject = evidence._subject
+        return tuple(
+            EntryVerdict(
+                criterion.description,
+                rules_applied(criterion, subject),
+                criterion.reading,
+                _VERDICTS[_judge(criterion, evidence)],
+            )
+            for configuration in self.configurations
+            for node in configuration.nodes
+            for criterion in node.criteria
+            if criterion.vulnerable and criterion.pair in evidence.products
+        )
 
 
 def evaluate(configurations: list[dict[str, Any]], evidence: Evidence) -> Applicability | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from brulee.core.cpe import Cpe, CpeError, VendorProduct, parse_cpe
+from brulee.core.cpe import ANY, NA, Cpe, CpeError, VendorProduct, parse_cpe
 from brulee.core.scan import Port, Service
 from brulee.core.vulnerability import Assessment, Cvss, Severity, Vulnerability, severity_of
 from brulee.match.configurations import Applicability, CompiledConfigurations, Evidence
@@ -39,8 +39,8 @@ def service_products(service: Service) -> frozenset[VendorProduct]:
     """The NVD vendor:product names of the service's software (its application CPEs first)."""
     found: frozenset[VendorProduct] = frozenset()
     for cpe in _cpes(service):
-        if cpe.part == "a":
-            found |= nvd_products(cpe)
+        if cpe.part == "a" and not {ANY, NA} & set(cpe.vendor_product):
+            found |= nvd_products(cpe)  # a CPE without a product names nothing
     return found or (nvd_products_for_name(service.product) if service.product else found)
 
 

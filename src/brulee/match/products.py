@@ -24,13 +24,13 @@ class ProductFamily:
 
     ``nvd`` holds every vendor:product NVD's data uses for the product (old and new owners
     alike); ``nmap_cpes`` the vendor:product of the CPEs Nmap emits for it; ``nmap_names``
-    Nmap's product names (lowercase); ``basis`` why they are one product.
+    Nmap's product names, as Nmap writes them; ``basis`` why they are one product.
     """
 
     name: str
     nvd: frozenset[VendorProduct]
     nmap_cpes: frozenset[VendorProduct]
-    nmap_names: frozenset[str]
+    nmap_names: tuple[str, ...]
     basis: str
 
     @property
@@ -53,7 +53,7 @@ def _load() -> tuple[ProductFamily, ...]:
                 raw["family"],
                 _pairs(raw["nvd"]),
                 _pairs(raw["nmap_cpes"]),
-                frozenset(name.lower() for name in raw["nmap_names"]),
+                tuple(raw["nmap_names"]),
                 raw["basis"],
             )
         )
@@ -66,7 +66,13 @@ _BY_PAIR: dict[VendorProduct, frozenset[VendorProduct]] = {
     pair: family.products for family in FAMILIES for pair in family.products
 }
 _BY_NAME: dict[str, frozenset[VendorProduct]] = {
-    name: family.products for family in FAMILIES for name in family.nmap_names
+    name.lower(): family.products for family in FAMILIES for name in family.nmap_names
+}
+_NMAP_NAME: dict[VendorProduct, str] = {
+    pair: family.nmap_names[0]
+    for family in FAMILIES
+    if family.nmap_names
+    for pair in family.products
 }
 
 
@@ -78,6 +84,11 @@ def nvd_products(cpe_or_vendor_product: str | Cpe | VendorProduct) -> frozenset[
     """
     pair = _vendor_product(cpe_or_vendor_product)
     return _BY_PAIR.get(pair, frozenset({pair}))
+
+
+def nmap_product_name(pair: VendorProduct) -> str:
+    """Nmap's usual product name for an NVD or Nmap vendor:product (``OpenSSH``); ''."""
+    return _NMAP_NAME.get(pair, "")
 
 
 def nvd_products_for_name(nmap_product: str) -> frozenset[VendorProduct]:

@@ -105,6 +105,21 @@ WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1
 ORDER BY c.id
 """
 
+# The same columns as _CANDIDATES, for one CVE by id.
+_RECORD = """
+SELECT c.id, c.description, c.published, c.last_modified, c.vuln_status, c.configurations,
+       c.cwes, c.refs,
+       m.score, m.version, m.vector, m.source, m.type, m.severity,
+       k.date_added, k.due_date, k.vendor_project, k.product, k.name, k.required_action,
+       k.known_ransomware, k.notes,
+       e.score, e.percentile
+FROM cve AS c
+LEFT JOIN cvss_metric AS m ON m.cve_id = c.id AND m.best = 1
+LEFT JOIN kev AS k ON k.cve_id = c.id
+LEFT JOIN epss AS e ON e.cve_id = c.id
+WHERE c.id = ?
+"""
+
 # Source packages the CPE list maps to the name or to one of its aliases (the names of any alias
 # block that holds it; not transitive), restricted to the packages the advisory lists name.
 _DEBIAN_PACKAGES = """
@@ -177,6 +192,11 @@ class VulnDb(Resource):
             found = tuple(self._record(row) for row in self._query(_CANDIDATES, key))
             self._by_product[key] = found
         return list(found)
+
+    def record(self, cve_id: str) -> CveRecord | None:
+        """The CVE ``cve_id`` (``CVE-2016-3115``), or None when the database does not hold it."""
+        rows = self._query(_RECORD, (cve_id.upper(),))
+        return self._record(rows[0]) if rows else None
 
     def is_known(self, vendor: str, product: str) -> bool:
         """Whether the database covers ``vendor:product``: if no CVE applies, it is clean.
