@@ -51,6 +51,7 @@ bench: $(VENV)/.runtime
 	$(BIN)/python bench/bench_matching.py
 	$(BIN)/python bench/bench_merge.py
 	$(BIN)/python bench/bench_rules.py --baseline 24f942f
+	$(BIN)/python bench/bench_coverage.py --baseline 24f942f
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

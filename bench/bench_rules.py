@@ -21,8 +21,6 @@ import argparse
 import gzip
 import json
 import re
-import subprocess
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import brulee
+from baseline import at_revision
 from brulee.match.configurations import CompiledConfigurations, Evidence
 from brulee.match.versions import parse_nmap_version, version_key
 
@@ -115,25 +114,6 @@ def decide(data: dict[str, dict[str, Any]], sweep: Plan) -> dict[str, str]:
     return found
 
 
-def baseline(revision: str, plan_file: Path, out: Path) -> dict[str, str]:
-    """The same sweep, run by the code of ``revision``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", revision, "src"], check=True, capture_output=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        subprocess.run(
-            [sys.executable, __file__, "--collect", str(plan_file), str(out)],
-            check=True,
-            env={"PYTHONPATH": str(Path(tmp) / "src"), "PATH": "/usr/bin:/bin"},
-        )
-        result: dict[str, str] = json.loads(out.read_text())
-        source = result.pop("__brulee__")
-        if not source.startswith(tmp):
-            raise SystemExit(f"the baseline ran {source}, not the code of {revision}")
-    return result
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", metavar="REV", help="git revision to compare with")
@@ -142,9 +122,9 @@ def main() -> int:
     args = parser.parse_args()
     data = records()
     if args.collect:  # the baseline's side: evaluate the given plan with this code
-        sweep = json.loads(args.collect[0].read_text())
-        found = {**decide(data, sweep), "__brulee__": brulee.__file__}
-        args.collect[1].write_text(json.dumps(found))
+        out, plan_file = args.collect
+        sweep = json.loads(plan_file.read_text())
+        out.write_text(json.dumps({**decide(data, sweep), "__brulee__": brulee.__file__}))
         return 0
     if not args.baseline:
         parser.error("--baseline REV is required (e.g. the commit before the rules changed)")
@@ -152,7 +132,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         plan_file = Path(tmp) / "plan.json"
         plan_file.write_text(json.dumps(sweep))
-        before = baseline(args.baseline, plan_file, Path(tmp) / "before.json")
+        before = at_revision(args.baseline, Path(__file__), str(plan_file))
     after = decide(data, sweep)
     report(data, sweep, before, after, revision=args.baseline, examples=args.examples)
     return 0
