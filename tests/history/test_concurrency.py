@@ -55,7 +55,7 @@ def test_concurrent_writers_lose_nothing(history_url: str, lab_reports: LabRepor
         for first, second in ids:
             assert diff_scans(store, firsts[0].id, first).empty
             changes = diff_scans(store, first, second)
-            assert (len(changes.new_findings), len(changes.fixed_findings)) == (7, 10)
+            assert (len(changes.new_findings), len(changes.fixed_findings)) == (7, 12)
             assert changes.still_open == 40
         # Each finding's first date is the first scan's, whichever process recorded first;
         # only the port opened later was first seen later.
