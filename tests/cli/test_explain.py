@@ -26,6 +26,7 @@ def test_text_shows_the_reading_the_lookup_and_each_verdict(
         "entry        cpe:2.3:a:openbsd:openssh:*:p1:*:*:*:*:*:* versionEndIncluding 7.2: does not "
         "match [rule update-in-range: read as versionEndIncluding 7.2p1]"
     ) in out
+    assert "  update-in-range: a range whose version is * and whose update is a patch level" in out
 
 
 def test_json_lists_every_candidate_cve(capsys: pytest.CaptureFixture[str]) -> None:
@@ -46,6 +47,7 @@ def test_json_lists_every_candidate_cve(capsys: pytest.CaptureFixture[str]) -> N
     )  # fmt: skip
     assert by_id["CVE-2019-12815"]["applies"] is True
     assert all(c["why_not"] for c in data["cves"] if not c["applies"])
+    assert set(data["rules"]) == {"update-in-range"}
 
 
 def test_a_product_name_alone_is_enough(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,6 +15,7 @@ from brulee.core.vulnerability import Vulnerability
 from brulee.errors import EXIT_OK, UsageError
 from brulee.match.configurations import EntryVerdict
 from brulee.match.explain import CveExplanation, Explanation, explain
+from brulee.match.legacy import RULES
 from brulee.match.products import nmap_product_name
 from brulee.match.sources import describe, open_db
 from brulee.match.versions import NmapVersion
@@ -111,6 +112,12 @@ def _clean(text: str) -> str:
 # -- JSON ------------------------------------------------------------------------------------
 
 
+def _rules_named(found: Explanation) -> list[str]:
+    """The legacy-encoding rules the explanation's entries rest on, in ``RULES`` order."""
+    named = {rule for item in found.cves for entry in item.entries for rule in entry.rules}
+    return [name for name in RULES if name in named]
+
+
 def _reading(version: NmapVersion) -> dict[str, Any]:
     return {
         "version": version.version or None,
@@ -176,6 +183,7 @@ def explanation_json(
         "note": found.assessment.note,
         "candidates": found.candidates,
         "cve": cve,
+        "rules": {name: RULES[name] for name in _rules_named(found)},
         "cves": [
             {
                 "id": item.id,
@@ -268,4 +276,7 @@ def explanation_text(
         lines.append(f"{cve}  is not in the vulnerability database")
     for item in found.cves:
         lines += _cve_lines(item, detailed=cve is not None)
+    if cve is not None and _rules_named(found):
+        lines += ["", "rules (NVD's legacy encodings, read as the CVEs' descriptions say):"]
+        lines += [f"  {name}: {RULES[name]}" for name in _rules_named(found)]
     return lines

@@ -59,11 +59,6 @@ class Lookup:
     by_name: bool = False
     respelled: tuple[VendorProduct, ...] = ()
 
-    @property
-    def text(self) -> str:
-        """``mortbay:jetty, eclipse:jetty``."""
-        return ", ".join(f"{vendor}:{product}" for vendor, product in self.names)
-
 
 def lookup(service: Service, db: VulnDb) -> Lookup:
     """The NVD names to match ``service`` under: the alias table's names for its application
