@@ -83,15 +83,22 @@ def _survey(
                 if criterion.exact is not None:
                     named.append(criterion.cpe.version)
                 for version in named:
-                    base = letter_base(version)
+                    base, branch, key = _facts(version)
                     if base:
                         lettered.add((criterion.pair, base))
-                    release = _RELEASE.match(version)
-                    if release:
-                        branch = (criterion.pair, _branch(release.group()))
-                        key = version_key(release.group())
-                        tops[branch] = max(tops.get(branch, key), key)
+                    if branch is not None and key is not None:
+                        top = tops.get((criterion.pair, branch))
+                        tops[criterion.pair, branch] = key if top is None else max(top, key)
     return tops, lettered
+
+
+@lru_cache(maxsize=65536)
+def _facts(version: str) -> tuple[str | None, tuple[int, int] | None, Key | None]:
+    """(letter base, major.minor branch, key of the leading release) of a version's text."""
+    release = _RELEASE.match(version)
+    if release is None:
+        return letter_base(version), None, None
+    return letter_base(version), _branch(release.group()), version_key(release.group())
 
 
 def _branch(release: str) -> tuple[int, int]:
@@ -118,12 +125,17 @@ def _entry(
         if ranged and update not in (ANY, NA) and not _PACKAGING_REVISION.fullmatch(update):
             return _update_in_range(criterion)
         return criterion
-    release = _RELEASE.fullmatch(version)
-    if update != ANY or release is None or (criterion.pair, version) in lettered:
+    if update != ANY or not _RELEASE.fullmatch(version) or (criterion.pair, version) in lettered:
         return criterion
-    top = tops.get((criterion.pair, _branch(version)))
-    if top is None or top <= version_key(version):
+    _, branch, key = _facts(version)
+    top = tops.get((criterion.pair, branch)) if branch is not None else None
+    if top is None or key is None or top <= key:
         return criterion
+    return _with_letters(criterion)
+
+
+@lru_cache(maxsize=65536)
+def _with_letters(criterion: Criterion) -> Criterion:
     return replace(criterion, letters=True)
 
 
