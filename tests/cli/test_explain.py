@@ -69,6 +69,7 @@ def test_a_product_name_alone_is_enough(capsys: pytest.CaptureFixture[str]) -> N
         (["--product", "OpenSSH\x1b[2J"], "--product: give the text as Nmap reported it"),
         (["--product", "x", "--version", "1" * 5000], "--version: give the text as Nmap"),
         (["--product", "x", "--extrainfo", "a\nb"], "--extrainfo: give the text as Nmap"),
+        (["--product", "OpenSSH\u202e1p2.7"], "--product: give the text as Nmap reported it"),
         (["--product", "x", "--cve", "CVE-2016-3115'; DROP"], "--cve: expected an id"),
         (["--product", "x", "--cve", "../../etc/passwd"], "--cve: expected an id"),
     ],

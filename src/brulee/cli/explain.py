@@ -19,10 +19,10 @@ from brulee.match.legacy import RULES
 from brulee.match.products import nmap_product_name
 from brulee.match.sources import describe, open_db
 from brulee.match.versions import NmapVersion
+from brulee.report.view.text import printable
 
 ArgsAdder = Callable[[argparse.ArgumentParser], None]
 _CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.I)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LONGEST = 1024
 
 
@@ -46,10 +46,10 @@ def add_explain_parser(
 
 
 def _checked(option: str, value: str) -> str:
-    if len(value) > _LONGEST or _CONTROL.search(value):
+    if len(value) > _LONGEST or printable(value) != value or "\n" in value:
         raise UsageError(
             f"{option}: give the text as Nmap reported it (at most {_LONGEST} characters, "
-            "no control characters)"
+            "no control or direction-override characters)"
         )
     return value
 
@@ -100,13 +100,10 @@ def run_explain(args: argparse.Namespace) -> int:
         print(json.dumps(explanation_json(found, assumed, database, cve), indent=2,
                          ensure_ascii=False))  # fmt: skip
     else:
-        print("\n".join(_clean(line) for line in explanation_text(found, assumed, database, cve)))
+        print(
+            "\n".join(printable(line) for line in explanation_text(found, assumed, database, cve))
+        )
     return EXIT_OK
-
-
-def _clean(text: str) -> str:
-    """Database text on a terminal: no control characters (escape sequences) pass."""
-    return _CONTROL.sub("?", text)
 
 
 # -- JSON ------------------------------------------------------------------------------------
