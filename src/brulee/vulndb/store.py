@@ -89,36 +89,27 @@ def default_db_path(environ: Mapping[str, str] = os.environ) -> Path:
     return base / "brulee" / "vulndb.sqlite"
 
 
-_CANDIDATES = """
+_COLUMNS = """
 SELECT c.id, c.description, c.published, c.last_modified, c.vuln_status, c.configurations,
        c.cwes, c.refs,
        m.score, m.version, m.vector, m.source, m.type, m.severity,
        k.date_added, k.due_date, k.vendor_project, k.product, k.name, k.required_action,
        k.known_ransomware, k.notes,
        e.score, e.percentile
-FROM product_cve AS p
-JOIN cve AS c ON c.id = p.cve_id
+"""
+_JOINS = """
 LEFT JOIN cvss_metric AS m ON m.cve_id = c.id AND m.best = 1
 LEFT JOIN kev AS k ON k.cve_id = c.id
 LEFT JOIN epss AS e ON e.cve_id = c.id
-WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1
-ORDER BY c.id
 """
-
-# The same columns as _CANDIDATES, for one CVE by id.
-_RECORD = """
-SELECT c.id, c.description, c.published, c.last_modified, c.vuln_status, c.configurations,
-       c.cwes, c.refs,
-       m.score, m.version, m.vector, m.source, m.type, m.severity,
-       k.date_added, k.due_date, k.vendor_project, k.product, k.name, k.required_action,
-       k.known_ransomware, k.notes,
-       e.score, e.percentile
-FROM cve AS c
-LEFT JOIN cvss_metric AS m ON m.cve_id = c.id AND m.best = 1
-LEFT JOIN kev AS k ON k.cve_id = c.id
-LEFT JOIN epss AS e ON e.cve_id = c.id
-WHERE c.id = ?
-"""
+# Constant text only: every value is a bound parameter.
+_CANDIDATES = (
+    _COLUMNS
+    + "FROM product_cve AS p JOIN cve AS c ON c.id = p.cve_id"
+    + _JOINS
+    + "WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1 ORDER BY c.id"
+)
+_RECORD = _COLUMNS + "FROM cve AS c" + _JOINS + "WHERE c.id = ?"
 
 # Source packages the CPE list maps to the name or to one of its aliases (the names of any alias
 # block that holds it; not transitive), restricted to the packages the advisory lists name.
