@@ -20,61 +20,27 @@ before anything goes into the alias table (``src/brulee/data/products.jsonl``).
 from __future__ import annotations
 
 import argparse
-import csv
-import gzip
-import io
 import json
 import re
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import brulee
-from baseline import at_revision
-from brulee.core.cpe import CpeError, index_name, parse_cpe
+from baseline import ROOT, at_revision
 from brulee.match.products import nvd_products, nvd_products_for_name
 
-BENCH = Path(__file__).resolve().parent
-NAMES = BENCH.parent / "tests" / "assets" / "nvd-names" / "cpes.csv.gz"
-PROBES = Path("/usr/share/nmap/nmap-service-probes")
-_PRODUCT = re.compile(r"\sp([/|=%@#])(.*?)\1")
-_CPE = re.compile(r"\scpe:/([^/\s]*)/")
+sys.path.insert(0, str(ROOT))
+from tests.names import PROBES, read_nvd_names, read_probes
+
 _WORDS = re.compile(r"[^a-z0-9]+")
-
-
-def nvd_names() -> frozenset[tuple[str, str]]:
-    with gzip.open(NAMES) as raw:
-        rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8"))
-        next(rows)
-        return frozenset((index_name(vendor), index_name(product)) for vendor, product in rows)
-
-
-def match_lines(probes: Path) -> tuple[list[tuple[str, str]], Counter[str]]:
-    """(every application CPE use, as vendor:product), (product name -> match lines that name
-    it and give no application CPE)."""
-    uses: list[tuple[str, str]] = []
-    name_only: Counter[str] = Counter()
-    for line in probes.read_text(encoding="latin-1").splitlines():
-        if not line.startswith(("match ", "softmatch ")):
-            continue
-        cpes = []
-        for text in _CPE.findall(line):
-            try:
-                cpe = parse_cpe(f"cpe:/{text}")
-            except CpeError:
-                continue
-            if cpe.part == "a" and "$" not in cpe.vendor + cpe.product:
-                cpes.append(cpe.vendor_product)
-        uses.extend(dict.fromkeys(cpes))
-        product = _PRODUCT.search(line)
-        if product and not cpes and "$" not in product.group(2):
-            name_only[product.group(2)] += 1
-    return uses, name_only
 
 
 def measure(probes: Path) -> dict[str, int]:
     """The figures, with the alias table of the brulee this process imported."""
-    names = nvd_names()
-    uses, name_only = match_lines(probes)
+    names = read_nvd_names()
+    found = read_probes(probes)
+    uses, name_only = found.uses, found.name_only
     return {
         "uses": len(uses),
         "covered": sum(1 for pair in uses if nvd_products(pair) & names),
@@ -95,18 +61,18 @@ def _share(part: int, whole: int) -> str:
 
 def propose(probes: Path, count: int) -> None:
     """Candidates for the alias table, to be reviewed by a person (never added unreviewed)."""
-    names = nvd_names()
+    names = read_nvd_names()
     by_product: dict[str, set[str]] = defaultdict(set)
     for vendor, product in names:
         by_product[product].add(vendor)
-    uses, name_only = match_lines(probes)
-    missing = Counter(pair for pair in uses if not nvd_products(pair) & names)
+    found = read_probes(probes)
+    missing = Counter(pair for pair in found.uses if not nvd_products(pair) & names)
     print(f"Uncovered application CPEs (the {count} most used):")
     for (vendor, product), n in missing.most_common(count):
         others = sorted(by_product.get(product, set()) - {vendor})
         print(f"  {n:4d} {vendor}:{product}  same product under: {', '.join(others) or '-'}")
     print(f"Product names without a CPE that NVD names exactly once (of the {count} most used):")
-    for name, n in name_only.most_common():
+    for name, n in found.name_only.most_common():
         if nvd_products_for_name(name):
             continue
         product = _WORDS.sub("_", name.lower()).strip("_")

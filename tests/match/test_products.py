@@ -4,18 +4,13 @@ installed nmap-service-probes)."""
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import json
-import re
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from brulee.core.cpe import Cpe, CpeError, index_name, parse_cpe
+from brulee.core.cpe import Cpe, CpeError
 from brulee.match.products import (
     FAMILIES,
     ProductFamily,
@@ -23,19 +18,10 @@ from brulee.match.products import (
     nvd_products,
     nvd_products_for_name,
 )
+from tests.names import Probes, read_nvd_names, read_probes
 
 ASSETS = Path(__file__).parents[1] / "assets"
-PROBES = Path("/usr/share/nmap/nmap-service-probes")
-
-
-def _nvd_names() -> frozenset[tuple[str, str]]:
-    with gzip.open(ASSETS / "nvd-names" / "cpes.csv.gz") as raw:
-        rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8"))
-        next(rows)  # "vendor","product"
-        return frozenset((index_name(vendor), index_name(product)) for vendor, product in rows)
-
-
-NVD_NAMES = _nvd_names()
+NVD_NAMES = read_nvd_names()
 """Every application vendor:product NVD uses (70,785 pairs, 2026-08-22)."""
 IN_USE: frozenset[tuple[str, str]] = frozenset(
     (vendor, product)
@@ -50,45 +36,9 @@ IN_USE: frozenset[tuple[str, str]] = frozenset(
 _FIXTURE_BASIS = "the names NVD's records use for the product"
 
 
-@dataclass(frozen=True, slots=True)
-class Probes:
-    """What nmap-service-probes' match lines emit: product names, application CPEs, and for
-    each product name the first application CPE of its lines."""
-
-    names: frozenset[str]
-    cpes: frozenset[tuple[str, str]]
-    first_cpe: dict[str, Counter[tuple[str, str]]]
-    uses: tuple[tuple[str, str], ...]
-    """Every application CPE of every match line, once per line."""
-
-
-_PRODUCT = re.compile(r"\sp([/|=%@#])(.*?)\1")
-_CPE = re.compile(r"\scpe:/([^/\s]*)/")
-
-
 @pytest.fixture(scope="module")
 def probes() -> Probes:
-    names: set[str] = set()
-    first: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
-    uses: list[tuple[str, str]] = []
-    for line in PROBES.read_text(encoding="latin-1").splitlines():
-        if not line.startswith(("match ", "softmatch ")):
-            continue
-        product = _PRODUCT.search(line)
-        cpes = []
-        for text in _CPE.findall(line):
-            try:
-                cpe = parse_cpe(f"cpe:/{text}")
-            except CpeError:
-                continue  # a substitution ($1) where a name should be
-            if cpe.part == "a" and "$" not in cpe.vendor + cpe.product:
-                cpes.append(cpe.vendor_product)
-        uses.extend(dict.fromkeys(cpes))
-        if product:
-            names.add(product.group(2).lower())
-            if cpes:
-                first[product.group(2)][cpes[0]] += 1
-    return Probes(frozenset(names), frozenset(uses), dict(first), tuple(uses))
+    return read_probes()
 
 
 # -- each entry ------------------------------------------------------------------------------
