@@ -195,3 +195,6 @@ def test_a_cpe_without_a_product_names_nothing(source: NvdSource) -> None:
     """Nmap XML can carry ``cpe:/a:acme`` (hostile or substituted badly): no names, no crash."""
     result = source.assess(port("Acme httpd", "1.0", "cpe:/a:acme", "cpe:/a::"))
     assert (result.status, result.nvd_names) == ("unknown", ())
+    by_name = source.assess(port("Exim smtpd", "4.89", "cpe:/a:exim"))
+    (wizard,) = [v for v in by_name.vulnerabilities if v.id == "CVE-2019-10149"]
+    assert "(looked up by Nmap's product name 'Exim smtpd'; Nmap gave no CPE)" in wizard.reason

@@ -35,12 +35,17 @@ def _cpes(service: Service) -> list[Cpe]:
     return parsed
 
 
+def _applications(service: Service) -> list[Cpe]:
+    """The service's application CPEs that name a vendor and a product (``cpe:/a:acme`` names
+    nothing)."""
+    return [c for c in _cpes(service) if c.part == "a" and not {ANY, NA} & set(c.vendor_product)]
+
+
 def service_products(service: Service) -> frozenset[VendorProduct]:
     """The NVD vendor:product names of the service's software (its application CPEs first)."""
     found: frozenset[VendorProduct] = frozenset()
-    for cpe in _cpes(service):
-        if cpe.part == "a" and not {ANY, NA} & set(cpe.vendor_product):
-            found |= nvd_products(cpe)  # a CPE without a product names nothing
+    for cpe in _applications(service):
+        found |= nvd_products(cpe)
     return found or (nvd_products_for_name(service.product) if service.product else found)
 
 
@@ -64,7 +69,7 @@ def lookup(service: Service, db: VulnDb) -> Lookup:
     """The NVD names to match ``service`` under: the alias table's names for its application
     CPEs, else for its product name; plus, from the database's own index, the same products
     under other spellings of their vendors (``vendor_spelling``), where those hold CVEs."""
-    by_name = not any(cpe.part == "a" for cpe in _cpes(service))
+    by_name = not _applications(service)
     table = service_products(service)
     respelled = {
         (other, product)
@@ -77,7 +82,7 @@ def lookup(service: Service, db: VulnDb) -> Lookup:
     return Lookup(tuple(names), known, by_name, tuple(sorted(respelled)))
 
 
-def unknown_note(service: Service, found: Lookup) -> str:
+def _unknown_note(service: Service, found: Lookup) -> str:
     """Why ``service`` could not be checked."""
     if found.names:
         return (
@@ -98,7 +103,7 @@ def severity(record: CveRecord) -> Severity:
     return _NVD_SEVERITIES.get((metric.severity or "").upper()) or severity_of(metric.score)
 
 
-def vulnerability(
+def _vulnerability(
     record: CveRecord, applies: Applicability, found: Lookup, service: Service
 ) -> Vulnerability:
     """The finding for ``record``, as ``applies`` says; its reason says when the service was
@@ -150,7 +155,7 @@ class NvdSource(VulnerabilitySource):
         found = lookup(service, self._db)
         names = tuple(f"{vendor}:{product}" for vendor, product in found.names)
         if not found.known:
-            return Assessment("unknown", note=unknown_note(service, found), nvd_names=names)
+            return Assessment("unknown", note=_unknown_note(service, found), nvd_names=names)
         if not service.version:
             return Assessment("unversioned", nvd_names=names)
         evidence = self.evidence(service, found)
@@ -159,7 +164,7 @@ class NvdSource(VulnerabilitySource):
         for record in records.values():
             applies = self.compiled(record).evaluate(evidence)
             if applies is not None:
-                vulns.append(vulnerability(record, applies, found, service))
+                vulns.append(_vulnerability(record, applies, found, service))
         if vulns:
             return Assessment("vulnerable", vulnerabilities=tuple(vulns), nvd_names=names)
         known = ", ".join(f"{vendor}:{product}" for vendor, product in found.known)
