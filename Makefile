@@ -64,6 +64,8 @@ bench: $(VENV)/.dev
 	@[ "$$(id -u)" -ne 0 ] || scripts/ensure-packages $(SCAN_PACKAGES) iproute2
 	$(BIN)/python bench/bench_scan.py
 	$(BIN)/python bench/bench_upload.py
+	$(BIN)/python bench/bench_rules.py --baseline 24f942f
+	$(BIN)/python bench/bench_coverage.py --baseline 24f942f
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .lab-debs

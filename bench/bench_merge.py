@@ -128,6 +128,7 @@ def service_heads(seed: int, old_data: bool) -> list[tuple[Json, int]]:
             "distribution": distribution if packaged else None,
             "fixed_by_distribution": fixed,
             "backports": {"fixed": len(fixed), "open": len(vulns), "unverified": 0},
+            "nvd_names": [f"vendor:{product.split()[0].lower()}"],
             "references": [f"SSV:{9000 + i}"],
         }
         heads.append((head, port + i // 6))
@@ -189,7 +190,7 @@ def shard_report(number: int, count: int, seed: int) -> str:
         )
     scan = _scan(number, site, number % per_site + 1, per_site, old_data)
     return (
-        '{\n  "schema_version": "1.0",\n  "generator": {"name": "brulee", "version": "0.1.0"},\n'
+        '{\n  "schema_version": "1.1",\n  "generator": {"name": "brulee", "version": "0.1.0"},\n'
         f'  "scan": {json.dumps(scan)},\n  "summary": {{"services": {len(services)}, '
         '"by_status": {}, "by_severity": {}},\n  "services": [\n    '
         + ",\n    ".join(services)

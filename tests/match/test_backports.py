@@ -63,7 +63,12 @@ def test_an_older_revision_keeps_the_finding_with_the_upgrade_to_make(assessor: 
 def test_jessie_mixes_fixed_and_pending_by_revision(assessor: Assessor) -> None:
     result = assessor(ssh("6.7p1 Debian 5+deb8u4"))
     still, fixed = decided(result)
-    assert fixed == {"CVE-2016-0777": "DSA-3446-1", "CVE-2016-0778": "DSA-3446-1"}  # in u1
+    # CVE-2015-8325 ("OpenSSH through 7.2p2", NVD: openssh *:p2 up to 7.2) reaches 6.7p1 by
+    # the update-in-range rule, and Debian agrees: DSA-3550-1 fixed it in jessie.
+    assert fixed == {
+        "CVE-2016-0777": "DSA-3446-1", "CVE-2016-0778": "DSA-3446-1",  # in u1
+        "CVE-2015-8325": "DSA-3550-1",  # in u2
+    }  # fmt: skip
     assert still["CVE-2018-15473"] == "certain"  # fixed later, in u5
     pending = {v.id: v.remediation for v in result.vulnerabilities}
     assert "1:6.7p1-5+deb8u5 or later (DLA-1474-1)" in pending["CVE-2018-15473"]

@@ -23,6 +23,7 @@ from rich.progress import (
 
 from brulee import __version__, pipeline
 from brulee.cli.db import add_db_parser, run_db
+from brulee.cli.explain import add_explain_parser, run_explain
 from brulee.cli.history import add_history_parsers, run_history
 from brulee.core.scan import Shard
 from brulee.errors import (
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_args(merge)
 
     add_db_parser(commands, _Parser, _db_arg)
+    add_explain_parser(commands, _Parser, _db_arg)
     add_history_parsers(commands)
     return parser
 
@@ -308,6 +310,8 @@ def _publish(sink: Sink, directory: Path, console: Console) -> None:
 def _run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "db":
         return run_db(args, console)
+    if args.command == "explain":
+        return run_explain(args)
     if args.command in ("history", "diff", "suppress"):
         return run_history(args)
     sink = sink_from_url(args.output, endpoint_url=args.endpoint_url) if args.output else None

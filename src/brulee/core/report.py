@@ -13,8 +13,10 @@ from brulee.core.scan import ScanRun, Shard
 from brulee.core.suppression import Applied
 from brulee.core.vulnerability import SEVERITIES, Severity, Status
 
-SCHEMA_VERSION = "1.0"
-"""Version of the JSON report's layout (``schema/report.schema.json``)."""
+SCHEMA_VERSION = "1.1"
+"""Version of the JSON report's layout (``schema/report.schema.json``). 1.1 added each service's
+``nvd_names``; reports of 1.0 are still read (their services' names are not known)."""
+READABLE_VERSIONS = ("1.0", SCHEMA_VERSION)
 
 
 class ReportData(Protocol):

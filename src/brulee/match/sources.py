@@ -121,10 +121,8 @@ def duration_text(age: timedelta) -> str:
 
 
 @contextmanager
-def open_matching(
-    db_path: Path | None, freshness: Freshness | None = None, now: datetime | None = None
-) -> Iterator[Matching]:
-    """The local database (built from the bundled starter data on first use) plus vulners.
+def open_db(db_path: Path | None) -> Iterator[VulnDb]:
+    """The local database, built from the bundled starter data on first use.
 
     An explicit ``--db`` path that does not exist is an error, never silently replaced.
     """
@@ -139,6 +137,15 @@ def open_matching(
         path.parent.mkdir(parents=True, exist_ok=True)
         build_starter(path)
     with VulnDb.open(path) as db:
+        yield db
+
+
+@contextmanager
+def open_matching(
+    db_path: Path | None, freshness: Freshness | None = None, now: datetime | None = None
+) -> Iterator[Matching]:
+    """The local database (:func:`open_db`) plus vulners."""
+    with open_db(db_path) as db:
         info = db.info()
         database, date, warnings = describe(info)
         warnings += (freshness or Freshness()).check(info, now or utc_now())

@@ -20,7 +20,7 @@ import ijson  # picks its C (yajl2_c) backend when installed
 
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, OpenPort
-from brulee.core.report import SCHEMA_VERSION, PartSummary, SourceDate
+from brulee.core.report import READABLE_VERSIONS, PartSummary, SourceDate
 from brulee.core.scan import Service, Shard
 from brulee.core.vulnerability import (
     CONFIDENCE_RANK,
@@ -50,7 +50,7 @@ _KEYS = frozenset({
 # Per-scan sections not read back (a scan's own history diff and suppressions).
 _OPTIONAL = frozenset({"summary", "changes", "suppressed"})
 _FINDINGS = ("status", "notes", "vulnerabilities", "references", "distribution",
-             "fixed_by_distribution")  # fmt: skip
+             "fixed_by_distribution", "nvd_names")  # fmt: skip
 _BATCH = 4096  # locations or hosts per batch
 
 
@@ -291,6 +291,8 @@ class ServiceFindings:
     references: tuple[str, ...]
     fixed: tuple[Vulnerability, ...]
     distribution: DistroEvidence | None
+    nvd_names: tuple[str, ...] | None
+    """None when the report predates them (schema 1.0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +325,7 @@ class ServiceSection:
             references=_strings(head, "references"),
             fixed=_vulnerabilities(head, "fixed_by_distribution"),
             distribution=read_distribution(_optional(head, "distribution", dict)),
+            nvd_names=_strings(head, "nvd_names") if head.get("nvd_names") is not None else None,
         )
 
 
@@ -421,10 +424,11 @@ def _document(name: str, events: Iterator[Event]) -> Iterator[Section]:
             top[key] = None
         else:
             top[key] = _value(events)
-        version = top.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
+        version = top.get("schema_version", READABLE_VERSIONS[-1])
+        if version not in READABLE_VERSIONS:
             raise ReportFormatError(
-                f"schema_version {version!r} is not supported (expected {SCHEMA_VERSION!r})"
+                f"schema_version {version!r} is not supported (expected one of "
+                f"{', '.join(READABLE_VERSIONS)})"
             )
     absent = sorted(_KEYS - _OPTIONAL - set(top))
     if absent or _field(top["generator"], "name", str) != "brulee":

@@ -111,21 +111,27 @@ def default_db_path(environ: Mapping[str, str] = os.environ) -> Path:
     return base / "brulee" / "vulndb.sqlite"
 
 
-_CANDIDATES = """
+_COLUMNS = """
 SELECT c.id, c.description, c.published, c.last_modified, c.vuln_status, c.configurations,
        c.cwes, c.refs,
        m.score, m.version, m.vector, m.source, m.type, m.severity,
        k.date_added, k.due_date, k.vendor_project, k.product, k.name, k.required_action,
        k.known_ransomware, k.notes,
        e.score, e.percentile
-FROM product_cve AS p
-JOIN cve AS c ON c.id = p.cve_id
+"""
+_JOINS = """
 LEFT JOIN cvss_metric AS m ON m.cve_id = c.id AND m.best = 1
 LEFT JOIN kev AS k ON k.cve_id = c.id
 LEFT JOIN epss AS e ON e.cve_id = c.id
-WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1
-ORDER BY c.id
 """
+# Constant text only: every value is a bound parameter.
+_CANDIDATES = (
+    _COLUMNS
+    + "FROM product_cve AS p JOIN cve AS c ON c.id = p.cve_id"
+    + _JOINS
+    + "WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1 ORDER BY c.id"
+)
+_RECORD = _COLUMNS + "FROM cve AS c" + _JOINS + "WHERE c.id = ?"
 
 # Source packages the CPE list maps to the name or to one of its aliases (the names of any alias
 # block that holds it; not transitive).
@@ -175,6 +181,7 @@ class VulnDb(Resource):
         self._by_product: dict[tuple[str, str], tuple[CveRecord, ...]] = {}
         self._records: dict[str, CveRecord] = {}
         self._known: dict[tuple[str, str], bool] = {}
+        self._vendors: dict[str, frozenset[str]] | None = None
         self._debian_packages: dict[tuple[str, str], frozenset[str]] = {}
         self._debian_fixes: dict[tuple[str, str], Mapping[str, tuple[DebianFix, ...]]] = {}
         self._ubuntu: dict[tuple[str, ...], Any] = {}
@@ -213,6 +220,11 @@ class VulnDb(Resource):
             self._by_product[key] = found
         return list(found)
 
+    def record(self, cve_id: str) -> CveRecord | None:
+        """The CVE ``cve_id`` (``CVE-2016-3115``), or None when the database does not hold it."""
+        rows = self._query(_RECORD, (cve_id.upper(),))
+        return self._record(rows[0]) if rows else None
+
     def is_known(self, vendor: str, product: str) -> bool:
         """Whether the database covers ``vendor:product``: if no CVE applies, it is clean.
 
@@ -235,6 +247,16 @@ class VulnDb(Resource):
             return self._coverage
         sql = "SELECT DISTINCT vendor, product FROM product_cve WHERE vulnerable = 1"
         return frozenset((vendor, product) for vendor, product in self._query(sql, ()))
+
+    def vendors_of(self, product: str) -> frozenset[str]:
+        """The vendors under which ``product`` is known (as ``is_known`` counts), from the
+        database's own vendor:product index (read once)."""
+        if self._vendors is None:
+            index: dict[str, set[str]] = {}
+            for vendor, name in self.known_products():
+                index.setdefault(name, set()).add(vendor)
+            self._vendors = {name: frozenset(vendors) for name, vendors in index.items()}
+        return self._vendors.get(index_name(product), frozenset())
 
     def debian_packages(self, vendor: str, product: str) -> frozenset[str]:
         """Debian source packages of the NVD product ``vendor:product``.
