@@ -129,6 +129,7 @@ def service_heads(seed: int, old_data: bool) -> list[tuple[Json, int]]:
             "distribution": distribution if packaged else None,
             "fixed_by_distribution": fixed,
             "backports": {"fixed": len(fixed), "open": len(vulns), "unverified": 0},
+            "nvd_names": [f"vendor:{product.split()[0].lower()}"],
             "references": [f"SSV:{9000 + i}"],
         }
         heads.append((head, port + i // 6))

@@ -33,7 +33,15 @@ from brulee.history.tracking import (
 from brulee.match.assess import Assessor
 from brulee.match.sources import Matching
 from brulee.report.interface import Renderer, extension_of, renderer_for
-from brulee.scan.nmap import Job, JobResult, Runner, find_nmap, is_privileged, plan_jobs
+from brulee.scan.nmap import (
+    Job,
+    JobResult,
+    Progress,
+    Runner,
+    find_nmap,
+    is_privileged,
+    plan_jobs,
+)
 from brulee.scan.nmapxml import NmapXmlReader, merge_runs
 from brulee.scan.targets import Scope
 from brulee.util.clock import utc_now
@@ -216,7 +224,7 @@ class ScanRequest:
     tracking: Tracking = NO_TRACKING
 
 
-ProgressFactory = Callable[[Sequence[Job]], Callable[[int, int], None]]
+ProgressFactory = Callable[[Sequence[Job]], Progress]
 
 
 def _failures(results: Sequence[JobResult]) -> list[str]:

@@ -249,7 +249,7 @@ def test_scan_through_the_entrypoint_reaches_nmap_unchanged(
     bind = next(s for s in found.values() if s["product"] == "ISC BIND")
     assert bind["protocol"] == "udp"  # a UDP scan: raw sockets work as UID 10001
     scan = json.loads(report.read_text("utf-8"))["scan"]
-    assert f"/usr/bin/nmap -sV {nmap_args} " in scan["nmap_command"]
+    assert f"/usr/bin/nmap -sV -T4 {nmap_args} " in scan["nmap_command"]  # brulee's default
     assert (folder / "report.html").exists()
 
 

@@ -348,6 +348,28 @@ def test_a_port_scanned_twice_is_taken_from_the_newer_scan(
         assert merged.written.hosts_up == 2
 
 
+def test_nvd_names_are_united_and_unknown_for_reports_that_predate_them(
+    tmp_path: Path, fleet: Path
+) -> None:
+    _, data = merge(tmp_path / "now", fleet)
+    names = {s["product"]: s["nvd_names"] for s in data["services"]}
+    assert names["OpenSSH"] == ["openbsd:openssh"]
+    assert names["ProFTPD"] == ["proftpd:proftpd", "proftpd_project:proftpd"]
+    # A shard written by a brulee of schema 1.0 says nothing about the names: a service it
+    # contributes to no longer claims a list.
+    old = inputs(fleet)[0]
+    old["schema_version"] = "1.0"
+    for service in old["services"]:
+        del service["nvd_names"]
+    path = tmp_path / "old" / "report.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(old))
+    _, mixed = merge(tmp_path / "mixed", tmp_path / "old", fleet / "dc1" / "shard-2")
+    from_old = {s["id"] for s in old["services"]}
+    for service in mixed["services"]:
+        assert (service["nvd_names"] is None) == (service["id"] in from_old)
+
+
 def test_duplicate_and_conflicting_shards_are_said(tmp_path: Path, fleet: Path) -> None:
     part = PartSummary("x", "dc1", Shard(1, 2), "", "", False, 1, 0)
     parts = [part, part, PartSummary("y", "dc1", Shard(2, 2), "", "", False, 1, 0),
@@ -400,7 +422,7 @@ def _corrupt(edit: Callable[[Json], Any]) -> Callable[[str], str]:
         (lambda t: "[1, 2]", "the document is not an object"),
         (lambda t: '{"name": "x"}', "not a brulee report: unexpected key 'name'"),
         (_corrupt(lambda d: d.update(schema_version="3.0")),
-         "schema_version '3.0' is not supported (expected one of 1.0, 2.0)"),
+         "schema_version '3.0' is not supported (expected one of 1.0, 1.1, 2.0)"),
         (_corrupt(lambda d: d["scan"].pop("hosts_up")), "'hosts_up' is missing"),
         (_corrupt(lambda d: d.pop("hosts")), "not a brulee report (hosts missing)"),
         (_corrupt(lambda d: d["generator"].update(name="other")),

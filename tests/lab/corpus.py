@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .netlab import DEFAULT_HOSTS, EMPTY_HOST, MULTI_CPE_HOSTS, Lab
+from .ubuntu_hosts import BANNER_HOST, BANNER_PORT, default_banners
 from .vulners_data import NO_CVSS_SCRIPTS, VULNERS_SCRIPTS, insert_scripts
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "nmap"
@@ -67,6 +68,11 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "vulners-no-cvss", ("-sV", "--script", "vulners", "-p", "22"), ("stretch-ftp", "mail")
     ),
+    Scenario(
+        "ubuntu-ssh-banners",
+        ("-sV", "-p", f"{BANNER_PORT}-{BANNER_PORT + len(default_banners()) - 1}"),
+        (BANNER_HOST.name,),
+    ),
 )
 
 
@@ -112,7 +118,7 @@ def generate(outdir: Path) -> list[Path]:
     """Bring up one lab holding every corpus host and write every real-scan file."""
     outdir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with Lab((*DEFAULT_HOSTS, EMPTY_HOST, *MULTI_CPE_HOSTS)) as lab:
+    with Lab((*DEFAULT_HOSTS, EMPTY_HOST, *MULTI_CPE_HOSTS, BANNER_HOST)) as lab:
         for scenario in SCENARIOS:
             written.append(run_scenario(lab, scenario, outdir))
         written.append(interrupted(lab, outdir))

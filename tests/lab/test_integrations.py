@@ -107,7 +107,7 @@ def test_prometheus_file_parses_and_agrees(out: Path) -> None:
     )
     assert total("brulee_scan_duration_seconds") > 0
     assert {dict(ls)["source"] for n, ls in samples if n == "brulee_database_age_seconds"} == {
-        "nvd", "kev", "epss", "debian",
+        "nvd", "kev", "epss", "debian", "ubuntu",
     }  # fmt: skip
 
 

@@ -63,7 +63,12 @@ def test_an_older_revision_keeps_the_finding_with_the_upgrade_to_make(assessor: 
 def test_jessie_mixes_fixed_and_pending_by_revision(assessor: Assessor) -> None:
     result = assessor(ssh("6.7p1 Debian 5+deb8u4"))
     still, fixed = decided(result)
-    assert fixed == {"CVE-2016-0777": "DSA-3446-1", "CVE-2016-0778": "DSA-3446-1"}  # in u1
+    # CVE-2015-8325 ("OpenSSH through 7.2p2", NVD: openssh *:p2 up to 7.2) reaches 6.7p1 by
+    # the update-in-range rule, and Debian agrees: DSA-3550-1 fixed it in jessie.
+    assert fixed == {
+        "CVE-2016-0777": "DSA-3446-1", "CVE-2016-0778": "DSA-3446-1",  # in u1
+        "CVE-2015-8325": "DSA-3550-1",  # in u2
+    }  # fmt: skip
     assert still["CVE-2018-15473"] == "certain"  # fixed later, in u5
     pending = {v.id: v.remediation for v in result.vulnerabilities}
     assert "1:6.7p1-5+deb8u5 or later (DLA-1474-1)" in pending["CVE-2018-15473"]
@@ -71,21 +76,39 @@ def test_jessie_mixes_fixed_and_pending_by_revision(assessor: Assessor) -> None:
     assert still["CVE-2023-38408"] == "unverified-backport"  # no jessie advisory names it
 
 
+def test_ubuntu_packages_are_decided_with_canonicals_data(assessor: Assessor) -> None:
+    result = assessor(ssh("7.6p1 Ubuntu 4ubuntu0.3", "Ubuntu Linux; protocol 2.0"))
+    assert result.distribution is not None and result.distribution.release == "bionic"
+    assert {"CVE-2018-15473", "CVE-2019-6111"} <= {v.id for v in result.fixed}
+    assert all(v.advisory.startswith("USN-") for v in result.fixed)
+
+
 @pytest.mark.parametrize(
-    ("version", "extrainfo"),
+    ("extrainfo", "command", "name"),
     [
-        ("7.2p2 Ubuntu 4ubuntu2.10", "Ubuntu Linux; protocol 2.0"),  # xenial
-        ("7.6p1 Ubuntu 4ubuntu0.7", "Ubuntu Linux; protocol 2.0"),  # bionic
-        ("8.2p1 Ubuntu 4ubuntu0.5", "Ubuntu Linux; protocol 2.0"),  # focal
+        ("(Red Hat Enterprise Linux)", "rpm -q httpd", "Red Hat Enterprise Linux"),
+        ("(CentOS)", "rpm -q httpd", "CentOS"),
+        ("(AlmaLinux) OpenSSL/1.1.1k", "rpm -q httpd", "AlmaLinux"),
+        ("(Rocky Linux)", "rpm -q httpd", "Rocky Linux"),
     ],
 )
-def test_ubuntu_packages_are_unverified_not_dropped(
-    assessor: Assessor, version: str, extrainfo: str
+def test_rpm_distributions_say_how_to_confirm_on_the_host(
+    assessor: Assessor, extrainfo: str, command: str, name: str
 ) -> None:
-    result = assessor(ssh(version, extrainfo))
+    service = Service("http", "Apache httpd", "2.4.37", extrainfo,
+                      cpes=("cpe:/a:apache:http_server:2.4.37",))  # fmt: skip
+    result = assessor(Port("tcp", 80, "open", service=service))
     assert result.vulnerabilities and result.fixed == ()
     assert {v.confidence for v in result.vulnerabilities} == {"unverified-backport"}
-    assert "no ubuntu security data" in result.vulnerabilities[0].reason
+    first = result.vulnerabilities[0]
+    assert first.remediation == (
+        f"confirm on the host with {command}, and compare the version with {name}'s security "
+        "advisory for this CVE"
+    )
+    assert first.reason.endswith(
+        f"{name}: distributions patch without changing the upstream version, and the banner "
+        f"shows no package release; brulee has no {name} security data to decide it"
+    )
 
 
 def test_distro_marker_without_revision_is_unverified(assessor: Assessor) -> None:
@@ -94,6 +117,9 @@ def test_distro_marker_without_revision_is_unverified(assessor: Assessor) -> Non
     result = assessor(Port("tcp", 80, "open", service=service))
     assert {v.confidence for v in result.vulnerabilities} == {"unverified-backport"}
     assert "no package revision" in result.vulnerabilities[0].reason
+    assert result.vulnerabilities[0].remediation == (
+        "confirm on the host with dpkg -l apache2, which shows the installed version"
+    )
 
 
 def test_no_marker_leaves_upstream_matching_alone(assessor: Assessor) -> None:

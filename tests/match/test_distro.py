@@ -160,6 +160,16 @@ DETECTED: list[tuple[str, Service, Expected]] = [
         ("rhel", "", "", "2.4.6"),
     ),
     (
+        "apache-almalinux",
+        Service("http", "Apache httpd", "2.4.37", "(AlmaLinux) OpenSSL/1.1.1k"),
+        ("alma", "", "", "2.4.37"),
+    ),
+    (
+        "apache-rocky",
+        Service("http", "Apache httpd", "2.4.37", "(Rocky Linux) OpenSSL/1.1.1k"),
+        ("rocky", "", "", "2.4.37"),
+    ),
+    (
         "apache-red-hat",
         Service("http", "Apache httpd", "2.4.6", "(Red Hat)"),
         ("rhel", "", "", "2.4.6"),

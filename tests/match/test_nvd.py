@@ -1,7 +1,9 @@
-"""The offline NVD source on the real starter database: statuses, reasons, aliases, merging."""
+"""The offline NVD source on the real starter database (and on small databases of real
+records): statuses, reasons, the names looked up, aliases, merging."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,9 +11,12 @@ import pytest
 
 from brulee.core.scan import Port, ScriptElem, ScriptResult, ScriptTable, Service
 from brulee.match.assess import assess
-from brulee.match.nvd import NvdSource, service_products
+from brulee.match.nvd import NvdSource, lookup, service_products
 from brulee.match.vulners import VulnersSource
+from brulee.vulndb.build import import_files
 from brulee.vulndb.store import VulnDb
+
+NVD = Path(__file__).parents[1] / "assets" / "nvd"
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +62,15 @@ def test_a_version_nothing_applies_to_is_clean_and_says_what_was_checked(
 
 
 def test_product_name_without_cpe_goes_through_the_alias_table(source: NvdSource) -> None:
-    assert "CVE-2019-10149" in ids(source, port("Exim smtpd", "4.89"))
+    result = source.assess(port("Exim smtpd", "4.89"))
+    (wizard,) = [v for v in result.vulnerabilities if v.id == "CVE-2019-10149"]
+    assert wizard.reason.endswith(
+        "(looked up by Nmap's product name 'Exim smtpd'; Nmap gave no CPE)"
+    )
+    assert result.nvd_names == ("exim:exim", "university_of_cambridge:exim")
     assert service_products(Service(product="Exim smtpd")) >= {("exim", "exim")}
+    with_cpe = source.assess(port("Exim smtpd", "4.89", "cpe:/a:exim:exim:4.89"))
+    assert "product name" not in with_cpe.vulnerabilities[0].reason
 
 
 def test_old_nmap_vendor_names_reach_current_nvd_names(source: NvdSource) -> None:
@@ -69,7 +81,14 @@ def test_old_nmap_vendor_names_reach_current_nvd_names(source: NvdSource) -> Non
 def test_unknown_and_unversioned_are_never_clean(source: NvdSource) -> None:
     unknown = source.assess(port("SimpleHTTPServer", "0.6", "cpe:/a:python:simplehttpserver:0.6"))
     assert unknown.status == "unknown"
-    assert "not a product the vulnerability database covers" in unknown.note
+    assert unknown.note == (
+        "SimpleHTTPServer 0.6 is not in the vulnerability database under any of the NVD names "
+        "it was looked up as"
+    )
+    assert unknown.nvd_names == ("python:simplehttpserver",)
+    nameless = source.assess(port("Acme widget httpd", "1.0"))
+    assert (nameless.status, nameless.nvd_names) == ("unknown", ())
+    assert "no NVD name is known for the product name 'Acme widget httpd'" in nameless.note
     assert source.assess(port("OpenSSH", "", "cpe:/a:openbsd:openssh")).status == "unversioned"
     assert source.assess(Port("tcp", 9, "open")).status == "unknown"
 
@@ -110,3 +129,73 @@ def test_nvd_and_vulners_merge_per_cve(source: NvdSource) -> None:
     assert merged["CVE-2011-2523"].confidence == "certain"
     assert merged["CVE-2099-0001"].sources == ("vulners",)
     assert merged["CVE-2099-0001"].confidence == "reported"
+
+
+# -- names NVD files the product under ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def renamed_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VulnDb]:
+    """A database of two real records: CVE-2017-9735 (eclipse:jetty, "Jetty through 9.4.x")
+    and CVE-2017-11393 (trendmicro:officescan)."""
+    folder = tmp_path_factory.mktemp("renamed")
+    records = []
+    for cve in ("CVE-2017-9735", "CVE-2017-11393"):
+        record = folder / f"{cve}.json"
+        record.write_text(json.dumps({"cve": json.loads((NVD / f"{cve}.json").read_text())}))
+        records.append(record)
+    import_files(folder / "vulndb.sqlite", records)
+    with VulnDb.open(folder / "vulndb.sqlite") as db:
+        yield db
+
+
+def test_nmaps_old_name_finds_the_cves_filed_under_the_new_owner(renamed_db: VulnDb) -> None:
+    """Nmap names Jetty mortbay:jetty; NVD files its CVEs under eclipse:jetty (the table)."""
+    result = NvdSource(renamed_db).assess(
+        port("Jetty", "9.4.5.v20170502", "cpe:/a:mortbay:jetty:9.4.5.v20170502")
+    )
+    assert result.status == "vulnerable"
+    (timing,) = result.vulnerabilities
+    assert (timing.id, timing.confidence) == ("CVE-2017-9735", "certain")
+    assert "eclipse:jetty:*:20170531" in timing.reason
+    assert set(result.nvd_names) == {
+        "eclipse:jetty", "jetty:jetty", "mortbay:jetty", "mortbay_jetty:jetty",
+    }  # fmt: skip
+    fixed = NvdSource(renamed_db).assess(port("Jetty", "9.4.7", "cpe:/a:mortbay:jetty:9.4.7"))
+    assert fixed.status == "clean"
+
+
+def test_another_spelling_of_the_vendor_comes_from_the_database(renamed_db: VulnDb) -> None:
+    """Nmap writes trend_micro:officescan, NVD's record trendmicro:officescan: not in the
+    table, found in the database's own index."""
+    service = Service(product="Trend Micro OfficeScan", version="12.0",
+                      cpes=("cpe:/a:trend_micro:officescan",))  # fmt: skip
+    found = lookup(service, renamed_db)
+    assert found.respelled == (("trendmicro", "officescan"),)
+    assert found.known == (("trendmicro", "officescan"),)
+    result = NvdSource(renamed_db).assess(Port("tcp", 4343, "open", service=service))
+    assert [v.id for v in result.vulnerabilities] == ["CVE-2017-11393"]
+    assert result.nvd_names == ("trend_micro:officescan", "trendmicro:officescan")
+
+
+def test_another_vendor_of_the_same_product_name_is_not_this_software(
+    renamed_db: VulnDb,
+) -> None:
+    """Measured on Nmap's own CPEs, a product name shared by another vendor is a different
+    product about half the time (Progress Database / Oracle Database, Heimdal / MIT Kerberos):
+    only spellings of the same vendor are looked up."""
+    service = Service(product="Foo OfficeScan", version="12.0", cpes=("cpe:/a:foo:officescan",))
+    found = lookup(service, renamed_db)
+    assert (found.known, found.respelled) == ((), ())
+    result = NvdSource(renamed_db).assess(Port("tcp", 4343, "open", service=service))
+    assert result.status == "unknown"
+    assert result.nvd_names == ("foo:officescan",)
+
+
+def test_a_cpe_without_a_product_names_nothing(source: NvdSource) -> None:
+    """Nmap XML can carry ``cpe:/a:acme`` (hostile or substituted badly): no names, no crash."""
+    result = source.assess(port("Acme httpd", "1.0", "cpe:/a:acme", "cpe:/a::"))
+    assert (result.status, result.nvd_names) == ("unknown", ())
+    by_name = source.assess(port("Exim smtpd", "4.89", "cpe:/a:exim"))
+    (wizard,) = [v for v in by_name.vulnerabilities if v.id == "CVE-2019-10149"]
+    assert "(looked up by Nmap's product name 'Exim smtpd'; Nmap gave no CPE)" in wizard.reason

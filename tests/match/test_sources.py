@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from brulee.errors import DatabaseError
-from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, describe, open_matching
+from brulee.match.sources import (
+    DEFAULT_MAX_AGE,
+    Freshness,
+    describe,
+    open_matching,
+    source_dates,
+)
 from brulee.vulndb.meta import DbInfo
 from brulee.vulndb.store import VulnDb
 
@@ -89,6 +95,7 @@ def test_describe_a_starter_database(info: DbInfo) -> None:
     assert database == (
         f"{info.cves:,} CVEs, NVD data to {info.nvd_timestamp:%Y-%m-%d}; "
         f"CISA KEV {info.kev_catalog_version}; EPSS {info.epss_score_date[:10]}; "
+        "Canonical's Ubuntu data bionic focal trusty xenial of 2021-08-31; "
         f"starter snapshot covering {len(info.coverage)} products"
     )
     assert date == info.nvd_timestamp.isoformat(timespec="seconds")
@@ -100,9 +107,15 @@ def test_describe_a_starter_database(info: DbInfo) -> None:
 
 def test_describe_a_full_database_without_dates(info: DbInfo) -> None:
     bare = replace(
-        info, cves=123456, coverage=None, kev_catalog_version=None, epss_score_date=None, sources=()
-    )
+        info, cves=123456, coverage=None, kev_catalog_version=None, epss_score_date=None,
+        sources=(), ubuntu=(),
+    )  # fmt: skip
     assert describe(bare) == ("123,456 CVEs", "", ())
+    newer = replace(info.ubuntu[0], release="noble", generated="2026-11-30T04:30:00+00:00")
+    assert describe(replace(bare, ubuntu=(*info.ubuntu, newer)))[0] == (
+        "123,456 CVEs; Canonical's Ubuntu data bionic focal trusty xenial of 2021-08-31, "
+        "noble of 2026-11-30"
+    )
 
 
 def test_fresh_data_gives_no_warning(info: DbInfo) -> None:
@@ -169,3 +182,10 @@ def test_open_matching_fails_on_old_data_when_freshness_is_required(
         open_matching(starter_db, Freshness(required=True), now=late),
     ):
         pytest.fail("no matching with data older than required")
+
+
+def test_source_dates_name_canonicals_newest_ubuntu_data(info: DbInfo) -> None:
+    dates = {s.source: s.date for s in source_dates(info)}
+    assert set(dates) == {"nvd", "kev", "epss", "debian", "ubuntu"}
+    assert dates["ubuntu"] == "2021-08-31T04:30:18+00:00"  # xenial's file, the newest of four
+    assert "ubuntu" not in {s.source for s in source_dates(replace(info, ubuntu=()))}

@@ -9,6 +9,7 @@ from brulee.match.versions import (
     VersionError,
     is_numeric,
     is_prerelease,
+    letter_base,
     parse_nmap_version,
     parse_version,
 )
@@ -202,3 +203,24 @@ def test_unknown_versions(raw: str) -> None:
 )
 def test_label(product: str, raw: str, label: str) -> None:
     assert parse_nmap_version(product, raw).label == label
+
+
+@pytest.mark.parametrize(
+    ("text", "base"),
+    [
+        ("5.0.51a", "5.0.51"),
+        ("1.0.2k", "1.0.2"),
+        ("0.9.8za", "0.9.8"),
+        ("1.3.3C", "1.3.3"),
+        ("5.0.51", None),
+        ("1.0rc", None),
+        ("1.0beta", None),
+        ("1.0rc1", None),
+        ("7.4p1", None),
+        ("5.0.51abc", None),
+        ("a1", None),
+        ("", None),
+    ],
+)
+def test_letter_base(text: str, base: str | None) -> None:
+    assert letter_base(text) == base

@@ -44,21 +44,18 @@ def report_dir(tmp_path: Path) -> Path:
     return root
 
 
-class Sleeps(list[float]):
-    """An injectable sleep that records the delays instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+def big_file(directory: Path, size: int) -> bytes:
+    """``directory/scan-001.xml`` of ``size`` random bytes: larger than a multipart threshold."""
+    data = os.urandom(size)
+    directory.mkdir()
+    (directory / "scan-001.xml").write_bytes(data)
+    return data
 
 
 @pytest.fixture
-def retry(sleeps: Sleeps) -> Retry:
-    return Retry(attempts=4, sleep=sleeps)
+def retry() -> Retry:
+    """Quick retries, so that tests of failures do not wait long."""
+    return Retry(attempts=3, backoff=0.05, max_wait=0.2, deadline=3.0)
 
 
 @pytest.fixture(autouse=True)

@@ -115,6 +115,7 @@ APACHE_VULNS = Assessment(
         ),
     ),
     references=("CNVD-2021-12345",),
+    nvd_names=("apache:apache_http_server", "apache:http_server"),
 )
 OPENSSH = Service(name="ssh", product="OpenSSH", version="8.9p1", extrainfo="Ubuntu 3ubuntu0.6",
                   cpes=("cpe:/a:openbsd:openssh:8.9p1",))  # fmt: skip
@@ -214,6 +215,7 @@ STRETCH_VULNS = Assessment(
         ),
     ),
     distribution=STRETCH,
+    nvd_names=("openbsd:openssh",),
 )
 UBUNTU_NGINX = Service(
     name="http", product="nginx", version="1.14.0", extrainfo=f"Ubuntu; {HOSTILE}",
@@ -251,16 +253,25 @@ UBUNTU_VULNS = Assessment(
         ),
     ),
     distribution=DistroEvidence("ubuntu", upstream="1.14.0", evidence=UBUNTU_EVIDENCE),
+    nvd_names=("f5:nginx", "f5:nginx_open_source", "igor_sysoev:nginx", "nginx:nginx"),
 )
 NGINX = Service(name="http", product="nginx", version="1.25.3", cpes=("cpe:/a:f5:nginx:1.25.3",))
-CLEAN = Assessment("clean", note="none of the 42 CVEs recorded for f5:nginx applies to 1.25.3")
+CLEAN = Assessment(
+    "clean",
+    note="none of the 42 CVEs recorded for f5:nginx applies to 1.25.3",
+    nvd_names=("f5:nginx", "f5:nginx_open_source", "nginx:nginx"),
+)
 MYSQL = Service(name="mysql", product="MySQL")
 UNVERSIONED = Assessment(
     "unversioned",
     note="no version was detected, so no source can tell which vulnerabilities apply",
 )
 ACME = Service(name="snmp", product="Acme SNMP agent", version="3.1")
-UNKNOWN = Assessment("unknown", note="acme:snmp_agent is not in the vulnerability database")
+UNKNOWN = Assessment(
+    "unknown",
+    note="acme:snmp_agent is not in the vulnerability database",
+    nvd_names=("acme:snmp_agent",),
+)
 EVIL = Service(
     name="http-alt",
     product=HOSTILE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from brulee.core.findings import Location
 from brulee.core.report import Report
-from brulee.match.sources import Matching
+from brulee.match.sources import Freshness, Matching, open_matching
 from brulee.match.vulners import VulnersSource
 from brulee.pipeline import render_reports
 from brulee.report.json import JsonRenderer, location_json
@@ -59,6 +60,27 @@ def test_report_is_valid_and_grouped(tmp_path: Path) -> None:
         "critical": 1, "high": 1, "medium": 0, "low": 0, "unscored": 0,
     }  # fmt: skip
     assert [h["address"] for h in data["hosts"]] == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_every_service_says_the_nvd_names_it_was_looked_up_as(
+    tmp_path: Path, starter_db: Path
+) -> None:
+    jetty = '<service name="http" product="Jetty" version="9.4.5" method="probed" conf="10">'
+    jetty += "<cpe>cpe:/a:mortbay:jetty:9.4.5</cpe></service>"
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(80, WEB) + x.port(8080, jetty)))
+    with open_matching(starter_db, Freshness(max_age=timedelta(days=36500))) as matching:
+        render_reports([xml], ["json"], tmp_path / "out", matching=matching)
+    data = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    by_product = {s["product"]: s for s in data["services"]}
+    assert by_product["Apache httpd"]["nvd_names"] == [
+        "apache:apache_http_server", "apache:http_server",
+    ]  # fmt: skip
+    unknown = by_product["Jetty"]  # the starter database covers 20 products, not Jetty
+    assert unknown["status"] == "unknown"
+    assert unknown["nvd_names"] == [
+        "eclipse:jetty", "jetty:jetty", "mortbay:jetty", "mortbay_jetty:jetty",
+    ]  # fmt: skip
 
 
 def test_hostile_banner_round_trips_as_literal_text(tmp_path: Path) -> None:

@@ -209,3 +209,15 @@ def test_real_scans_are_valid(name: str, tmp_path: Path, starter_db: Path) -> No
             host, port = where[2].strip("[]"), int(product["@id"].rsplit(":", 1)[1])
             stated.add((statement["vulnerability"]["name"], host, port))
     assert stated == expected
+
+
+def test_each_usn_of_an_ubuntu_fix_is_an_alias(tmp_path: Path, starter_db: Path) -> None:
+    with open_matching(starter_db) as matching:
+        render_reports([NMAP_XML / "ubuntu-ssh-banners.xml"], ["openvex"], tmp_path,
+                       matching=matching)  # fmt: skip
+    data = json.loads((tmp_path / "report.openvex.json").read_text("utf-8"))
+    VALIDATOR.validate(data)
+    statements = [s for s in data["statements"] if s["vulnerability"]["name"] == "CVE-2019-6111"]
+    fixed = [s for s in statements if s["status"] == "fixed"]
+    assert fixed  # xenial's 4ubuntu2.7 is not fixed yet; bionic's 4ubuntu0.3 is
+    assert {tuple(s["vulnerability"]["aliases"]) for s in fixed} == {("USN-3885-1", "USN-3885-2")}

@@ -154,7 +154,11 @@ def test_real_scans_parse_and_agree_with_the_json_report(
     assert value(samples, "brulee_services") == len(data["services"])
     assert value(samples, "brulee_scan_incomplete") == int(data["scan"]["incomplete"])
     sources = {dict(ls)["source"] for n, ls in samples if n == "brulee_database_age_seconds"}
-    assert sources == {"nvd", "kev", "epss", "debian"} == set(data["scan"]["database_sources"])
+    assert (
+        sources
+        == {"nvd", "kev", "epss", "debian", "ubuntu"}
+        == set(data["scan"]["database_sources"])
+    )
 
 
 def test_a_file_that_cannot_be_written_is_a_report_error(report: Report, tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from brulee.scan.nmap import (
     plan_jobs,
 )
 from brulee.scan.nmapxml import NmapXmlReader
+from brulee.scan.progress import Status
 from brulee.scan.targets import build_scope, parse_list
 from tests.conftest import needs_nmap
 
@@ -90,11 +93,20 @@ def test_argv_is_a_list_with_user_args_and_brulee_output(tmp_path: Path) -> None
     jobs = plan_jobs(scope, 1, ["-p", "22"], tmp_path)
     assert [job.ipv6 for job in jobs] == [False, True]
     argv = build_argv("/usr/bin/nmap", jobs[1], ["-p", "22"], "5m")
-    assert argv[:4] == ["/usr/bin/nmap", "-sV", "-p", "22"]
+    assert argv[:5] == ["/usr/bin/nmap", "-sV", "-T4", "-p", "22"]
     assert "-6" in argv
     assert argv[argv.index("--host-timeout") + 1] == "5m"
     assert argv[argv.index("-oX") + 1] == str(tmp_path / "scan-002.xml")
     assert argv[argv.index("--exclude") + 1] == "x.example"
+
+
+def test_the_users_timing_template_replaces_brulees(tmp_path: Path) -> None:
+    (job,) = plan_jobs(build_scope(parse_list(["10.0.0.1"], "t")), 1, [], tmp_path)
+    assert build_argv("nmap", job, ["-T3"], None)[:3] == ["nmap", "-sV", "-T3"]
+    assert "-T4" not in build_argv("nmap", job, ["-T", "2"], None)
+    # A fine-grained option comes after brulee's template, so Nmap applies it last.
+    argv = build_argv("nmap", job, ["--max-retries", "2"], None)
+    assert argv.index("-T4") < argv.index("--max-retries")
 
 
 def test_workers_split_the_scope(tmp_path: Path) -> None:
@@ -102,6 +114,23 @@ def test_workers_split_the_scope(tmp_path: Path) -> None:
     jobs = plan_jobs(scope, 4, [], tmp_path)
     assert [job.total for job in jobs] == [16, 16, 16, 16]
     assert len({job.xml for job in jobs}) == 4
+
+
+def test_workers_share_live_hosts_clustered_at_the_start_of_a_network(tmp_path: Path) -> None:
+    """19 live hosts at .11-.29 of a /24: contiguous halves would give them all to one worker."""
+    live = {f"10.0.0.{i}" for i in range(11, 30)}
+    scope = build_scope(parse_list(["10.0.0.0/24"], "t"))
+    for workers in (2, 4):
+        jobs = plan_jobs(scope, workers, [], tmp_path)
+        per_job = [len(live & _addresses(job.scope.lines())) for job in jobs]
+        assert max(per_job) - min(per_job) <= 1, per_job
+        assert sum(per_job) == 19
+    # Shards keep their contiguous, stable slices.
+    assert list(scope.shard(1, 2).lines()) == ["10.0.0.0/25"]
+
+
+def _addresses(lines: Iterable[str]) -> set[str]:
+    return {str(a) for line in lines for a in ipaddress.ip_network(line)}
 
 
 def test_missing_nmap_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,10 +145,10 @@ def test_real_nmap_run_with_progress_and_host_timeout(tmp_path: Path, ssh_banner
     scope = build_scope(parse_list(["127.0.0.1"], "t"))
     args = ["-n", "-Pn", "-p", str(ssh_banner_port)]
     jobs = plan_jobs(scope, 1, args, tmp_path)
-    seen: list[tuple[int, int]] = []
-    results = Runner(find_nmap(), args, "2m").run(jobs, lambda i, done: seen.append((i, done)))
+    seen: list[tuple[int, Status]] = []
+    results = Runner(find_nmap(), args, "2m").run(jobs, lambda i, status: seen.append((i, status)))
     assert [r.returncode for r in results] == [0]
-    assert seen[-1] == (1, 1)
+    assert seen[-1] == (1, Status(hosts_done=1, finished=True))
     reader = NmapXmlReader(jobs[0].xml)
     (host,) = list(reader.hosts())
     (port,) = host.open_ports

@@ -1,9 +1,11 @@
-"""A mirror of NVD, KEV, EPSS and Debian tracker files built from the test assets, and a loopback
-HTTP server for it that logs every request, answers ``Range`` requests, serves a fake NVD CVE API
-and injects faults (statuses with Retry-After, dropped connections, wrong bytes, stalls)."""
+"""A mirror of NVD, KEV, EPSS, Debian tracker and Ubuntu OVAL files built from the test assets, and
+a loopback HTTP server for it that logs every request, answers ``Range`` requests, serves a fake
+NVD CVE API and injects faults (statuses with Retry-After, dropped connections, wrong bytes,
+stalls)."""
 
 from __future__ import annotations
 
+import bz2
 import copy
 import gzip
 import hashlib
@@ -23,7 +25,10 @@ from typing import Any
 from tests.vulndb.conftest import ASSETS
 
 STARTER = Path(__file__).resolve().parents[2] / "src" / "brulee" / "data" / "starter"
+UBUNTU = ASSETS.parent / "ubuntu"
 YEARS = range(2023, 2026)
+UBUNTU_RELEASES = ("trusty", "xenial", "bionic", "focal")
+"""The releases a test mirror has Canonical's CVE OVAL for (the trimmed real files)."""
 API_PATH = "/rest/json/cves/2.0"
 
 
@@ -90,7 +95,8 @@ def write_feed(
 def build_upstream(directory: Path) -> Path:
     """Every file of a mirror (``brulee.vulndb.urls.MIRROR_FILES``) from the repository's data:
     the starter feeds of ``YEARS`` as they are, ``modified`` (three OpenSSH CVEs of an API page)
-    and ``recent`` (CVE-2025-32728), the KEV and EPSS slices and the Debian tracker slices."""
+    and ``recent`` (CVE-2025-32728), the KEV and EPSS slices, the Debian tracker slices and
+    Canonical's CVE OVAL of ``UBUNTU_RELEASES`` (trimmed), under their upstream names."""
     directory.mkdir(parents=True, exist_ok=True)
     for year in YEARS:
         gz = (STARTER / f"nvdcve-2.0-{year}.json.gz").read_bytes()
@@ -109,6 +115,12 @@ def build_upstream(directory: Path) -> Path:
         ("debian-CPE-aliases-slice", "CPE-aliases"),
     ):
         shutil.copyfile(ASSETS / source, directory / name)
+    for release in UBUNTU_RELEASES:
+        trimmed = UBUNTU / f"com.ubuntu.{release}.cve.oval.trimmed.xml"
+        data = bz2.compress(trimmed.read_bytes()) if trimmed.exists() else None
+        if data is None:
+            data = trimmed.with_name(trimmed.name + ".bz2").read_bytes()
+        (directory / f"com.ubuntu.{release}.cve.oval.xml.bz2").write_bytes(data)
     return directory
 
 

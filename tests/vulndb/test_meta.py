@@ -63,6 +63,7 @@ def test_format_info() -> None:
         "KEV:       none imported",
         "EPSS:      0 scores",
         "Debian:    none imported",
+        "Ubuntu:    none imported",
         "sources:   1 files",
         "  nvd  nvd.json: 5 records, dated 2026-11-20T12:00:00.000, "
         "sha256 abababababababab…, imported 2026-11-28T10:00:00+00:00",

@@ -21,7 +21,7 @@ KEV_STARTER_CVES = [
 def test_counts_match_the_data_readme(starter: VulnDb) -> None:
     info = starter.info()
     assert (info.cves, info.rejected, info.kev_entries, info.epss_scores) == (2299, 0, 1404, 2299)
-    assert len(info.sources) == 33  # 27 NVD files, KEV, EPSS, 4 Debian tracker files
+    assert len(info.sources) == 37  # 27 NVD files, KEV, EPSS, 4 Debian tracker, 4 Ubuntu OVAL
     assert info.kev_catalog_version == "2025.08.25"
     assert info.epss_score_date == "2026-08-16T00:00:00+0000"
     assert info.coverage is not None
@@ -72,6 +72,12 @@ def test_status_lines(starter: VulnDb) -> None:
     )
     assert "CPE map: 2,351 package entries, 369 alias groups" in text
     assert "debian-dla debian-DLA-list.gz: 3,534 records, dated 2023-04-01" in text
+    assert (  # PROVENANCE.md: the CVE definitions kept for the starter's source packages
+        "Ubuntu:    bionic data of 2021-08-31: 840 CVEs, 1,012 package statuses" in text
+    )
+    assert "focal data of 2021-08-31: 460 CVEs, 491 package statuses" in text
+    assert "trusty data of 2021-08-31: 934 CVEs, 977 package statuses" in text
+    assert "xenial data of 2021-08-31: 1,075 CVEs, 1,396 package statuses" in text
 
 
 def test_shipped_kev_file_is_the_documented_one() -> None:

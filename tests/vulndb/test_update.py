@@ -23,18 +23,21 @@ from typing import Any
 import pytest
 
 from brulee.errors import DatabaseError
+from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import import_files
 from brulee.vulndb.download import Transport, download
 from brulee.vulndb.feeds import parse_feed_meta
+from brulee.vulndb.meta import format_info
 from brulee.vulndb.mirror import mirror
 from brulee.vulndb.nvdapi import API_FILE
 from brulee.vulndb.store import VulnDb
 from brulee.vulndb.transfer import export_db, import_db, is_export
 from brulee.vulndb.update import UpdateSummary, update
-from brulee.vulndb.urls import MIRROR_FILES, UpdateUrls
+from brulee.vulndb.urls import MIRROR_FILES, UBUNTU_OVAL_RELEASES, UpdateUrls, snapshots
 from tests.vulndb.conftest import ASSETS, rows
 from tests.vulndb.feedserver import (
     API_PATH,
+    UBUNTU_RELEASES,
     YEARS,
     Fault,
     FeedServer,
@@ -49,6 +52,7 @@ from tests.vulndb.feedserver import (
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 YEARLY = [f"nvdcve-2.0-{year}.json.gz" for year in YEARS]
+UBUNTU_FILES = [f"com.ubuntu.{release}.cve.oval.xml.bz2" for release in UBUNTU_RELEASES]
 SNAPSHOT_FILES = [
     "known_exploited_vulnerabilities.json",
     "epss_scores-current.csv.gz",
@@ -56,8 +60,12 @@ SNAPSHOT_FILES = [
     "DLA-list",
     "CPE-list",
     "CPE-aliases",
+    *UBUNTU_FILES,
 ]
-KINDS = ["debian-cpe", "debian-cpe-aliases", "debian-dla", "debian-dsa", "epss", "kev", "nvd"]
+KINDS = [
+    "debian-cpe", "debian-cpe-aliases", "debian-dla", "debian-dsa", "epss", "kev", "nvd",
+    "ubuntu-oval",
+]  # fmt: skip
 
 
 class FakeTime:
@@ -108,6 +116,7 @@ def _update(
         db_path,
         mirror=base,
         years=YEARS,
+        ubuntu_releases=UBUNTU_RELEASES,
         now=lambda: at,
         transport=_transport(fake_time),
         **options,
@@ -276,9 +285,11 @@ def test_mirror_fills_a_directory_that_serves_updates(
 ) -> None:
     directory = tmp_path / "mirror"
     urls = UpdateUrls.from_mirror(server.url)
-    first = mirror(directory, urls=urls, years=YEARS, transport=_transport(fake_time))
+    options: dict[str, Any] = {"years": YEARS, "ubuntu_releases": UBUNTU_RELEASES}
+    first = mirror(directory, urls=urls, transport=_transport(fake_time), **options)
     assert first.warnings == ()
-    expected = {name.replace("YYYY", str(year)) for name in MIRROR_FILES for year in YEARS} | {
+    names = [name for name in MIRROR_FILES if not name.startswith("com.ubuntu.")] + UBUNTU_FILES
+    expected = {name.replace("YYYY", str(year)) for name in names for year in YEARS} | {
         ".brulee-mirror.lock"
     }
     assert {p.name for p in directory.iterdir()} == expected
@@ -287,7 +298,7 @@ def test_mirror_fills_a_directory_that_serves_updates(
             assert path.read_bytes() == (server.root / path.name).read_bytes(), path.name
 
     server.clear()
-    again = mirror(directory, urls=urls, years=YEARS, transport=_transport(fake_time))
+    again = mirror(directory, urls=urls, transport=_transport(fake_time), **options)
     assert server.paths(".json.gz") == []
     assert set(again.unchanged) == {
         *YEARLY,
@@ -297,6 +308,58 @@ def test_mirror_fills_a_directory_that_serves_updates(
 
     _update(db_path, directory.as_uri(), fake_time)
     _answers(db_path)
+
+
+# -- Canonical's Ubuntu CVE OVAL ------------------------------------------------------------------
+
+
+def test_ubuntu_oval_of_every_supported_release_is_fetched_from_canonicals_names(
+    db_path: Path, server: FeedServer, fake_time: FakeTime
+) -> None:
+    assert UpdateUrls().url_of(snapshots(["jammy"])[-1]) == (
+        "https://security-metadata.canonical.com/oval/com.ubuntu.jammy.cve.oval.xml.bz2"
+    )
+    # the default releases; the test mirror has no data for jammy and noble
+    summary = update(
+        db_path, mirror=server.url, years=YEARS, now=lambda: NOW, transport=_transport(fake_time)
+    )
+    assert server.paths(".oval.xml.bz2") == [
+        f"/com.ubuntu.{release}.cve.oval.xml.bz2" for release in UBUNTU_OVAL_RELEASES
+    ]
+    assert summary.warnings == tuple(
+        f"Ubuntu {release} OVAL (com.ubuntu.{release}.cve.oval.xml.bz2) not found: "
+        f"{server.url}com.ubuntu.{release}.cve.oval.xml.bz2: HTTP 404 Not Found; the database "
+        f"has no Ubuntu {release} OVAL"
+        for release in ("jammy", "noble")
+    )
+    with VulnDb.open(db_path) as db:
+        assert set(db.ubuntu_releases()) == set(UBUNTU_RELEASES)
+        text = "\n".join(format_info(db.info()))
+    assert "           focal data of 2021-08-31: 70 CVEs, 70 package statuses" in text
+    assert "ubuntu-oval com.ubuntu.focal.cve.oval.xml.bz2: 70 records" in text
+
+
+def test_dropped_ubuntu_download_resumes_and_a_broken_one_keeps_the_release(
+    db_path: Path, server: FeedServer, fake_time: FakeTime
+) -> None:
+    focal = "/com.ubuntu.focal.cve.oval.xml.bz2"
+    server.fault(focal, Fault(drop_after=2000))
+    _update(db_path, server.url, fake_time)
+    attempts = [(s.headers.get("range"), s.status) for s in server.seen if s.path == focal]
+    assert attempts == [(None, 200), ("bytes=2000-", 206)]
+    statuses = "SELECT count(*) FROM ubuntu_status WHERE release = 'focal'"
+    assert rows(db_path, statuses) == [(70,)]
+
+    whole = (server.root / focal.lstrip("/")).read_bytes()
+    (server.root / focal.lstrip("/")).write_bytes(whole[: len(whole) // 2])
+    summary = _update(db_path, server.url, fake_time, at=NOW + timedelta(days=1))
+    (warning,) = summary.warnings
+    assert warning.startswith(
+        "Ubuntu focal OVAL (com.ubuntu.focal.cve.oval.xml.bz2) is unusable: cannot read it"
+    )
+    assert warning.endswith("; the database keeps what it had of the Ubuntu focal OVAL")
+    assert rows(db_path, statuses) == [(70,)]
+    _no_junk(db_path)
 
 
 # -- faults ---------------------------------------------------------------------------------------
@@ -737,7 +800,7 @@ def test_export_then_import_round_trip(tmp_path: Path, built: Path, db_path: Pat
     data = built.read_bytes()
     assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
     assert (manifest["format"], manifest["schema_version"], manifest["size"]) == (
-        "brulee-vulndb-export", 2, len(data),
+        "brulee-vulndb-export", SCHEMA_VERSION, len(data),
     )  # fmt: skip
     assert manifest["cves"] == 4
 
@@ -775,7 +838,7 @@ def _rewrite(export: Path, target: Path, manifest: dict[str, Any], database: byt
     ("tamper", "message"),
     [
         ("database", "does not match its manifest"),
-        ("schema", "schema version 1, this brulee needs 2"),
+        ("schema", f"schema version 1, this brulee needs {SCHEMA_VERSION}"),
         ("truncated", "not a brulee database export"),
         ("not-an-export", "not a brulee database export"),
         ("no-manifest", "no manifest.json first"),

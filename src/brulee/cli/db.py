@@ -27,10 +27,13 @@ def add_db_parser(
     db = commands.add_parser("db", help="the offline vulnerability database")
     sub = db.add_subparsers(dest="db_command", required=True, parser_class=parser_class)
     imp = sub.add_parser(
-        "import", help="import feeds (NVD 2.0, KEV, EPSS, Debian tracker) or a `db export` file"
+        "import",
+        help="import feeds (NVD 2.0, KEV, EPSS, Debian tracker, Ubuntu OVAL) or a `db export` file",
     )
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    upd = sub.add_parser("update", help="download the NVD, KEV, EPSS and Debian data and rebuild")
+    upd = sub.add_parser(
+        "update", help="download the NVD, KEV, EPSS, Debian and Ubuntu data and rebuild"
+    )
     upd.add_argument("--mirror", metavar="URL", help="one base URL (or directory) with every file")
     upd.add_argument("--source", choices=("feeds", "api"), default="feeds",
                      help="NVD 2.0 JSON feeds (default), or the CVE API 2.0")  # fmt: skip

@@ -7,16 +7,23 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from brulee import __version__, pipeline
 from brulee.cli.db import add_db_parser, run_db
+from brulee.cli.explain import add_explain_parser, run_explain
 from brulee.cli.history import add_history_parsers, run_history
 from brulee.core.scan import Shard
 from brulee.errors import (
@@ -38,7 +45,10 @@ from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, open_matching
 from brulee.outputs import Sink, sink_from_url
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
 from brulee.scan.nmap import Job, check_user_args
+from brulee.scan.nmap import Progress as NmapProgress
+from brulee.scan.progress import Overall, Status, Tracker
 from brulee.scan.targets import DEFAULT_MAX_SCOPE, Spec, build_scope, parse_list, read_target_file
+from brulee.scan.tuning import MAX_AUTO_WORKERS, default_workers
 from brulee.util.clock import utc_now
 
 log = logging.getLogger("brulee")
@@ -185,8 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--exclude-file", action="append", type=Path, default=[], metavar="FILE")
     scan.add_argument("--nmap-args", default="", metavar='"ARGS"',
                       help='extra Nmap options, e.g. "-sU -p 53,161 -T4"')  # fmt: skip
-    scan.add_argument("--workers", type=positive, default=1, metavar="N",
-                      help="Nmap processes to run in parallel (default 1)")  # fmt: skip
+    scan.add_argument("--workers", type=positive, metavar="N",
+                      help="Nmap processes to run in parallel (default: one per CPU, at most "
+                      f"{MAX_AUTO_WORKERS}; 1 when --nmap-args sets timing)")  # fmt: skip
     scan.add_argument("--host-timeout", type=duration, default="30m", metavar="DURATION",
                       help="give up on a host after this (default 30m; 0 = never)")  # fmt: skip
     scan.add_argument("--allow-large", action="store_true",
@@ -232,31 +243,43 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_args(merge)
 
     add_db_parser(commands, _Parser, _db_arg)
+    add_explain_parser(commands, _Parser, _db_arg)
     add_history_parsers(commands)
     return parser
 
 
-class _ScanProgress:
-    """A live bar of hosts done / total over all Nmap jobs, fed by Nmap's --stats-every lines."""
+def progress_text(overall: Overall) -> str:
+    """The words beside the bar: Nmap's phase and estimate, and hosts done."""
+    words = [overall.phase] if overall.phase else []
+    if overall.remaining is not None and overall.phase:
+        minutes, seconds = divmod(overall.remaining, 60)
+        words.append(f"~{minutes}:{seconds:02d} left")
+    words.append(f"{overall.hosts_done}/{overall.hosts_total} hosts")
+    return " · ".join(words)
+
+
+class ScanProgress:
+    """A live bar over all Nmap jobs, fed by Nmap's --stats-every lines (scan/progress.py)."""
 
     def __init__(self, console: Console, enabled: bool) -> None:
         self._bar = Progress(
-            TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("hosts"), TimeElapsedColumn(), console=console, transient=True,
+            TextColumn("[bold]scanning"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+            transient=True,
         ) if enabled else None  # fmt: skip
 
-    def __call__(self, jobs: Sequence[Job]) -> Callable[[int, int], None]:
+    def __call__(self, jobs: Sequence[Job]) -> NmapProgress:
         bar = self._bar
         if bar is None:
-            return lambda index, done: None
-        task = bar.add_task("scan", total=sum(job.total for job in jobs))
-        totals = {job.index: job.total for job in jobs}
-        done_by_job = dict.fromkeys(totals, 0)
+            return lambda index, status: None
+        tracker = Tracker({job.index: job.total for job in jobs})
+        start = Overall(0.0, 0, sum(job.total for job in jobs), "", None)
+        task = bar.add_task(progress_text(start), total=1.0)
         bar.start()
 
-        def update(index: int, done: int) -> None:
-            done_by_job[index] = min(done, totals[index])
-            bar.update(task, completed=sum(done_by_job.values()))
+        def update(index: int, status: Status) -> None:
+            overall = tracker.update(index, status)
+            bar.update(task, completed=overall.fraction, description=progress_text(overall))
 
         return update
 
@@ -290,6 +313,8 @@ def _publish(sink: Sink, directory: Path, console: Console) -> None:
 def _run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "db":
         return run_db(args, console)
+    if args.command == "explain":
+        return run_explain(args)
     if args.command in ("history", "diff", "suppress"):
         return run_history(args)
     sink = sink_from_url(args.output, endpoint_url=args.endpoint_url) if args.output else None
@@ -336,7 +361,7 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
         scope=scope,
         targets=tuple(s.text for s in specs),
         user_args=user_args,
-        workers=args.workers,
+        workers=args.workers or default_workers(user_args),
         host_timeout=None if args.host_timeout in {"0", "0s"} else args.host_timeout,
         formats=args.formats,
         directory=directory,
@@ -345,7 +370,7 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
         tracking=_tracking(args),
     )
     with open_matching(args.db, _freshness(args)) as matching:
-        progress = _ScanProgress(console, not args.no_progress and console.is_terminal)
+        progress = ScanProgress(console, not args.no_progress and console.is_terminal)
         try:
             return pipeline.scan(request, progress, matching)
         finally:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 DPKG_DISTROS = frozenset({"debian", "ubuntu", "raspbian"})
 """Distributions whose package versions order as Debian versions."""
+RPM_DISTROS = frozenset({"rhel", "centos", "alma", "rocky", "fedora", "suse"})
+"""Distributions packaged as RPMs."""
 
 DISTRO_NAMES = {
     "debian": "Debian",
@@ -15,6 +17,8 @@ DISTRO_NAMES = {
     "raspbian": "Raspbian",
     "rhel": "Red Hat Enterprise Linux",
     "centos": "CentOS",
+    "alma": "AlmaLinux",
+    "rocky": "Rocky Linux",
     "fedora": "Fedora",
     "suse": "SUSE",
     "alpine": "Alpine Linux",
@@ -27,10 +31,10 @@ DISTRO_NAMES = {
 class DistroEvidence:
     """A distribution recognised for a service, and how it was recognised.
 
-    ``distro``: ``debian``, ``ubuntu``, ``raspbian``, ``rhel``, ``centos``, ``fedora``, ``suse``,
-    ``alpine``, ``freebsd`` or ``gentoo``. ``release``: Debian/Raspbian/Ubuntu code name
-    (``stretch``, ``bullseye-backports``, ``focal``) or Red Hat/Fedora/FreeBSD number, "" when
-    not derivable. ``revision``: the package revision exactly as the banner gives it
+    ``distro``: ``debian``, ``ubuntu``, ``raspbian``, ``rhel``, ``centos``, ``alma``, ``rocky``,
+    ``fedora``, ``suse``, ``alpine``, ``freebsd`` or ``gentoo``. ``release``: Debian/Raspbian/
+    Ubuntu code name (``stretch``, ``bullseye-backports``, ``focal``) or Red Hat/Fedora/FreeBSD
+    number, "" when not derivable. ``revision``: the package revision exactly as the banner gives it
     (``10+deb9u7``, ``4ubuntu0.5``, ``26.P2.el7``), "" when only a marker was seen.
     ``upstream``: the upstream version the revision belongs to, as the banner writes it
     (``7.4p1``, ``9.11.5-P4``). ``evidence``: the reported text that shows it.
@@ -48,10 +52,20 @@ class DistroEvidence:
         return self.distro in DPKG_DISTROS
 
     @property
+    def rpm(self) -> bool:
+        """Whether this distribution's packages are RPMs."""
+        return self.distro in RPM_DISTROS
+
+    @property
+    def distribution(self) -> str:
+        """The distribution and its release, if known: ``Debian stretch``, ``CentOS 7``."""
+        name = DISTRO_NAMES.get(self.distro, self.distro)
+        return f"{name} {self.release}" if self.release else name
+
+    @property
     def label(self) -> str:
         """Human summary: ``Debian stretch, package revision 10+deb9u7``."""
-        name = DISTRO_NAMES.get(self.distro, self.distro)
-        text = f"{name} {self.release}" if self.release else name
+        text = self.distribution
         return f"{text}, package revision {self.revision}" if self.revision else text
 
     def package_version(self, epoch: str | int = "", upstream: str = "") -> str:

@@ -66,6 +66,9 @@ class ServiceGroup:
     distribution: DistroEvidence | None = None
     fixed: tuple[Vulnerability, ...] = ()
     """CVEs upstream matching found that the distribution's package revision fixed."""
+    nvd_names: tuple[str, ...] | None = None
+    """The NVD vendor:product names it was looked up under, possibly none; None when the report
+    it was read from predates them (schema 1.0)."""
 
     @property
     def unverified(self) -> int:

@@ -15,7 +15,11 @@ from brulee.core.suppression import Applied
 from brulee.core.vulnerability import SEVERITIES, Severity, Status
 
 SCHEMA_VERSION = "2.0"
-"""Version of the JSON report's layout (``schema/report.schema.json``)."""
+"""Version of the JSON report's layout (``schema/report.schema.json``). 1.1 added each service's
+``nvd_names``; 2.0 what each scan looked at and how it ended (``outcome``, ``ports``,
+``port_sets``, hosts' ``port_set``) and the grouped ``changes``. Reports of 1.0 and 1.1 are
+still read (what they looked at, and their services' names for 1.0, are not known)."""
+READABLE_VERSIONS = ("1.0", "1.1", SCHEMA_VERSION)
 
 
 class ReportData(Protocol):
@@ -39,7 +43,7 @@ class SourceDate:
     """How current one source of the vulnerability database is."""
 
     source: str
-    """``nvd``, ``kev``, ``epss``, ``debian``."""
+    """``nvd``, ``kev``, ``epss``, ``debian``, ``ubuntu``."""
     date: str
     """ISO 8601, UTC: the newest date the source's data carries."""
 

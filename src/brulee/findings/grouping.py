@@ -47,6 +47,7 @@ class GroupBuilder:
     references: dict[str, None] = field(default_factory=dict)
     fixed: dict[str, Vulnerability] = field(default_factory=dict)
     distribution: DistroEvidence | None = None
+    nvd_names: dict[str, None] | None = field(default_factory=dict)
 
     def add(
         self,
@@ -57,16 +58,22 @@ class GroupBuilder:
         references: Iterable[str] = (),
         fixed: Iterable[Vulnerability] = (),
         distribution: DistroEvidence | None = None,
+        nvd_names: Iterable[str] | None = (),
     ) -> None:
         """Unite one finding: vulnerabilities (found, and fixed by the distribution) by id, the
         best-founded record kept with every source; the rest as sets in first-seen order; the
-        first distribution recognised stays."""
+        first distribution recognised stays. NVD names unknown for one finding (None: a report
+        that predates them) leave them unknown for the group."""
         self.statuses.add(status)
         self.notes.update(dict.fromkeys(n for n in notes if n))
         _unite(self.vulns, vulnerabilities)
         self.references.update(dict.fromkeys(references))
         _unite(self.fixed, fixed)
         self.distribution = self.distribution or distribution
+        if nvd_names is None or self.nvd_names is None:
+            self.nvd_names = None
+        else:
+            self.nvd_names.update(dict.fromkeys(nvd_names))
 
     def finish(self, key: str, locations: int) -> ServiceGroup:
         vulns = merge_vulnerabilities(self.vulns.values())
@@ -86,6 +93,7 @@ class GroupBuilder:
             location_count=locations,
             distribution=self.distribution,
             fixed=merge_vulnerabilities(self.fixed.values()),
+            nvd_names=None if self.nvd_names is None else tuple(self.nvd_names),
         )
 
 
@@ -122,6 +130,7 @@ class ServiceGrouper:
                     references=assessment.references,
                     fixed=assessment.fixed,
                     distribution=assessment.distribution,
+                    nvd_names=assessment.nvd_names,
                 )
             rows.append((key, Location(host.address, host.hostname, port.portid, port.protocol)))
         record = HostRecord(

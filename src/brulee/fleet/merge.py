@@ -126,6 +126,7 @@ class _Merger:
             references=found.references,
             fixed=found.fixed,
             distribution=found.distribution,
+            nvd_names=found.nvd_names,
         )
 
     def report(self, expected_shards: int | None, now: datetime) -> tuple[Report, tuple[str, ...]]:

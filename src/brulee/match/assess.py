@@ -38,6 +38,7 @@ def assess(port: Port, sources: Sequence[VulnerabilitySource]) -> Assessment:
         vulnerabilities=vulns,
         note="; ".join(dict.fromkeys(notes)),
         references=tuple(dict.fromkeys(r for a in assessments for r in a.references)),
+        nvd_names=tuple(dict.fromkeys(n for a in assessments for n in a.nvd_names)),
     )
 
 

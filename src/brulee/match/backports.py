@@ -8,9 +8,11 @@ version) decide each finding exactly, by dpkg's version ordering:
 - fixed at a version <= the running one: ``fixed-by-distribution``, set aside with the advisory;
 - fixed at a higher version: kept, with the advisory and the version to upgrade to;
 - a distribution is known but nothing decides (no revision in the banner, no advisory for the
-  CVE in that release, or a distribution without data here: Ubuntu, Red Hat...):
-  ``unverified-backport``, kept and marked;
+  CVE in that release, or a distribution without data here: Red Hat...): ``unverified-backport``,
+  kept and marked, with how to confirm it on the host;
 - no distribution marker: the finding is left as upstream matching made it.
+
+Ubuntu services are decided with Canonical's data (:mod:`brulee.match.ubuntu_backports`).
 """
 
 from __future__ import annotations
@@ -21,15 +23,13 @@ from brulee.core.distro import DistroEvidence
 from brulee.core.scan import Service
 from brulee.core.vulnerability import Assessment, Vulnerability
 from brulee.match.debversion import DebianVersion
+from brulee.match.decisions import confirm_on_host, set_aside, unverified
 from brulee.match.distro import detect_distro, package_version_as
 from brulee.match.nvd import service_products
+from brulee.match.ubuntu_backports import UbuntuBackports
 from brulee.vulndb.store import DebianFix, VulnDb
 
 _DEBIAN_DATA = frozenset({"debian", "raspbian"})
-
-
-def _unverified(vuln: Vulnerability, why: str) -> Vulnerability:
-    return replace(vuln, confidence="unverified-backport", reason=f"{vuln.reason}; {why}")
 
 
 class BackportJudge:
@@ -37,6 +37,7 @@ class BackportJudge:
 
     def __init__(self, db: VulnDb) -> None:
         self._db = db
+        self._ubuntu = UbuntuBackports(db)
 
     def judge(self, service: Service | None, assessment: Assessment) -> Assessment:
         """The assessment with each finding decided by the distribution's data, where it can be."""
@@ -45,11 +46,18 @@ class BackportJudge:
             return assessment
         if not assessment.vulnerabilities:
             return replace(assessment, distribution=evidence)
-        if evidence.distro in _DEBIAN_DATA and evidence.revision and evidence.release:
-            decided = [self._debian(service, evidence, v) for v in assessment.vulnerabilities]
+        if evidence.distro == "ubuntu":
+            evidence, ubuntu = self._ubuntu.decide(service, evidence, assessment.vulnerabilities)
+            decided = list(ubuntu)
         else:
-            why = _no_data(evidence)
-            decided = [_unverified(v, why) for v in assessment.vulnerabilities]
+            confirm = confirm_on_host(evidence, service_products(service))
+            if evidence.distro in _DEBIAN_DATA and evidence.revision and evidence.release:
+                decided = [
+                    self._debian(service, evidence, v, confirm) for v in assessment.vulnerabilities
+                ]
+            else:
+                why = _no_data(evidence)
+                decided = [unverified(v, why, confirm) for v in assessment.vulnerabilities]
         fixed = tuple(v for v in decided if v.confidence == "fixed-by-distribution")
         still = tuple(v for v in decided if v.confidence != "fixed-by-distribution")
         note = assessment.note
@@ -73,7 +81,7 @@ class BackportJudge:
         )
 
     def _debian(
-        self, service: Service, evidence: DistroEvidence, vuln: Vulnerability
+        self, service: Service, evidence: DistroEvidence, vuln: Vulnerability, confirm: str
     ) -> Vulnerability:
         fixes = [
             fix
@@ -81,10 +89,11 @@ class BackportJudge:
             for fix in self._db.debian_fixes(package, evidence.release).get(vuln.id, ())
         ]
         if not fixes:
-            return _unverified(
+            return unverified(
                 vuln,
                 f"no Debian advisory names it for {evidence.release}, so whether the "
                 f"{evidence.revision} package carries a fix cannot be decided here",
+                confirm,
             )
         comparable: list[tuple[DebianVersion, DebianFix, str, DebianVersion]] = []
         for fix in fixes:
@@ -99,8 +108,10 @@ class BackportJudge:
             except ValueError:  # DebianVersionError included: junk in the tracker data
                 continue
         if not comparable:
-            return _unverified(
-                vuln, f"Debian's advisories for {evidence.release} give no comparable version"
+            return unverified(
+                vuln,
+                f"Debian's advisories for {evidence.release} give no comparable version",
+                confirm,
             )
         # The first fix is the one that counts; later advisories (regressions) come after it.
         version, fix, running, running_version = min(comparable, key=lambda item: item[0])
@@ -117,12 +128,7 @@ class BackportJudge:
 
 
 def _set_aside(vuln: Vulnerability, fix: DebianFix, detail: str) -> Vulnerability:
-    return replace(
-        vuln,
-        confidence="fixed-by-distribution",
-        advisory=fix.advisory,
-        reason=f"{fix.advisory} ({fix.date}): {detail}",
-    )
+    return set_aside(vuln, fix.advisory, f"{fix.advisory} ({fix.date}): {detail}")
 
 
 def _no_data(evidence: DistroEvidence) -> str:
@@ -133,7 +139,8 @@ def _no_data(evidence: DistroEvidence) -> str:
         )
     if evidence.distro in _DEBIAN_DATA:
         return f"{evidence.label}: no Debian release could be derived from the revision"
+    shown = "" if evidence.revision else ", and the banner shows no package release"
     return (
-        f"{evidence.label}: distributions patch without changing the upstream version, and "
-        f"brulee has no {evidence.distro} security data to decide it"
+        f"{evidence.label}: distributions patch without changing the upstream version{shown}; "
+        f"brulee has no {evidence.distribution} security data to decide it"
     )

@@ -50,6 +50,14 @@ class Criterion:
     end_including: bool
     end_full: bool
     restricted: tuple[tuple[str, str], ...]
+    bounds: tuple[tuple[str, str], ...] = ()
+    """The entry's ``version...`` bounds as NVD wrote them: (name, value)."""
+    rules: tuple[str, ...] = ()
+    """The legacy-encoding rules that change how it is read (:mod:`brulee.match.legacy`)."""
+    reading: str = ""
+    """Its bounds as those rules read them (``versionEndIncluding 7.2p2``); '' if unchanged."""
+    letters: bool = False
+    """An exact entry for a base version that also covers the base's letter releases."""
 
     @property
     def every_version(self) -> bool:
@@ -207,4 +215,5 @@ def _criterion(
             for name in _RESTRICTABLE
             if getattr(cpe, name) not in (ANY, NA)
         ),
+        bounds=bounds,
     )

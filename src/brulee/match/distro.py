@@ -25,7 +25,8 @@ specific first; the first one that names a distribution decides it, later ones t
    A suffix with anything else in it (spaces, control characters, unknown words) is ignored
    as a whole: a revision is never guessed or partly taken.
 2. **extrainfo**, split at ``;``: an item that *is* a distribution name, or starts with one in
-   parentheses: ``(Ubuntu)``, ``(Debian) OpenSSL/1.1.1n``, ``(CentOS)``, ``(Red Hat)``,
+   parentheses: ``(Ubuntu)``, ``(Debian) OpenSSL/1.1.1n``, ``(CentOS)``, ``(AlmaLinux)``,
+   ``(Rocky Linux)``, ``(Red Hat)``,
    ``(Red Hat Enterprise Linux)``, ``Ubuntu``, ``Ubuntu Linux``, ``Debian Linux 8.0 (Jessie)``,
    ``RedHat Enterprise Linux 7``, ``Fedora Core 30``, ``FreeBSD 20180909``. A name inside other
    words or sentences does not count (``Debianized``, ``runs on Debian``).
@@ -39,8 +40,9 @@ Release: Debian and Raspbian code names from ``+debNuM``/``~debNuM`` (``deb9u`` 
 old names in revisions (``9etch2``, ``+squeeze5``), ``Debian Linux 8.0 (Jessie)`` or a CPE
 version. Ubuntu code names only from an explicit Ubuntu release number: revisions
 ``0ubuntu0.16.04.5`` or ``...~18.04.1``, or a CPE version; a revision such as ``4ubuntu0.5``
-does not name its release (the same text may exist in several releases), so release is "".
-Red Hat, CentOS and Fedora: the major version (``7``). Otherwise "".
+does not name its release (the same text may exist in several releases), so release is ""
+(:mod:`brulee.match.ubuntu_release` finds it from the package version where it can).
+Red Hat, CentOS, AlmaLinux, Rocky Linux and Fedora: the major version (``7``). Otherwise "".
 
 Upstream (what the banner says the packaged software is) versus the package's own version, as
 the Debian security tracker writes them:
@@ -86,6 +88,13 @@ DEBIAN_RELEASES: dict[int, str] = {
 """Debian major release numbers (as in ``+debNuM``) and their code names."""
 
 UBUNTU_RELEASES: dict[str, str] = {
+    "4.10": "warty",
+    "5.04": "hoary",
+    "5.10": "breezy",
+    "6.06": "dapper",
+    "6.10": "edgy",
+    "7.04": "feisty",
+    "7.10": "gutsy",
     "8.04": "hardy",
     "8.10": "intrepid",
     "9.04": "jaunty",
@@ -119,10 +128,12 @@ UBUNTU_RELEASES: dict[str, str] = {
     "23.04": "lunar",
     "23.10": "mantic",
     "24.04": "noble",
+    "24.10": "oracular",
+    "25.04": "plucky",
 }
 """Ubuntu release numbers and their code names."""
 
-_FAMILY = {"raspbian": "debian", "centos": "rhel"}
+_FAMILY = {"raspbian": "debian", "centos": "rhel", "alma": "rhel", "rocky": "rhel"}
 _OLD_DEBIAN = ("woody", "sarge", "etch", "lenny", "squeeze", "wheezy")
 
 _REVISION = re.compile(r"[0-9][A-Za-z0-9.+~]{0,63}")
@@ -151,6 +162,8 @@ _EXTRAINFO_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("debian", re.compile(rf"Debian(?: GNU/Linux| Linux)?{_RELEASE_TAIL}")),
     ("raspbian", re.compile(rf"Raspbian(?: GNU/Linux| Linux)?{_RELEASE_TAIL}")),
     ("centos", re.compile(rf"CentOS(?: Linux)?{_RELEASE_TAIL}")),
+    ("alma", re.compile(rf"AlmaLinux{_RELEASE_TAIL}")),
+    ("rocky", re.compile(rf"Rocky(?: Linux)?{_RELEASE_TAIL}")),
     ("rhel", re.compile(rf"(?:Red ?Hat Enterprise Linux|RHEL){_RELEASE_TAIL}")),
     ("rhel", re.compile(r"Red ?Hat(?: Linux)?(?: [0-9.]+)?")),  # a number here may be pre-RHEL
     ("fedora", re.compile(rf"Fedora(?: Core| Linux)?{_RELEASE_TAIL}")),

@@ -1,8 +1,19 @@
-"""The one alias table: what Nmap says -> the vendor:product names NVD uses."""
+"""The one alias table: what Nmap says -> the vendor:product names NVD uses.
+
+The table is data, ``brulee/data/products.jsonl``: one product family per line, with the names
+NVD's records use for it (``nvd``), the application CPEs Nmap 7.93's ``nmap-service-probes``
+emits for it (``nmap_cpes``), Nmap's product names on match lines (``nmap_names``, which is how
+a service without a CPE is named) and why they belong together (``basis``). Every entry is
+tested against NVD's own names and against the probes file; ``bench/bench_coverage.py
+--propose`` lists candidates for new entries, which are added only once reviewed.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from importlib.resources import files
 
 from brulee.core.cpe import ANY, NA, Cpe, CpeError, VendorProduct, parse_cpe
 
@@ -12,14 +23,15 @@ class ProductFamily:
     """One product as Nmap and NVD name it.
 
     ``nvd`` holds every vendor:product NVD's data uses for the product (old and new owners
-    alike); ``nmap_cpes`` the vendor:product of the CPEs Nmap 7.93's ``nmap-service-probes``
-    emits; ``nmap_names`` Nmap's product names (lowercase).
+    alike); ``nmap_cpes`` the vendor:product of the CPEs Nmap emits for it; ``nmap_names``
+    Nmap's product names, as Nmap writes them; ``basis`` why they are one product.
     """
 
     name: str
     nvd: frozenset[VendorProduct]
     nmap_cpes: frozenset[VendorProduct]
-    nmap_names: frozenset[str]
+    nmap_names: tuple[str, ...]
+    basis: str
 
     @property
     def products(self) -> frozenset[VendorProduct]:
@@ -27,85 +39,40 @@ class ProductFamily:
         return self.nvd | self.nmap_cpes
 
 
-def _family(name: str, nvd: str, nmap_cpes: str, nmap_names: tuple[str, ...]) -> ProductFamily:
-    def pairs(text: str) -> frozenset[VendorProduct]:
-        return frozenset((v, p) for v, p in (item.split(":") for item in text.split()))
-
-    return ProductFamily(
-        name, pairs(nvd), pairs(nmap_cpes), frozenset(n.lower() for n in nmap_names)
-    )
+def _pairs(names: list[str]) -> frozenset[VendorProduct]:
+    return frozenset((vendor, product) for vendor, product in (n.split(":", 1) for n in names))
 
 
-FAMILIES: tuple[ProductFamily, ...] = (
-    _family("openssh", "openbsd:openssh", "openbsd:openssh", ("OpenSSH",)),
-    _family(
-        "apache_httpd",
-        "apache:http_server apache:apache_http_server",
-        "apache:http_server",
-        ("Apache httpd",),
-    ),
-    _family(
-        "nginx",
-        "nginx:nginx f5:nginx f5:nginx_open_source igor_sysoev:nginx",
-        "igor_sysoev:nginx",
-        ("nginx",),
-    ),
-    _family(
-        "vsftpd",
-        "beasts:vsftpd vsftpd_project:vsftpd redhat:vsftpd",
-        "vsftpd:vsftpd",
-        ("vsftpd",),
-    ),
-    _family("proftpd", "proftpd:proftpd proftpd_project:proftpd", "proftpd:proftpd", ("ProFTPD",)),
-    _family("exim", "exim:exim university_of_cambridge:exim", "exim:exim", ("Exim smtpd",)),
-    _family(
-        "postfix", "postfix:postfix wietse_venema:postfix", "postfix:postfix", ("Postfix smtpd",)
-    ),
-    _family(
-        "dovecot",
-        "dovecot:dovecot timo_sirainen:dovecot",
-        "dovecot:dovecot",
-        ("Dovecot imapd", "Dovecot pop3d", "Dovecot lmtpd"),
-    ),
-    _family(
-        "mysql",
-        "oracle:mysql oracle:mysql_server mysql:mysql mysql:mysql_server "
-        "mysql:mysql_community_server mysql:mysql_enterprise_server",
-        "mysql:mysql",
-        ("MySQL",),
-    ),
-    _family("mariadb", "mariadb:mariadb", "mariadb:mariadb", ("MariaDB",)),
-    _family("postgresql", "postgresql:postgresql", "postgresql:postgresql", ("PostgreSQL DB",)),
-    _family("bind", "isc:bind", "isc:bind", ("ISC BIND",)),
-    _family("samba", "samba:samba samba:samba_server sgi:samba", "samba:samba", ("Samba smbd",)),
-    _family("squid", "squid-cache:squid squid:squid", "squid-cache:squid", ("Squid http proxy",)),
-    _family(
-        "tomcat", "apache:tomcat apache_tomcat:apache_tomcat", "apache:tomcat", ("Apache Tomcat",)
-    ),
-    _family("lighttpd", "lighttpd:lighttpd", "lighttpd:lighttpd", ("lighttpd",)),
-    _family(
-        "iis",
-        "microsoft:internet_information_services microsoft:iis",
-        "microsoft:internet_information_services",
-        ("Microsoft IIS httpd", "Microsoft IIS ftpd"),
-    ),
-    _family("redis", "redis:redis redislabs:redis", "redislabs:redis", ("Redis key-value store",)),
-    _family(
-        "memcached",
-        "memcached:memcached memcachedb:memcached",
-        "memcached:memcached",
-        ("Memcached",),
-    ),
-    _family(
-        "openssl", "openssl:openssl redhat:openssl hpe:openssl", "openssl:openssl", ("OpenSSL",)
-    ),
-)
+def _load() -> tuple[ProductFamily, ...]:
+    text = (files("brulee") / "data" / "products.jsonl").read_text(encoding="utf-8")
+    families = []
+    for line in text.splitlines():
+        raw = json.loads(line)
+        families.append(
+            ProductFamily(
+                raw["family"],
+                _pairs(raw["nvd"]),
+                _pairs(raw["nmap_cpes"]),
+                tuple(raw["nmap_names"]),
+                raw["basis"],
+            )
+        )
+    return tuple(families)
+
+
+FAMILIES: tuple[ProductFamily, ...] = _load()
 
 _BY_PAIR: dict[VendorProduct, frozenset[VendorProduct]] = {
     pair: family.products for family in FAMILIES for pair in family.products
 }
 _BY_NAME: dict[str, frozenset[VendorProduct]] = {
-    name: family.products for family in FAMILIES for name in family.nmap_names
+    name.lower(): family.products for family in FAMILIES for name in family.nmap_names
+}
+_NMAP_NAME: dict[VendorProduct, str] = {
+    pair: family.nmap_names[0]
+    for family in FAMILIES
+    if family.nmap_names
+    for pair in family.products
 }
 
 
@@ -119,9 +86,32 @@ def nvd_products(cpe_or_vendor_product: str | Cpe | VendorProduct) -> frozenset[
     return _BY_PAIR.get(pair, frozenset({pair}))
 
 
+def nmap_product_name(pair: VendorProduct) -> str:
+    """Nmap's usual product name for an NVD or Nmap vendor:product (``OpenSSH``); ''."""
+    return _NMAP_NAME.get(pair, "")
+
+
 def nvd_products_for_name(nmap_product: str) -> frozenset[VendorProduct]:
     """The NVD vendor:product names for Nmap's product name (``OpenSSH``); empty if unknown."""
     return _BY_NAME.get(nmap_product.strip().lower(), frozenset())
+
+
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+_COMPANY_WORDS = frozenset({
+    "software", "technologies", "technology", "systems", "inc", "corp", "corporation",
+    "foundation", "labs", "ltd", "llc", "gmbh", "solutions", "group",
+})  # fmt: skip
+
+
+def vendor_spelling(vendor: str) -> str:
+    """A vendor's name without separators and trailing company words: NVD spells one vendor
+    several ways (``trend_micro`` and ``trendmicro``, ``bea`` and ``bea_systems``, ``python``
+    and ``python_software_foundation``), and equal spellings are one vendor. Owners that differ
+    (``mortbay`` and ``eclipse``) are the alias table's business."""
+    words = [word for word in _SEPARATORS.split(vendor.lower()) if word]
+    while len(words) > 1 and words[-1] in _COMPANY_WORDS:
+        words.pop()
+    return "".join(words)
 
 
 def _vendor_product(value: str | Cpe | VendorProduct) -> VendorProduct:

@@ -45,6 +45,14 @@ def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
         parts.append(f"CISA KEV {info.kev_catalog_version}")
     if info.epss_score_date:
         parts.append(f"EPSS {info.epss_score_date[:10]}")
+    if info.ubuntu:
+        dates: dict[str, list[str]] = {}
+        for data in info.ubuntu:
+            dates.setdefault(data.generated[:10], []).append(data.release)
+        parts.append(
+            "Canonical's Ubuntu data "
+            + ", ".join(f"{' '.join(names)} of {date}" for date, names in sorted(dates.items()))
+        )
     warnings: tuple[str, ...] = ()
     if info.coverage is not None:
         parts.append(f"starter snapshot covering {len(info.coverage)} products")
@@ -60,11 +68,13 @@ def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
 def source_dates(info: DbInfo) -> tuple[SourceDate, ...]:
     """How current each source the database holds is (those without a date are left out)."""
     debian = max(filter(None, (info.debian_dsa_date, info.debian_dla_date)), default=None)
+    ubuntu = max((data.generated for data in info.ubuntu), default=None)
     found = (
         ("nvd", info.nvd_timestamp),
         ("kev", parse_instant(info.kev_date_released)),
         ("epss", parse_instant(info.epss_score_date)),
         ("debian", parse_instant(debian)),
+        ("ubuntu", parse_instant(ubuntu)),
     )
     return tuple(SourceDate(name, when.isoformat(timespec="seconds")) for name, when in found
                  if when is not None)  # fmt: skip
@@ -111,10 +121,8 @@ def duration_text(age: timedelta) -> str:
 
 
 @contextmanager
-def open_matching(
-    db_path: Path | None, freshness: Freshness | None = None, now: datetime | None = None
-) -> Iterator[Matching]:
-    """The local database (built from the bundled starter data on first use) plus vulners.
+def open_db(db_path: Path | None) -> Iterator[VulnDb]:
+    """The local database, built from the bundled starter data on first use.
 
     An explicit ``--db`` path that does not exist is an error, never silently replaced.
     """
@@ -129,6 +137,15 @@ def open_matching(
         path.parent.mkdir(parents=True, exist_ok=True)
         build_starter(path)
     with VulnDb.open(path) as db:
+        yield db
+
+
+@contextmanager
+def open_matching(
+    db_path: Path | None, freshness: Freshness | None = None, now: datetime | None = None
+) -> Iterator[Matching]:
+    """The local database (:func:`open_db`) plus vulners."""
+    with open_db(db_path) as db:
         info = db.info()
         database, date, warnings = describe(info)
         warnings += (freshness or Freshness()).check(info, now or utc_now())

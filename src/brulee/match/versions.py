@@ -111,6 +111,18 @@ def is_numeric(text: str) -> bool:
     return all(segment[0] == _NUM for segment in version_key(text)[:-1])
 
 
+_LETTER_RELEASE = re.compile(r"(?P<base>\d+(?:\.\d+)*)(?P<letters>[a-z]{1,2})")
+
+
+def letter_base(text: str) -> str | None:
+    """The base of a letter release (``5.0.51a`` -> ``5.0.51``, ``0.9.8za`` -> ``0.9.8``); None
+    for anything else (``1.0rc``, a pre-release word, is not a letter release)."""
+    match = _LETTER_RELEASE.fullmatch(text.strip().lower())
+    if not match or match["letters"] in _PRE_WORDS:
+        return None
+    return match["base"]
+
+
 def is_prerelease(text: str) -> bool:
     """Whether ``text`` (an update such as ``rc1`` or ``beta``) starts with a pre-release tag."""
     return version_key(text)[0][0] == _PRE

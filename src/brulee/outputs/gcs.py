@@ -2,21 +2,26 @@
 
 Credentials come from Application Default Credentials: ``GOOGLE_APPLICATION_CREDENTIALS``, gcloud's
 user credentials, Workload Identity (GKE) and the metadata server. ``STORAGE_EMULATOR_HOST`` points
-the client at an emulator such as fake-gcs-server, without authentication. The SDK's own retries are
-off: the shared loop in interface.py retries instead.
+the client at an emulator such as fake-gcs-server, without authentication. Every request goes
+through the library's retry policy (transient errors, with backoff; see Retry), uploads included:
+the same bytes under the same name, they are safe to repeat. Files above ``part_size`` go up as
+resumable uploads in chunks of that size, each chunk retried on its own.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, BinaryIO
+from pathlib import Path
+from typing import Any
 
 from brulee.errors import OutputError
 
 try:
-    from google.api_core.exceptions import GoogleAPICallError
+    from google.api_core.exceptions import GoogleAPICallError, RetryError
+    from google.api_core.retry import Retry as ApiRetry
     from google.auth.exceptions import DefaultCredentialsError, RefreshError, TransportError
     from google.cloud.storage import Client as StorageClient
+    from google.cloud.storage.retry import DEFAULT_RETRY
 except ImportError as exc:  # pragma: no cover - exercised by simulating the missing extra
     raise OutputError("gs:// outputs need the gcs extra: pip install 'brulee[gcs]'") from exc
 
@@ -37,9 +42,20 @@ class GcsSink(BucketSink[Any]):
     def _connect(self) -> Any:
         return StorageClient()
 
-    def _upload(self, body: BinaryIO, key: str, content_type: str) -> None:
-        blob = self.client.bucket(self.bucket).blob(key)
-        blob.upload_from_file(body, content_type=content_type, retry=None)
+    @property
+    def _retry(self) -> ApiRetry:
+        """The library's policy for transient errors, with brulee's waits and deadline."""
+        return DEFAULT_RETRY.with_delay(  # type: ignore[no-any-return]
+            initial=self.retry.backoff, maximum=self.retry.max_wait, multiplier=2.0
+        ).with_timeout(self.retry.deadline)
+
+    def _gave_up(self) -> str:
+        deadline = self.retry.deadline
+        return f"gave up after retrying for {deadline:g} s" if deadline else "gave up"
+
+    def _upload(self, path: Path, key: str, content_type: str) -> None:
+        blob = self.client.bucket(self.bucket).blob(key, chunk_size=self.part_size)
+        blob.upload_from_filename(str(path), content_type=content_type, retry=self._retry)
 
     def _list_page(self, token: str | None) -> tuple[list[str], str | None]:
         blobs = self.client.list_blobs(
@@ -47,22 +63,24 @@ class GcsSink(BucketSink[Any]):
             prefix=self.prefix or None,
             page_token=token,
             page_size=self.page_size,
-            retry=None,
+            retry=self._retry,
         )
         names = [str(blob.name) for blob in next(blobs.pages)]
         return names, blobs.next_page_token
 
     def _open(self, key: str) -> RawStream:
-        blob = self.client.bucket(self.bucket).get_blob(key, retry=None)
+        blob = self.client.bucket(self.bucket).get_blob(key, retry=self._retry)
         if blob is None:
             raise MissingObject(key)
         # Pinned to the generation just read: chunks cannot mix two versions of the object.
         stream: RawStream = blob.open(
-            "rb", chunk_size=CHUNK, retry=None, if_generation_match=blob.generation
+            "rb", chunk_size=CHUNK, retry=self._retry, if_generation_match=blob.generation
         )
         return stream
 
     def _classify(self, exc: Exception) -> Failure | None:
+        if isinstance(exc, RetryError) and isinstance(exc.cause, Exception):
+            return self._classify(exc.cause)  # the last failure once the deadline passed
         if isinstance(exc, GoogleAPICallError):
             status = int(exc.code or 0)
             what = f"HTTP {status}"

@@ -1,8 +1,10 @@
 """The Sink interface, shared by directories and buckets: publish a tree, list and read objects.
 
 Everything the S3 and GCS backends have in common lives here: URL parsing, content types, the
-retry loop with exponential backoff, error messages without secrets, and download streams.
-A backend only maps its SDK onto four primitives and says which of its exceptions are retryable.
+retry settings, error messages without secrets, and download streams. A backend maps its SDK
+onto four primitives and describes its exceptions. Retrying is the SDKs' job: they retry each
+request (one part of a multipart upload, one chunk of a resumable one, one listing page), where
+a loop around a whole operation could only send a large file again from its first byte.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Generic, Protocol, TypeVar
 
 from brulee.errors import OutputError, UsageError
-from brulee.util.retry import GaveUp, Retryable, RetryPolicy
+from brulee.util.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -61,22 +63,26 @@ def local_files(local_dir: Path) -> list[tuple[Path, str]]:
 
 @dataclass(frozen=True, slots=True)
 class Retry(RetryPolicy):
-    """Uploads and downloads of bucket objects: 5 tries, waits of 0.5, 1, 2, 4 s (at most 8),
-    each jittered down by up to half, so that many pods failing together do not retry in step;
-    ``sleep`` is injectable for tests."""
+    """brulee's retry policy as the SDKs apply it to each request that fails for a transient
+    reason (connection errors, throttling, 5xx), so that one failed part of a multipart upload is
+    sent again, not the whole file: boto3 makes ``attempts`` tries with its standard jittered
+    backoff (up to 20 s); google-cloud-storage waits ``backoff`` seconds, doubling up to
+    ``max_wait``, jittered, until ``deadline`` seconds have passed for that request."""
 
     attempts: int = 5
-    backoff: float = 0.5
-    max_wait: float = 8.0
-    jitter: float = 0.5
+    backoff: float = 1.0
+    max_wait: float = 20.0
+    jitter: float = 1.0
+    deadline: float | None = 120.0
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """What a backend makes of an SDK exception: a one-line reason, and whether to try again."""
+    """What a backend makes of an SDK exception: a one-line reason, and whether it is transient."""
 
     reason: str
     retryable: bool = False
+    """A transient failure: the SDK retried it (see Retry) before giving up."""
 
 
 class MissingObject(LookupError):
@@ -138,6 +144,9 @@ class BucketSink(Sink, Generic[ClientT]):
 
     scheme: ClassVar[str]
     page_size = 1000  # keys per listing request
+    part_size = 8 << 20
+    """Files larger than this go up in parts (S3 multipart, GCS resumable chunks) of this size,
+    each sent and retried on its own; a multiple of 256 KiB (GCS), at least 5 MiB (S3)."""
 
     def __init__(self, url: str, *, retry: Retry | None = None) -> None:
         self.bucket, self.prefix = parse_bucket_url(url, self.scheme)
@@ -153,8 +162,8 @@ class BucketSink(Sink, Generic[ClientT]):
         """Create the SDK client (the cloud's default credential chain); called once, lazily."""
 
     @abstractmethod
-    def _upload(self, body: BinaryIO, key: str, content_type: str) -> None:
-        """Store one local file, open at its start, at the full object key."""
+    def _upload(self, path: Path, key: str, content_type: str) -> None:
+        """Store one local file at the full object key (in parts above ``part_size``)."""
 
     @abstractmethod
     def _list_page(self, token: str | None) -> tuple[builtins.list[str], str | None]:
@@ -208,11 +217,10 @@ class BucketSink(Sink, Generic[ClientT]):
 
     def _upload_file(self, path: Path, key: str) -> None:
         try:
-            body = path.open("rb")
-        except OSError as exc:  # not the store's fault: no retry
+            path.open("rb").close()
+        except OSError as exc:  # not the store's fault
             raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        with body:
-            self._upload(body, key, content_type(key))
+        self._upload(path, key, content_type(key))
 
     def open(self, key: str) -> BinaryIO:
         action = f"reading {key} from"
@@ -220,37 +228,24 @@ class BucketSink(Sink, Generic[ClientT]):
         return io.BufferedReader(_Download(raw, partial(self._fail, action)))
 
     def _call(self, action: str, operation: Callable[[], T]) -> T:
-        """Run ``operation``, retrying retryable failures with backoff; OutputError when it gives
-        up. ``action`` reads before the sink's URL: "uploading report.json to"."""
-        tries = 0
-
-        def attempt() -> T:
-            nonlocal tries
-            tries += 1
-            try:
-                return operation()
-            except OutputError:
-                raise
-            except Exception as exc:
-                failure = self._failure(exc)
-                if failure is None:
-                    raise
-                if not failure.retryable:
-                    suffix = f" (gave up after {tries} attempts)" if tries > 1 else ""
-                    raise self._fail(action, failure.reason + suffix) from exc
-                raise Retryable(failure.reason) from exc
-
-        def retrying(exc: Retryable, attempt: int, wait: float) -> None:
-            log.warning(
-                "%s %s failed: %s; retrying in %.1f s (attempt %d of %d)",
-                action, self.url, exc, wait, attempt + 1, self.retry.attempts,
-            )  # fmt: skip
-
+        """Run ``operation`` (the SDK retries its requests); OutputError when it fails.
+        ``action`` reads before the sink's URL: "uploading report.json to"."""
         try:
-            return self.retry.run(attempt, on_retry=retrying)
-        except GaveUp as exc:
-            reason = str(exc) if exc.attempts > 1 else str(exc.last)
-            raise self._fail(action, reason) from exc.last.__cause__
+            return operation()
+        except OutputError:
+            raise
+        except Exception as exc:
+            failure = self._failure(exc)
+            if failure is None:
+                raise
+            reason = failure.reason
+            if failure.retryable:
+                reason += f" ({self._gave_up()})"
+            raise self._fail(action, reason) from exc
+
+    def _gave_up(self) -> str:
+        """How long the SDK retried a transient failure before giving up."""
+        return f"gave up after {self.retry.attempts} attempts"
 
     def _failure(self, exc: Exception) -> Failure | None:
         if isinstance(exc, MissingObject):

@@ -4,18 +4,22 @@ Credentials come from boto3's default chain: environment, shared config and cred
 (``AWS_PROFILE``), IRSA web identity (``AWS_WEB_IDENTITY_TOKEN_FILE`` + ``AWS_ROLE_ARN``), ECS and
 instance metadata. The endpoint is ``endpoint_url`` if given, else the one boto3 finds itself in
 ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL`` or the config file (botocore then addresses buckets
-path-style). boto3's own retries are off: the shared loop in interface.py retries instead.
+path-style). Files go up through boto3's managed transfer: above ``part_size`` in parallel parts,
+each retried by botocore's standard retry mode on its own.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from brulee.errors import OutputError
 
 try:
     import boto3
+    from boto3.exceptions import S3UploadFailedError
+    from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
     from botocore.exceptions import (
         BotoCoreError,
@@ -55,6 +59,8 @@ _BAD_CREDENTIALS = {
     "InvalidClientTokenId",
 }
 _TRANSIENT = {"SlowDown", "Throttling", "RequestTimeout", "InternalError", "ServiceUnavailable"}
+MAX_PARTS = 10_000  # S3's limit per multipart upload
+PARALLEL_PARTS = 4
 
 
 class S3Sink(BucketSink["S3Client"]):
@@ -72,7 +78,8 @@ class S3Sink(BucketSink["S3Client"]):
 
     def _connect(self) -> S3Client:
         config = Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": self.retry.attempts, "mode": "standard"},
+            max_pool_connections=PARALLEL_PARTS + 2,
             connect_timeout=10,
             read_timeout=60,
         )
@@ -91,8 +98,17 @@ class S3Sink(BucketSink["S3Client"]):
         host = parts.hostname or "?"
         return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
-    def _upload(self, body: BinaryIO, key: str, content_type: str) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+    def _upload(self, path: Path, key: str, content_type: str) -> None:
+        size = path.stat().st_size
+        part = max(self.part_size, -(-size // MAX_PARTS))  # a 100 GB file still fits
+        transfer = TransferConfig(
+            multipart_threshold=self.part_size,
+            multipart_chunksize=part,
+            max_concurrency=PARALLEL_PARTS,
+        )
+        self.client.upload_file(
+            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=transfer
+        )
 
     def _list_page(self, token: str | None) -> tuple[list[str], str | None]:
         request: ListObjectsV2RequestTypeDef = {
@@ -115,6 +131,8 @@ class S3Sink(BucketSink["S3Client"]):
             raise
 
     def _classify(self, exc: Exception) -> Failure | None:
+        if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, Exception):
+            return self._classify(exc.__context__)  # boto3 wraps the ClientError of a part
         if isinstance(exc, ClientError):
             code = str(exc.response.get("Error", {}).get("Code", ""))
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))

@@ -90,6 +90,7 @@ def service_dict(group: ServiceGroup) -> dict[str, Any]:
         "vulnerabilities": [vulnerability_dict(v) for v in group.vulnerabilities],
         "distribution": distribution_dict(group.distribution),
         "fixed_by_distribution": [vulnerability_dict(v) for v in group.fixed],
+        "nvd_names": None if group.nvd_names is None else list(group.nvd_names),
         "backports": {
             "fixed": len(group.fixed),
             "open": len(group.vulnerabilities) - group.unverified,

@@ -86,8 +86,8 @@ def _vulnerability(vuln: Vulnerability) -> dict[str, Any]:
         data["@id"] = url
     if vuln.description:
         data["description"] = printable(vuln.description)
-    if vuln.advisory and vuln.advisory != vuln.id:
-        data["aliases"] = [vuln.advisory]
+    if aliases := [a for a in vuln.advisories if a != vuln.id]:
+        data["aliases"] = aliases
     return data
 
 

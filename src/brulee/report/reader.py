@@ -21,7 +21,7 @@ import ijson  # picks its C (yajl2_c) backend when installed
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, OpenPort
 from brulee.core.ports import PortSet
-from brulee.core.report import SCHEMA_VERSION, PartSummary, SourceDate
+from brulee.core.report import READABLE_VERSIONS, PartSummary, SourceDate
 from brulee.core.scan import Outcome, Service, Shard
 from brulee.core.vulnerability import (
     CONFIDENCE_RANK,
@@ -45,9 +45,6 @@ L = TypeVar("L", bound=str)
 
 _STATUSES: tuple[Status, ...] = get_args(Status)
 _OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
-READABLE = ("1.0", SCHEMA_VERSION)
-"""Schema versions read back: 1.0 lacks what the scans looked at (nothing is then known
-looked at), and its ``changes`` are not read."""
 _CONFIDENCES: tuple[Confidence, ...] = tuple(CONFIDENCE_RANK)
 _KEYS = frozenset({
     "schema_version", "generator", "scan", "summary", "services", "changes", "suppressed", "hosts",
@@ -56,7 +53,7 @@ _KEYS = frozenset({
 _OPTIONAL = frozenset({"summary", "changes", "suppressed"})
 _SKIPPED = frozenset({"changes", "suppressed"})  # passed over, never built: they can be large
 _FINDINGS = ("status", "notes", "vulnerabilities", "references", "distribution",
-             "fixed_by_distribution")  # fmt: skip
+             "fixed_by_distribution", "nvd_names")  # fmt: skip
 _BATCH = 4096  # locations or hosts per batch
 
 
@@ -329,6 +326,8 @@ class ServiceFindings:
     references: tuple[str, ...]
     fixed: tuple[Vulnerability, ...]
     distribution: DistroEvidence | None
+    nvd_names: tuple[str, ...] | None
+    """None when the report predates them (schema 1.0)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +360,7 @@ class ServiceSection:
             references=_strings(head, "references"),
             fixed=_vulnerabilities(head, "fixed_by_distribution"),
             distribution=read_distribution(_optional(head, "distribution", dict)),
+            nvd_names=_strings(head, "nvd_names") if head.get("nvd_names") is not None else None,
         )
 
 
@@ -475,11 +475,11 @@ def _document(name: str, events: Iterator[Event]) -> Iterator[Section]:
             top[key] = None
         else:
             top[key] = _value(events)
-        version = top.get("schema_version", SCHEMA_VERSION)
-        if version not in READABLE:
+        version = top.get("schema_version", READABLE_VERSIONS[-1])
+        if version not in READABLE_VERSIONS:
             raise ReportFormatError(
                 f"schema_version {version!r} is not supported (expected one of "
-                f"{', '.join(READABLE)})"
+                f"{', '.join(READABLE_VERSIONS)})"
             )
     absent = sorted(_KEYS - _OPTIONAL - set(top))
     if absent or _field(top["generator"], "name", str) != "brulee":

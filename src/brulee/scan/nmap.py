@@ -2,14 +2,13 @@
 
 The user's ``--nmap-args`` reach Nmap unchanged except options that would break brulee (its
 output and input files) and bare words, which Nmap would read as extra targets outside the
-scope brulee checked.
+scope brulee checked. brulee's timing template goes before them (see tuning.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -20,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from brulee.errors import NmapArgsError, NmapError
+from brulee.scan.progress import StatsReader, Status
 from brulee.scan.targets import Scope
+from brulee.scan.tuning import option_name, timing_args
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +69,6 @@ _TAKES_VALUE = frozenset(
     }
 )
 # fmt: on
-
-_STATS = re.compile(rb"(\d+) hosts? completed")
-
-
-def option_name(word: str) -> str | None:
-    """The option a word names (``--min-rate=5`` -> ``min-rate``), or None for a value."""
-    if not word.startswith("-") or word == "-":
-        return None
-    return word.lstrip("-").split("=", 1)[0]
 
 
 def check_user_args(text: str) -> list[str]:
@@ -197,20 +189,21 @@ def plan_jobs(scope: Scope, workers: int, user_args: Sequence[str], directory: P
 def build_argv(
     nmap: str, job: Job, user_args: Sequence[str], host_timeout: str | None
 ) -> list[str]:
-    """The full argv: service detection, the user's options, then brulee's own."""
-    argv = [nmap, "-sV", *user_args]
+    """The full argv: service detection, brulee's timing template unless the user chose one,
+    the user's options (after it, so that theirs override it), then brulee's own."""
+    argv = [nmap, "-sV", *timing_args(user_args), *user_args]
     if job.ipv6 and "-6" not in user_args:
         argv.append("-6")
     if host_timeout:
         argv += ["--host-timeout", host_timeout]
-    argv += ["--stats-every", "2s", "-oX", str(job.xml), "-iL", str(job.targets_file)]
+    argv += ["--stats-every", "1s", "-oX", str(job.xml), "-iL", str(job.targets_file)]
     if job.scope.excluded_hostnames:
         argv += ["--exclude", ",".join(job.scope.excluded_hostnames)]
     return argv
 
 
-Progress = Callable[[int, int], None]
-"""Called with (job index, hosts completed so far in that job)."""
+Progress = Callable[[int, Status], None]
+"""Called with (job index, that job's latest progress) at each of Nmap's progress reports."""
 
 
 class Runner:
@@ -262,13 +255,14 @@ class Runner:
         stderr: list[bytes] = []
         drain = threading.Thread(target=lambda: stderr.extend(proc.stderr or ()), daemon=True)
         drain.start()
+        reader = StatsReader()
         for line in proc.stdout or ():
-            match = _STATS.search(line)
-            if match:
-                progress(job.index, int(match[1]))
+            status = reader.feed(line)
+            if status is not None:
+                progress(job.index, status)
         returncode = proc.wait()
         drain.join()
         if returncode == 0:
-            progress(job.index, job.total)
+            progress(job.index, Status(hosts_done=job.total, finished=True))
         text = b"".join(stderr).decode("utf-8", "replace").strip()
         return JobResult(job, returncode, text)

@@ -12,28 +12,17 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from lxml import etree
 
 from brulee.core.ports import PortSet
 from brulee.core.scan import Host, Port, ScanRun, ScriptElem, ScriptResult, ScriptTable, Service
 from brulee.errors import ParseError
+from brulee.util.xmlsafe import Element, forget, pull_parser, refusal
 
 _CHUNK = 1 << 16
 _CACHE_LIMIT = 4096
 _TAGS = ("nmaprun", "scaninfo", "host", "finished", "hosts")
-_HARDENED: dict[str, Any] = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "dtd_validation": False,
-    "huge_tree": False,
-    "remove_comments": True,
-    "remove_pis": True,
-}
-
-Element = Any  # lxml's _Element; lxml-stubs cannot express the pull parser's element type.
 
 
 def _items(parent: Element) -> tuple[ScriptElem | ScriptTable, ...]:
@@ -121,7 +110,7 @@ class NmapXmlReader:
         return ParseError(f"{self.path}: {why}")
 
     def _events(self) -> Iterator[tuple[str, Element]]:
-        parser = etree.XMLPullParser(events=("start", "end"), tag=_TAGS, **_HARDENED)
+        parser = pull_parser(("start", "end"), _TAGS)
         try:
             source = self.path.open("rb")
         except OSError as exc:
@@ -152,12 +141,9 @@ class NmapXmlReader:
         tag = root.getroottree().getroot().tag
         if tag != "nmaprun":
             raise self._fail(f"not an Nmap XML file (root element <{tag}>)")
-        docinfo = root.getroottree().docinfo
-        if docinfo.system_url or docinfo.public_id:
-            raise self._fail("refused: the DOCTYPE references an external DTD")
-        dtd = docinfo.internalDTD
-        if dtd is not None and any(True for _ in dtd.iterentities()):
-            raise self._fail("refused: the DOCTYPE declares entities (XXE or entity expansion)")
+        refused = refusal(root)
+        if refused:
+            raise self._fail(refused)
 
     def hosts(self) -> Iterator[Host]:
         """Yield each completed ``<host>``; fills ``run`` from the prolog and run stats.
@@ -183,10 +169,7 @@ class NmapXmlReader:
             if tag == "host":
                 host = self._host(elem)
                 counted[host.status] = counted.get(host.status, 0) + 1
-                elem.clear(keep_tail=False)
-                parent = elem.getparent()
-                while parent is not None and elem.getprevious() is not None:
-                    del parent[0]
+                forget(elem)
                 yield host
             elif tag == "scaninfo":
                 self._scaninfo(elem)

@@ -18,6 +18,8 @@ from pathlib import Path
 from brulee.errors import TargetError
 
 DEFAULT_MAX_SCOPE = 1 << 16  # a /16
+MAX_BLOCKS_PER_SLICE = 4096
+"""Most address blocks (target-file lines, before CIDR merging) one worker's slice holds."""
 
 _HOSTNAME = re.compile(
     r"(?=.{1,253}\.?$)(?=.*[A-Za-z])"
@@ -198,11 +200,37 @@ class Scope:
         )
 
     def split(self, parts: int) -> list[Scope]:
-        """Up to ``parts`` non-empty, balanced, deterministic slices, in address order."""
-        units = self.size
-        parts = max(1, min(parts, units))
-        bounds = [units * i // parts for i in range(parts + 1)]
-        return [self._slice(bounds[i], bounds[i + 1]) for i in range(parts)] if units else []
+        """Up to ``parts`` non-empty, balanced, deterministic slices for parallel workers.
+
+        Addresses are dealt round-robin in blocks (single addresses for scopes up to
+        ``parts * MAX_BLOCKS_PER_SLICE``; larger scopes in the smallest power-of-two blocks that
+        keep each slice's target list that short), then hostnames one by one. Live hosts that
+        cluster in one part of a network are thus shared among the workers, unlike contiguous
+        slices (see ``shard``).
+        """
+        parts = max(1, min(parts, self.size))
+        if not self.size:
+            return []
+        addresses = self.size - len(self.hostnames)
+        block = 1
+        while -(-addresses // block) > parts * MAX_BLOCKS_PER_SLICE:
+            block *= 2
+        dealt: list[list[Interval]] = [[] for _ in range(parts)]
+        offset = 0  # units before the current interval
+        for iv in self.intervals:
+            low = offset // block * block  # the first block that reaches into this interval
+            while low < offset + iv.size:
+                first, last = max(low, offset), min(low + block, offset + iv.size) - 1
+                piece = Interval(iv.version, iv.first + first - offset, iv.first + last - offset)
+                dealt[low // block % parts].append(piece)
+                low += block
+            offset += iv.size
+        start = -(-addresses // block)  # hostnames continue the rotation
+        names = [self.hostnames[(i - start) % parts :: parts] for i in range(parts)]
+        slices = [
+            Scope(tuple(_merge(dealt[i])), names[i], self.excluded_hostnames) for i in range(parts)
+        ]
+        return [s for s in slices if s.size]
 
     def shard(self, index: int, count: int) -> Scope:
         """Slice ``index`` (1-based) of ``count`` balanced, deterministic slices; may be empty

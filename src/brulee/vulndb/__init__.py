@@ -1,5 +1,5 @@
-"""The offline vulnerability database: NVD CVEs, CISA KEV, FIRST EPSS and the Debian security
-tracker's advisories and CPE map in one SQLite file.
+"""The offline vulnerability database: NVD CVEs, CISA KEV, FIRST EPSS, the Debian security
+tracker's advisories and CPE map and Canonical's Ubuntu CVE OVAL in one SQLite file.
 
 ``build`` imports source files into it (``inputs`` reads them, ``importers`` holds one per
 source), ``store`` reads it, ``meta`` describes it; ``update`` keeps it current (``feeds``,
@@ -9,5 +9,5 @@ imports a built database.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of ``schema.sql``; a database with another version must be rebuilt."""

@@ -1,4 +1,5 @@
-"""Import NVD 2.0, CISA KEV, FIRST EPSS and Debian security tracker files into the database.
+"""Import NVD 2.0, CISA KEV, FIRST EPSS, Debian security tracker and Canonical Ubuntu CVE OVAL files
+into the database.
 
 Files are recognised by their content and streamed. An import works on a temporary copy of the
 database in the same directory, which atomically replaces the database only once every file has
@@ -37,6 +38,7 @@ from brulee.vulndb.importers.debian_lists import DebianSyntaxError
 from brulee.vulndb.importers.epss import import_epss
 from brulee.vulndb.importers.kev import import_kev
 from brulee.vulndb.importers.nvd import import_nvd
+from brulee.vulndb.importers.ubuntu import import_ubuntu_oval
 from brulee.vulndb.inputs import Shape, open_input, sniff
 from brulee.vulndb.meta import (
     SourceInfo,
@@ -50,7 +52,7 @@ from brulee.vulndb.meta import (
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-_STARTER_SUFFIXES = (".json", ".csv", ".gz")
+_STARTER_SUFFIXES = (".json", ".csv", ".gz", ".bz2")
 _ADVICE = "nothing was imported; check the file or download it again"
 
 
@@ -76,13 +78,14 @@ def import_files(
     meta: Mapping[str, str | None] | None = None,
     locked: bool = False,
 ) -> ImportSummary:
-    """Import NVD, KEV, EPSS and Debian tracker files into the database at ``db_path`` (created if
-    absent).
+    """Import NVD, KEV, EPSS, Debian tracker and Ubuntu CVE OVAL files into the database at
+    ``db_path`` (created if absent).
 
     A CVE replaces the stored one only when its ``lastModified`` is newer; a rejected CVE is
     removed. A Debian DSA list, DLA list, CPE list or CPE aliases file replaces the previous one of
-    its kind. Raises FeedError for a bad file and DatabaseError when the database cannot be
-    written or another import holds its lock; in both cases the database is unchanged.
+    its kind; an Ubuntu release's OVAL replaces that release's data unless it is older. Raises
+    FeedError for a bad file and DatabaseError when the database cannot be written or another
+    import holds its lock; in both cases the database is unchanged.
 
     ``meta``: keys to set (None: remove) in the ``meta`` table in the same transaction; with it,
     ``paths`` may be empty. ``locked``: the caller already holds ``lock_database(db_path)``.
@@ -125,7 +128,8 @@ def _build(
 ) -> ImportSummary:
     if not paths and not meta:
         raise FeedError(
-            "nothing to import: name at least one NVD, KEV, EPSS or Debian tracker file"
+            "nothing to import: name at least one NVD, KEV, EPSS, Debian tracker or Ubuntu OVAL "
+            "file"
         )
     started = time.perf_counter()
     try:
@@ -311,4 +315,6 @@ def _import_content(
         return import_debian_cpe(conn, path, stream)
     if shape == "debian-cpe-aliases":
         return import_debian_aliases(conn, path, stream)
+    if shape == "ubuntu-oval":
+        return import_ubuntu_oval(conn, path, stream, progress)
     return import_nvd(conn, path, stream, header, shape, progress=progress)

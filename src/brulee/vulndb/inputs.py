@@ -1,8 +1,9 @@
-"""Reading import files: plain or gzip-compressed, hashed and counted as they are read, and
-recognised by their content."""
+"""Reading import files: plain, gzip- or bzip2-compressed, hashed and counted as they are read,
+and recognised by their content."""
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import gzip
 import hashlib
@@ -18,20 +19,23 @@ from brulee.vulndb.files import Readable
 from brulee.vulndb.importers.base import Malformed
 from brulee.vulndb.importers.debian_lists import SNIFF_ADVISORY, SNIFF_CPE_ALIAS, SNIFF_CPE_LIST
 from brulee.vulndb.importers.nvd import NvdShape
+from brulee.vulndb.importers.ubuntu_oval import SNIFF_OVAL
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 Shape = NvdShape | Literal["kev", "epss", "debian-dsa", "debian-dla", "debian-cpe",
-                           "debian-cpe-aliases"]  # fmt: skip
+                           "debian-cpe-aliases", "ubuntu-oval"]  # fmt: skip
 """What a file holds, as :func:`sniff` recognises it."""
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_BZIP2_MAGIC = b"BZh"
 _CHUNK = 1 << 16
 _SCALARS = frozenset({"string", "number", "boolean", "null"})
 _EXPECTED = (
-    "expected an NVD 2.0 feed or API page, a CVE record, the CISA KEV catalog, an EPSS CSV or a "
-    "Debian security tracker file (DSA or DLA list, CPE list, CPE aliases)"
+    "expected an NVD 2.0 feed or API page, a CVE record, the CISA KEV catalog, an EPSS CSV, a "
+    "Debian security tracker file (DSA or DLA list, CPE list, CPE aliases) or Canonical's Ubuntu "
+    "CVE OVAL (com.ubuntu.RELEASE.cve.oval.xml)"
 )
 
 
@@ -80,13 +84,21 @@ class Input:
 
 @contextlib.contextmanager
 def open_input(path: Path) -> Iterator[Input]:
-    """Open ``path``, decompressing it if it is gzip; Malformed if named .gz and it is not."""
+    """Open ``path``, decompressing it if it is gzip or bzip2; Malformed if named .gz or .bz2
+    and it is not so compressed."""
     with path.open("rb") as raw:
-        is_gzip = raw.peek(2)[:2] == _GZIP_MAGIC
+        head = raw.peek(3)[:3]
+        is_gzip, is_bzip2 = head[:2] == _GZIP_MAGIC, head == _BZIP2_MAGIC
         if path.name.endswith(".gz") and not is_gzip:
             raise Malformed("named .gz but not gzip-compressed")
+        if path.name.endswith(".bz2") and not is_bzip2:
+            raise Malformed("named .bz2 but not bzip2-compressed")
         file = _Counted(raw)
-        data = _Counted(gzip.GzipFile(fileobj=file, mode="rb")) if is_gzip else file
+        data = file
+        if is_gzip:
+            data = _Counted(gzip.GzipFile(fileobj=file, mode="rb"))
+        elif is_bzip2:
+            data = _Counted(bz2.BZ2File(file, mode="rb"))
         yield Input(io.BufferedReader(data, _CHUNK), file, data)
 
 
@@ -101,9 +113,13 @@ def sniff(path: Path) -> tuple[Shape, dict[str, Any]]:
             return _sniff_json(source.content)
         if head.startswith((b"#", b"cve,", b"CVE-")):
             return "epss", {}
+        if head.startswith(b"<") and SNIFF_OVAL.search(source.content.peek(_CHUNK)[:_CHUNK]):
+            return "ubuntu-oval", {}
     if not head:
         raise Malformed("empty file")
-    raise Malformed(f"not a JSON object, an EPSS CSV or a Debian tracker list; {_EXPECTED}")
+    raise Malformed(
+        f"not a JSON object, an EPSS CSV, a Debian tracker list or an OVAL file; {_EXPECTED}"
+    )
 
 
 def _sniff_debian(head: bytes) -> Shape | None:

@@ -16,8 +16,9 @@ from brulee.util.clock import utc_now
 from brulee.vulndb import SCHEMA_VERSION
 
 SourceKind = Literal[
-    "nvd", "kev", "epss", "debian-dsa", "debian-dla", "debian-cpe", "debian-cpe-aliases"
-]
+    "nvd", "kev", "epss", "debian-dsa", "debian-dla", "debian-cpe", "debian-cpe-aliases",
+    "ubuntu-oval",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +34,30 @@ class SourceInfo:
     content_size: int
     timestamp: str | None
     """The source's own date: NVD ``timestamp`` (a bare record's lastModified), KEV dateReleased,
-    EPSS score_date, a Debian DSA/DLA list's newest advisory date; None for the Debian CPE files."""
+    EPSS score_date, a Debian DSA/DLA list's newest advisory date, an Ubuntu OVAL file's
+    generator timestamp; None for the Debian CPE files."""
     version: str | None
-    """NVD feed ``version``, KEV catalogVersion, EPSS model_version."""
+    """NVD feed ``version``, KEV catalogVersion, EPSS model_version, OVAL generator version."""
     records: int
-    """Records in the file (Debian: advisories, ``package;cpe`` lines, alias blocks)."""
+    """Records in the file (Debian: advisories, ``package;cpe`` lines, alias blocks; Ubuntu OVAL:
+    CVE definitions)."""
     imported_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class UbuntuData:
+    """Canonical's CVE OVAL data held for one Ubuntu release."""
+
+    release: str
+    """Code name: ``focal``."""
+    generated: str
+    """When Canonical generated the file (UTC ISO 8601)."""
+    cves: int
+    """CVEs tracked for the release."""
+    statuses: int
+    """(source package, CVE) statuses."""
+    source: str
+    """The file it came from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +94,13 @@ class DbInfo:
     debian_cpe_entries: int = 0
     """Distinct (source package, vendor:product) pairs of the CPE list."""
     debian_alias_groups: int = 0
+    ubuntu: tuple[UbuntuData, ...] = ()
+    """Canonical's CVE OVAL per Ubuntu release, by release name."""
     last_updates: tuple[tuple[str, str], ...] = ()
     """(source, UTC ISO 8601 time) for each source ``brulee db update`` last brought up to date
     (downloaded, or found unchanged upstream): ``nvd``, ``kev``, ``epss``, ``debian-dsa``,
-    ``debian-dla``, ``debian-cpe``, ``debian-cpe-aliases``; empty if never updated."""
+    ``debian-dla``, ``debian-cpe``, ``debian-cpe-aliases``, ``ubuntu-oval``; empty if never
+    updated."""
 
     @property
     def nvd_dates(self) -> tuple[datetime, ...]:
@@ -226,6 +248,16 @@ def _advisories(conn: sqlite3.Connection, kind: str) -> tuple[int, str | None]:
     return cast("int", count), cast("str | None", newest)
 
 
+def read_ubuntu(conn: sqlite3.Connection) -> tuple[UbuntuData, ...]:
+    """Canonical's CVE OVAL data per Ubuntu release, by release name."""
+    rows = conn.execute(
+        "SELECT r.release, r.generated, r.cves,"
+        " (SELECT count(*) FROM ubuntu_status AS s WHERE s.release = r.release), r.source"
+        " FROM ubuntu_release AS r ORDER BY r.release"
+    )
+    return tuple(UbuntuData(*row) for row in rows)
+
+
 def read_info(conn: sqlite3.Connection, path: Path) -> DbInfo:
     """Everything ``brulee db status`` shows about the database behind ``conn``."""
     dsas, dsa_date = _advisories(conn, "dsa")
@@ -259,6 +291,7 @@ def read_info(conn: sqlite3.Connection, path: Path) -> DbInfo:
         debian_packages=_count(conn, "SELECT count(DISTINCT package) FROM debian_fix"),
         debian_cpe_entries=_count(conn, "SELECT count(*) FROM debian_cpe"),
         debian_alias_groups=_count(conn, "SELECT count(DISTINCT grp) FROM debian_cpe_alias"),
+        ubuntu=read_ubuntu(conn),
         last_updates=read_last_updates(conn),
     )
 
@@ -302,6 +335,16 @@ def _debian_lines(info: DbInfo) -> list[str]:
     ]
 
 
+def _ubuntu_lines(info: DbInfo) -> list[str]:
+    if not info.ubuntu:
+        return ["Ubuntu:    none imported"]
+    return [
+        f"{'Ubuntu:' if index == 0 else '':<10} {data.release} data of {data.generated[:10]}: "
+        f"{data.cves:,} CVEs, {data.statuses:,} package statuses ({data.source})"
+        for index, data in enumerate(info.ubuntu)
+    ]
+
+
 def format_info(info: DbInfo, now: datetime | None = None) -> list[str]:
     """Plain text lines for ``brulee db status``."""
     dates = info.nvd_dates
@@ -331,6 +374,7 @@ def format_info(info: DbInfo, now: datetime | None = None) -> list[str]:
         else f"EPSS:      {info.epss_scores:,} scores"
     )
     lines.extend(_debian_lines(info))
+    lines.extend(_ubuntu_lines(info))
     if info.last_updates:
         lines.append(
             "updated:   " + ", ".join(f"{kind} {when}" for kind, when in sorted(info.last_updates))

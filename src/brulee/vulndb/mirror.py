@@ -17,7 +17,7 @@ from brulee.vulndb.feeds import CURRENT_FEEDS, FeedMeta, fetch_feed, read_local_
 from brulee.vulndb.files import make_dir, write_atomic
 from brulee.vulndb.meta import as_utc
 from brulee.vulndb.session import Fetched, Session
-from brulee.vulndb.urls import SNAPSHOTS, UpdateUrls
+from brulee.vulndb.urls import UBUNTU_OVAL_RELEASES, UpdateUrls, snapshots
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +36,18 @@ def mirror(
     *,
     urls: UpdateUrls | None = None,
     years: Iterable[int] | None = None,
+    ubuntu_releases: Iterable[str] = UBUNTU_OVAL_RELEASES,
     progress: Progress | None = None,
     now: Callable[[], datetime] = utc_now,
     transport: Transport | None = None,
 ) -> MirrorSummary:
-    """Fill ``directory`` with every file ``update --mirror`` reads, under ``MIRROR_FILES`` names.
+    """Fill ``directory`` with every file ``update --mirror`` reads, under ``MIRROR_FILES`` names
+    (the CVE OVAL of ``ubuntu_releases``).
 
     Feeds whose ``.meta`` matches the local copy are not downloaded again. Each file is written
-    atomically (the ``.json.gz`` before its ``.meta``). A missing KEV, EPSS or Debian file is a
-    warning (any earlier copy stays); a missing or unverifiable NVD feed raises DatabaseError.
+    atomically (the ``.json.gz`` before its ``.meta``). A missing KEV, EPSS, Debian or Ubuntu file
+    is a warning (any earlier copy stays); a missing or unverifiable NVD feed raises
+    DatabaseError.
     """
     clock = time.perf_counter()
     urls = urls or UpdateUrls()
@@ -54,7 +57,7 @@ def mirror(
         with lock_database(directory / ".brulee-mirror"):
             for stem in [*yearly_feeds(years, as_utc(now())), *CURRENT_FEEDS]:
                 _mirror_feed(session, urls.nvd_feeds, directory, stem)
-            for snapshot in SNAPSHOTS:
+            for snapshot in snapshots(ubuntu_releases):
                 target = directory / snapshot.file
                 keeps = "the mirror keeps its" if target.exists() else "the mirror has no"
                 session.snapshot(snapshot, urls.url_of(snapshot), target, keeps)

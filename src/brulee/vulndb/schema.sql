@@ -14,9 +14,11 @@ CREATE TABLE meta (
 
 -- One row per imported file (latest import of that file name per kind). KEV, EPSS and the four Debian
 -- security tracker files are snapshots: importing one replaces the previous one of its kind, and its row.
+-- Canonical's CVE OVAL is a snapshot per Ubuntu release: importing one replaces that release's file.
 CREATE TABLE source (
     kind             TEXT NOT NULL CHECK (kind IN ('nvd', 'kev', 'epss', 'debian-dsa', 'debian-dla',
-                                                   'debian-cpe', 'debian-cpe-aliases')),
+                                                   'debian-cpe', 'debian-cpe-aliases',
+                                                   'ubuntu-oval')),
     name             TEXT NOT NULL,      -- file name, without directory
     sha256           TEXT NOT NULL,      -- of the file as read
     size             INTEGER NOT NULL,
@@ -24,10 +26,12 @@ CREATE TABLE source (
     content_size     INTEGER NOT NULL,
     source_timestamp TEXT,               -- the source's own date: NVD feed/page `timestamp` (a bare
                                          -- record's lastModified), KEV dateReleased, EPSS score_date,
-                                         -- a DSA/DLA list's newest advisory date (2023-04-01)
-    source_version   TEXT,               -- NVD feed `version`, KEV catalogVersion, EPSS model_version
+                                         -- a DSA/DLA list's newest advisory date (2023-04-01), an
+                                         -- OVAL file's generator timestamp
+    source_version   TEXT,               -- NVD feed `version`, KEV catalogVersion, EPSS model_version,
+                                         -- the OVAL generator's version
     records          INTEGER NOT NULL,   -- records in the file (Debian: advisories, package;cpe
-                                         -- lines, alias blocks)
+                                         -- lines, alias blocks; OVAL: CVE definitions)
     imported_at      TEXT NOT NULL,
     PRIMARY KEY (kind, name)
 ) WITHOUT ROWID;
@@ -152,4 +156,43 @@ CREATE TABLE debian_cpe_alias (
 ) WITHOUT ROWID;
 CREATE INDEX debian_cpe_alias_grp ON debian_cpe_alias (grp);
 
-INSERT INTO meta (key, value) VALUES ('schema_version', '2');
+-- Canonical's Ubuntu CVE OVAL (security-metadata.canonical.com/oval/com.ubuntu.<release>.cve.oval.xml.bz2),
+-- one file per release; importing a release's file replaces everything held for that release.
+
+-- The releases held: when Canonical generated the data, from which file, how many CVEs it tracks.
+CREATE TABLE ubuntu_release (
+    release   TEXT PRIMARY KEY,          -- code name: focal
+    generated TEXT NOT NULL,             -- the file's generator timestamp, UTC ISO 8601
+    source    TEXT NOT NULL,             -- the file's name, as in `source`
+    cves      INTEGER NOT NULL           -- vulnerability definitions: CVEs tracked for the release
+) WITHOUT ROWID;
+
+-- The CVEs tracked for a release (one per definition; a CVE absent here is not tracked there).
+CREATE TABLE ubuntu_cve (
+    release     TEXT NOT NULL,
+    cve_id      TEXT NOT NULL,
+    priority    TEXT NOT NULL,           -- Canonical's: negligible, low, medium, high, critical...
+    public_date TEXT NOT NULL,           -- as the file gives it: 2021-03-05 21:15:00 UTC
+    usns        TEXT NOT NULL,           -- JSON list of the USNs it references: ["USN-4762-1"]
+    PRIMARY KEY (release, cve_id)
+) WITHOUT ROWID;
+
+-- Canonical's status of a source package for a CVE in a release (the definition's criteria).
+-- status: the Ubuntu CVE tracker's word. released / not-affected / pending give fixed_version, the
+-- version the OVAL test requires (epoch included, but not "0:"; lower is vulnerable), when the file has one;
+-- needed, needs-triage, deferred and ignored mean affected with no fix; 'conflicting' when the file
+-- states two different things. note: the criterion's note when it is not the fixed version (a date,
+-- a reason).
+CREATE TABLE ubuntu_status (
+    package       TEXT NOT NULL,         -- source package: openssh
+    release       TEXT NOT NULL,
+    cve_id        TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('released', 'not-affected', 'pending', 'needed',
+                                                  'needs-triage', 'deferred', 'ignored',
+                                                  'conflicting')),
+    fixed_version TEXT,
+    note          TEXT,
+    PRIMARY KEY (package, release, cve_id)   -- the lookup: one package in one release
+) WITHOUT ROWID;
+
+INSERT INTO meta (key, value) VALUES ('schema_version', '3');

@@ -1,22 +1,25 @@
-"""Read the vulnerability database: the CVEs that name a product, with their KEV and EPSS data, and
-the Debian security tracker's fixes per source package and release."""
+"""Read the vulnerability database: the CVEs that name a product, with their KEV and EPSS data, the
+Debian security tracker's fixes and Canonical's Ubuntu statuses per source package and release."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from brulee.core.cpe import index_name
 from brulee.core.vulnerability import EpssScore, KevEntry
 from brulee.errors import DatabaseError
 from brulee.util.resource import Resource
 from brulee.vulndb.meta import DbInfo, check_schema, read_coverage, read_info
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,25 @@ class DebianFix:
 
 
 @dataclass(frozen=True, slots=True)
+class UbuntuStatus:
+    """Canonical's status of one source package for one CVE in one Ubuntu release (its CVE OVAL)."""
+
+    release: str
+    """Code name: ``focal``."""
+    status: str
+    """The Ubuntu CVE tracker's word: ``released``, ``not-affected`` (fixed at ``fixed_version``,
+    typically before the release), ``pending`` (fix not yet published), ``needed``,
+    ``needs-triage``, ``deferred``, ``ignored``, or ``conflicting`` (the file says two things)."""
+    fixed_version: str | None
+    """The version the OVAL test requires, epoch included (``1:8.2p1-4ubuntu0.2``); None when
+    the data gives none."""
+    note: str | None
+    """Canonical's note when it is not the version: a date, a reason."""
+    usns: tuple[str, ...]
+    """The Ubuntu Security Notices the CVE's definition references (``USN-4762-1``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Reference:
     url: str
     source: str | None
@@ -89,25 +111,31 @@ def default_db_path(environ: Mapping[str, str] = os.environ) -> Path:
     return base / "brulee" / "vulndb.sqlite"
 
 
-_CANDIDATES = """
+_COLUMNS = """
 SELECT c.id, c.description, c.published, c.last_modified, c.vuln_status, c.configurations,
        c.cwes, c.refs,
        m.score, m.version, m.vector, m.source, m.type, m.severity,
        k.date_added, k.due_date, k.vendor_project, k.product, k.name, k.required_action,
        k.known_ransomware, k.notes,
        e.score, e.percentile
-FROM product_cve AS p
-JOIN cve AS c ON c.id = p.cve_id
+"""
+_JOINS = """
 LEFT JOIN cvss_metric AS m ON m.cve_id = c.id AND m.best = 1
 LEFT JOIN kev AS k ON k.cve_id = c.id
 LEFT JOIN epss AS e ON e.cve_id = c.id
-WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1
-ORDER BY c.id
 """
+# Constant text only: every value is a bound parameter.
+_CANDIDATES = (
+    _COLUMNS
+    + "FROM product_cve AS p JOIN cve AS c ON c.id = p.cve_id"
+    + _JOINS
+    + "WHERE p.vendor = ? AND p.product = ? AND p.vulnerable = 1 ORDER BY c.id"
+)
+_RECORD = _COLUMNS + "FROM cve AS c" + _JOINS + "WHERE c.id = ?"
 
 # Source packages the CPE list maps to the name or to one of its aliases (the names of any alias
-# block that holds it; not transitive), restricted to the packages the advisory lists name.
-_DEBIAN_PACKAGES = """
+# block that holds it; not transitive).
+_CPE_PACKAGES = """
 WITH name (vendor, product) AS (
     SELECT ?1, ?2
     UNION
@@ -117,8 +145,11 @@ WITH name (vendor, product) AS (
 )
 SELECT DISTINCT m.package
 FROM name JOIN debian_cpe AS m ON m.vendor = name.vendor AND m.product = name.product
-WHERE EXISTS (SELECT 1 FROM debian_fix AS f WHERE f.package = m.package)
 """
+# ... restricted to the packages the advisory lists name.
+_DEBIAN_PACKAGES = (
+    _CPE_PACKAGES + "WHERE EXISTS (SELECT 1 FROM debian_fix AS f WHERE f.package = m.package)"  # noqa: S608
+)
 
 _DEBIAN_FIXES = """
 SELECT c.cve_id, f.advisory, a.date, f.release, f.fixed_version, f.status, f.note
@@ -128,6 +159,16 @@ JOIN debian_advisory_cve AS c ON c.advisory = f.advisory
 WHERE f.package = ? AND f.release = ?
 ORDER BY c.cve_id, a.date, f.advisory
 """
+
+
+_UBUNTU_STATUSES = """
+SELECT s.cve_id, s.release, s.status, s.fixed_version, s.note, c.usns
+FROM ubuntu_status AS s
+LEFT JOIN ubuntu_cve AS c ON c.release = s.release AND c.cve_id = s.cve_id
+WHERE s.package = ? AND s.release = ?
+"""
+_VERSIONED = re.compile(r"(?P<stem>.*?[a-z-])[0-9][0-9.]*")
+"""A source package named for the upstream branch it carries: ``mysql-5.7``, ``tomcat9``."""
 
 
 class VulnDb(Resource):
@@ -140,8 +181,10 @@ class VulnDb(Resource):
         self._by_product: dict[tuple[str, str], tuple[CveRecord, ...]] = {}
         self._records: dict[str, CveRecord] = {}
         self._known: dict[tuple[str, str], bool] = {}
+        self._vendors: dict[str, frozenset[str]] | None = None
         self._debian_packages: dict[tuple[str, str], frozenset[str]] = {}
         self._debian_fixes: dict[tuple[str, str], Mapping[str, tuple[DebianFix, ...]]] = {}
+        self._ubuntu: dict[tuple[str, ...], Any] = {}
 
     @classmethod
     def open(cls, path: Path) -> VulnDb:
@@ -177,6 +220,11 @@ class VulnDb(Resource):
             self._by_product[key] = found
         return list(found)
 
+    def record(self, cve_id: str) -> CveRecord | None:
+        """The CVE ``cve_id`` (``CVE-2016-3115``), or None when the database does not hold it."""
+        rows = self._query(_RECORD, (cve_id.upper(),))
+        return self._record(rows[0]) if rows else None
+
     def is_known(self, vendor: str, product: str) -> bool:
         """Whether the database covers ``vendor:product``: if no CVE applies, it is clean.
 
@@ -199,6 +247,16 @@ class VulnDb(Resource):
             return self._coverage
         sql = "SELECT DISTINCT vendor, product FROM product_cve WHERE vulnerable = 1"
         return frozenset((vendor, product) for vendor, product in self._query(sql, ()))
+
+    def vendors_of(self, product: str) -> frozenset[str]:
+        """The vendors under which ``product`` is known (as ``is_known`` counts), from the
+        database's own vendor:product index (read once)."""
+        if self._vendors is None:
+            index: dict[str, set[str]] = {}
+            for vendor, name in self.known_products():
+                index.setdefault(name, set()).add(vendor)
+            self._vendors = {name: frozenset(vendors) for name, vendors in index.items()}
+        return self._vendors.get(index_name(product), frozenset())
 
     def debian_packages(self, vendor: str, product: str) -> frozenset[str]:
         """Debian source packages of the NVD product ``vendor:product``.
@@ -231,6 +289,82 @@ class VulnDb(Resource):
                 fixes.setdefault(cve_id, []).append(DebianFix(*fields))
             found = MappingProxyType({cve: tuple(entries) for cve, entries in fixes.items()})
             self._debian_fixes[key] = found
+        return found
+
+    def ubuntu_releases(self) -> Mapping[str, str]:
+        """Ubuntu release -> when Canonical generated the CVE OVAL held for it (UTC ISO 8601)."""
+        return self._cached(
+            ("releases",),
+            lambda: MappingProxyType(
+                dict(self._query("SELECT release, generated FROM ubuntu_release", ()))
+            ),
+        )
+
+    def ubuntu_tracked(self, release: str) -> frozenset[str]:
+        """The CVEs Canonical's data tracks for ``release`` (a CVE absent here is untracked)."""
+        sql = "SELECT cve_id FROM ubuntu_cve WHERE release = ?"
+        return self._cached(
+            ("tracked", release), lambda: frozenset(r[0] for r in self._query(sql, (release,)))
+        )
+
+    def ubuntu_packages(self, vendor: str, product: str) -> frozenset[str]:
+        """Ubuntu source packages of the NVD product ``vendor:product`` that Canonical's data names.
+
+        Ubuntu keeps Debian's source package names, so the Debian tracker's CPE map (with its
+        aliases, as ``debian_packages``) names them; a package named for an upstream branch
+        (``mysql-5.7``) also stands for Ubuntu's other branches of it (``mysql-8.0``).
+        """
+        key = (index_name(vendor), index_name(product))
+
+        def lookup() -> frozenset[str]:
+            mapped = {row[0] for row in self._query(_CPE_PACKAGES, key)}
+            stems = {m["stem"] for name in mapped if (m := _VERSIONED.fullmatch(name))}
+            return frozenset(
+                name
+                for name in self._ubuntu_names()
+                if name in mapped or ((m := _VERSIONED.fullmatch(name)) and m["stem"] in stems)
+            )
+
+        return self._cached(("packages", *key), lookup)
+
+    def ubuntu_versions(self, package: str) -> Mapping[str, tuple[str, ...]]:
+        """Ubuntu release -> the fixed versions Canonical's data gives for ``package`` there."""
+        sql = (
+            "SELECT DISTINCT release, fixed_version FROM ubuntu_status"
+            " WHERE package = ? AND fixed_version IS NOT NULL"
+        )
+
+        def lookup() -> Mapping[str, tuple[str, ...]]:
+            found: dict[str, list[str]] = {}
+            for release, version in self._query(sql, (package,)):
+                found.setdefault(release, []).append(version)
+            return MappingProxyType({r: tuple(v) for r, v in found.items()})
+
+        return self._cached(("versions", package), lookup)
+
+    def ubuntu_statuses(self, package: str, release: str) -> Mapping[str, UbuntuStatus]:
+        """CVE id -> Canonical's status of ``package`` in ``release``; read-only."""
+
+        def lookup() -> Mapping[str, UbuntuStatus]:
+            return MappingProxyType(
+                {
+                    cve: UbuntuStatus(rel, status, fixed, note, tuple(json.loads(usns or "[]")))
+                    for cve, rel, status, fixed, note, usns in self._query(
+                        _UBUNTU_STATUSES, (package, release)
+                    )
+                }
+            )
+
+        return self._cached(("statuses", package, release), lookup)
+
+    def _ubuntu_names(self) -> frozenset[str]:
+        sql = "SELECT DISTINCT package FROM ubuntu_status"
+        return self._cached(("names",), lambda: frozenset(r[0] for r in self._query(sql, ())))
+
+    def _cached(self, key: tuple[str, ...], lookup: Callable[[], _T]) -> _T:
+        if key not in self._ubuntu:
+            self._ubuntu[key] = lookup()
+        found: _T = self._ubuntu[key]
         return found
 
     def info(self) -> DbInfo:

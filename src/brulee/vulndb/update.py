@@ -1,6 +1,6 @@
 """Keeping the database current: ``brulee db update`` (NVD 2.0 feeds or the NVD CVE API 2.0, CISA
-KEV, FIRST EPSS, the Debian security tracker); ``mirror`` downloads the same files into a
-directory, ``transfer`` exports and imports a built database.
+KEV, FIRST EPSS, the Debian security tracker, Canonical's Ubuntu CVE OVAL); ``mirror`` downloads
+the same files into a directory, ``transfer`` exports and imports a built database.
 
 An update holds the database's lock from the first download to the end, downloads into
 ``.DB.download/`` next to the database (``.NAME.part`` files, resumed), verifies every NVD feed
@@ -14,7 +14,9 @@ names (``MIRROR_FILES``), served by any web server or used as ``file://``:
   pair for ``modified`` and ``recent`` (NVD's own names);
 - ``known_exploited_vulnerabilities.json`` (CISA KEV), ``epss_scores-current.csv.gz`` (FIRST EPSS);
 - ``DSA-list``, ``DLA-list``, ``CPE-list``, ``CPE-aliases``: the Debian security tracker's
-  ``data/DSA/list``, ``data/DLA/list``, ``data/CPE/list`` and ``data/CPE/aliases``.
+  ``data/DSA/list``, ``data/DLA/list``, ``data/CPE/list`` and ``data/CPE/aliases``;
+- ``com.ubuntu.RELEASE.cve.oval.xml.bz2`` for each release of ``urls.UBUNTU_OVAL_RELEASES``
+  (Canonical's own names).
 
 The database records, in ``meta``, ``last_update:<source>`` (UTC) for each source brought up to
 date (downloaded, or found unchanged upstream), ``last_update`` and ``update_source``.
@@ -44,10 +46,11 @@ from brulee.vulndb.meta import (
     parse_instant,
     read_only,
     read_sources,
+    read_ubuntu,
 )
 from brulee.vulndb.nvdapi import update_api
 from brulee.vulndb.session import Fetched, Session
-from brulee.vulndb.urls import SNAPSHOTS, Snapshot, UpdateUrls
+from brulee.vulndb.urls import UBUNTU_OVAL_RELEASES, Snapshot, UpdateUrls, snapshots
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,7 @@ def update(
     progress: Progress | None = None,
     now: Callable[[], datetime] = utc_now,
     years: Iterable[int] | None = None,
+    ubuntu_releases: Iterable[str] = UBUNTU_OVAL_RELEASES,
     transport: Transport | None = None,
 ) -> UpdateSummary:
     """Bring the database at ``db_path`` (created if absent) up to date.
@@ -88,17 +92,17 @@ def update(
     NVD from the 2.0 feeds (``source="feeds"``: every yearly feed on the first update or after
     ``MODIFIED_WINDOW``, else ``modified`` and ``recent``; only feeds whose ``.meta`` differs from
     what the database holds are downloaded) or from the CVE API 2.0 (``"api"``: changes since the
-    last update, ``api_key`` or ``NVD_API_KEY`` raising the rate limit); then KEV, EPSS and the
-    Debian tracker files. ``mirror`` takes every file but the API from one base URL or directory.
-    ``years``: the yearly feeds (default 2002 to this year). ``progress`` gets
-    ``("download NAME", bytes, total)`` (for the API: CVEs, total of the current window) and
-    ``("import NAME", records, None)``. ``now`` and ``transport`` (retries, sleep, clock) are
-    for tests.
+    last update, ``api_key`` or ``NVD_API_KEY`` raising the rate limit); then KEV, EPSS, the
+    Debian tracker files and Canonical's CVE OVAL of each of ``ubuntu_releases``. ``mirror``
+    takes every file but the API from one base URL or directory. ``years``: the yearly feeds
+    (default 2002 to this year). ``progress`` gets ``("download NAME", bytes, total)`` (for the
+    API: CVEs, total of the current window) and ``("import NAME", records, None)``. ``now`` and
+    ``transport`` (retries, sleep, clock) are for tests.
 
-    A missing or failing KEV, EPSS or Debian file is a warning in the summary (the database keeps
-    its data); an NVD failure raises DatabaseError (another update running, a feed missing, a
-    checksum mismatch after retries, a file that is not what it should be) and the database is
-    unchanged.
+    A missing or failing KEV, EPSS, Debian or Ubuntu file is a warning in the summary (the
+    database keeps its data); an NVD failure raises DatabaseError (another update running, a
+    feed missing, a checksum mismatch after retries, a file that is not what it should be) and
+    the database is unchanged.
     """
     clock = time.perf_counter()
     urls = urls or UpdateUrls()
@@ -123,9 +127,10 @@ def update(
                         session, urls.nvd_feeds, staging,
                         last=last, started=started, years=years, held=state.feed_content,
                     )  # fmt: skip
-                snapshots = _snapshots_update(session, urls, staging, state)
+                sources = snapshots(ubuntu_releases)
+                fetched = _snapshots_update(session, urls, staging, state, sources)
                 imported = _import(
-                    session, db_path, files, snapshots, started=started, source=source
+                    session, db_path, files, fetched, sources, started=started, source=source
                 )
                 done = True
             finally:
@@ -149,14 +154,17 @@ class _State:
 
     sources: tuple[SourceInfo, ...]
     meta: Mapping[str, str]
+    ubuntu: frozenset[str]
+    """The Ubuntu releases it holds Canonical's data for."""
 
     @classmethod
     def read(cls, db_path: Path) -> _State:
         if not db_path.exists():
-            return cls((), {})
+            return cls((), {}, frozenset())
         with read_only(db_path) as conn:
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-            return cls(read_sources(conn), meta)
+            ubuntu = frozenset(data.release for data in read_ubuntu(conn))
+            return cls(read_sources(conn), meta, ubuntu)
 
     def last_update(self, kind: str) -> datetime | None:
         return parse_instant(self.meta.get(LAST_UPDATE + kind))
@@ -168,21 +176,26 @@ class _State:
                 return source.content_sha256, source.content_size
         return None
 
+    def has(self, snapshot: Snapshot) -> bool:
+        """Whether the database holds data of ``snapshot``'s source (of its Ubuntu release)."""
+        if snapshot.release:
+            return snapshot.release in self.ubuntu
+        return any(source.kind == snapshot.kind for source in self.sources)
+
     def holds(self, kind: SourceKind, sha256: str) -> bool:
         """Whether the database's file of ``kind`` is this very file."""
         return any(s.kind == kind and s.sha256 == sha256 for s in self.sources)
 
 
 def _snapshots_update(
-    session: Session, urls: UpdateUrls, staging: Path, state: _State
+    session: Session, urls: UpdateUrls, staging: Path, state: _State, sources: Iterable[Snapshot]
 ) -> dict[Path, Snapshot | None]:
-    """Download KEV, EPSS and the Debian files: the downloaded ones, None for those identical to
-    the database's (not imported)."""
+    """Download KEV, EPSS, the Debian files and Ubuntu's OVAL: the downloaded ones, None for those
+    identical to the database's (not imported)."""
     downloaded: dict[Path, Snapshot | None] = {}
-    for snapshot in SNAPSHOTS:
+    for snapshot in sources:
         target = staging / snapshot.file
-        held = any(source.kind == snapshot.kind for source in state.sources)
-        keeps = "the database keeps its" if held else "the database has no"
+        keeps = "the database keeps its" if state.has(snapshot) else "the database has no"
         if session.snapshot(snapshot, urls.url_of(snapshot), target, keeps):
             if state.holds(snapshot.kind, file_sha256(target)[0]):
                 session.unchanged.append(snapshot.file)
@@ -196,13 +209,15 @@ def _import(
     session: Session,
     db_path: Path,
     nvd: Sequence[Path],
-    snapshots: Mapping[Path, Snapshot | None],
+    fetched: Mapping[Path, Snapshot | None],
+    sources: Sequence[Snapshot],
     *,
     started: datetime,
     source: str,
 ) -> ImportSummary:
-    """Build with ``import_files``, recording the update times. A KEV, EPSS or Debian file that
-    is not what it should be becomes a warning and the build is done again without it."""
+    """Build with ``import_files``, recording the update times. A KEV, EPSS, Debian or Ubuntu
+    file that is not what it should be becomes a warning and the build is done again without
+    it."""
     progress = session.progress
 
     def records(name: str, count: int) -> None:
@@ -210,9 +225,9 @@ def _import(
             progress(f"import {name}", count, None)
 
     stamp = started.isoformat(timespec="seconds")
-    kept = dict(snapshots)
+    kept = dict(fetched)
     while True:
-        kinds = ["nvd", *(s.kind for s in SNAPSHOTS if _staged(kept, s))]
+        kinds = ["nvd", *(s.kind for s in sources if _staged(kept, s))]
         meta: dict[str, str | None] = {LAST_UPDATE + kind: stamp for kind in kinds}
         meta |= {"last_update": stamp, "update_source": source}
         files = [*nvd, *(path for path, snapshot in kept.items() if snapshot)]

@@ -3,6 +3,7 @@ snapshot files, and the file names of a mirror."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,11 @@ EPSS = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 DEBIAN_TRACKER = (
     "https://salsa.debian.org/security-tracker-team/security-tracker/-/raw/master/data/"
 )
+UBUNTU_OVAL = "https://security-metadata.canonical.com/oval/"
+UBUNTU_OVAL_RELEASES = ("trusty", "xenial", "bionic", "focal", "jammy", "noble")
+"""The Ubuntu releases whose CVE OVAL ``db update`` fetches: the LTS releases Canonical still
+supports (the older ones through Ubuntu Pro). Interim releases live nine months: import their
+files by hand (``brulee db import com.ubuntu.RELEASE.cve.oval.xml.bz2``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,18 +30,30 @@ class Snapshot:
 
     kind: SourceKind
     file: str
-    """Its name in a mirror."""
+    """Its name in a mirror (and upstream, for Ubuntu's OVAL)."""
     label: str
+    release: str = ""
+    """The Ubuntu release of an OVAL file: Canonical publishes one per release, under one base
+    URL; '' for the sources published as one file with its own URL."""
 
 
-SNAPSHOTS = (
-    Snapshot("kev", "known_exploited_vulnerabilities.json", "CISA KEV catalog"),
-    Snapshot("epss", "epss_scores-current.csv.gz", "FIRST EPSS scores"),
-    Snapshot("debian-dsa", "DSA-list", "Debian DSA list"),
-    Snapshot("debian-dla", "DLA-list", "Debian DLA list"),
-    Snapshot("debian-cpe", "CPE-list", "Debian CPE list"),
-    Snapshot("debian-cpe-aliases", "CPE-aliases", "Debian CPE aliases"),
-)
+def snapshots(ubuntu_releases: Iterable[str] = UBUNTU_OVAL_RELEASES) -> tuple[Snapshot, ...]:
+    """Every snapshot source, with the CVE OVAL of these Ubuntu releases."""
+    return (
+        Snapshot("kev", "known_exploited_vulnerabilities.json", "CISA KEV catalog"),
+        Snapshot("epss", "epss_scores-current.csv.gz", "FIRST EPSS scores"),
+        Snapshot("debian-dsa", "DSA-list", "Debian DSA list"),
+        Snapshot("debian-dla", "DLA-list", "Debian DLA list"),
+        Snapshot("debian-cpe", "CPE-list", "Debian CPE list"),
+        Snapshot("debian-cpe-aliases", "CPE-aliases", "Debian CPE aliases"),
+        *(
+            Snapshot("ubuntu-oval", f"com.ubuntu.{r}.cve.oval.xml.bz2", f"Ubuntu {r} OVAL", r)
+            for r in ubuntu_releases
+        ),
+    )
+
+
+SNAPSHOTS = snapshots()
 MIRROR_FILES = (
     "nvdcve-2.0-YYYY.json.gz",
     "nvdcve-2.0-YYYY.meta",
@@ -50,7 +68,8 @@ MIRROR_FILES = (
 
 @dataclass(frozen=True, slots=True)
 class UpdateUrls:
-    """Where each source is downloaded from. ``nvd_feeds`` is a directory (base URL)."""
+    """Where each source is downloaded from. ``nvd_feeds`` and ``ubuntu_oval`` are directories
+    (base URLs)."""
 
     nvd_feeds: str = NVD_FEEDS
     nvd_api: str = NVD_API
@@ -60,6 +79,7 @@ class UpdateUrls:
     debian_dla: str = DEBIAN_TRACKER + "DLA/list"
     debian_cpe: str = DEBIAN_TRACKER + "CPE/list"
     debian_cpe_aliases: str = DEBIAN_TRACKER + "CPE/aliases"
+    ubuntu_oval: str = UBUNTU_OVAL
 
     @classmethod
     def from_mirror(cls, base: str, *, nvd_api: str = NVD_API) -> UpdateUrls:
@@ -69,9 +89,12 @@ class UpdateUrls:
         return cls(
             nvd_feeds=root,
             nvd_api=nvd_api,
-            **{s.kind.replace("-", "_"): join(root, s.file) for s in SNAPSHOTS},
+            ubuntu_oval=root,
+            **{s.kind.replace("-", "_"): join(root, s.file) for s in SNAPSHOTS if not s.release},
         )
 
     def url_of(self, snapshot: Snapshot) -> str:
         """The URL of ``snapshot``'s file."""
+        if snapshot.release:
+            return join(self.ubuntu_oval, snapshot.file)
         return str(getattr(self, snapshot.kind.replace("-", "_")))

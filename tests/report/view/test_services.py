@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from brulee.core.vulnerability import Vulnerability
-from brulee.report.view.services import fixed_view
+import pytest
+
+from brulee.core.findings import ServiceGroup
+from brulee.core.scan import Service
+from brulee.core.vulnerability import Status, Vulnerability
+from brulee.report.view.services import fixed_view, lookup_text, service_view
 
 
 def test_fixed_view_names_the_advisory_once() -> None:
@@ -15,3 +19,24 @@ def test_fixed_view_names_the_advisory_once() -> None:
     assert fixed_view(replace(named, reason="fixed in 1.0-1")).detail == "DSA-1-1: fixed in 1.0-1"
     assert fixed_view(replace(named, reason="")).detail == "DSA-1-1"
     assert fixed_view(replace(fixed, reason="fixed upstream")).detail == "fixed upstream"
+
+
+@pytest.mark.parametrize(
+    ("status", "names", "shown"),
+    [
+        ("unknown", ("mortbay:jetty", "eclipse:jetty"),
+         "mortbay:jetty, eclipse:jetty: not in the vulnerability database"),
+        ("unknown", (), "no NVD name is known for this product"),
+        ("unknown", None, ""),  # a report of schema 1.0 does not say
+        ("clean", ("openbsd:openssh",), "openbsd:openssh"),
+        ("unversioned", (), ""),
+    ],
+)  # fmt: skip
+def test_what_a_service_was_looked_up_as(
+    status: Status, names: tuple[str, ...] | None, shown: str
+) -> None:
+    group = ServiceGroup("k", Service(product="Jetty"), "tcp", status, (), (), (), 1,
+                         nvd_names=names)  # fmt: skip
+    assert lookup_text(group) == shown
+    facts = dict(service_view(1, group).facts)
+    assert facts.get("Looked up as", "") == shown

@@ -197,6 +197,18 @@ class ServiceView:
         return self.group.status
 
 
+def lookup_text(group: ServiceGroup) -> str:
+    """The NVD names the service was looked up under, and for an unknown service that none is
+    in the database; '' when the report does not say (or nothing was looked up and the service
+    was checked otherwise)."""
+    names = ", ".join(group.nvd_names or ())
+    if group.status != "unknown" or group.nvd_names is None:
+        return names
+    if not names:
+        return "no NVD name is known for this product"
+    return f"{names}: not in the vulnerability database"
+
+
 def service_view(number: int, group: ServiceGroup) -> ServiceView:
     service = group.service
     facts = [
@@ -208,6 +220,7 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         ("Tunnel", service.tunnel),
         ("OS type", service.ostype),
         ("CPE", " ".join(service.cpes) or "none"),
+        ("Looked up as", lookup_text(group)),
     ]
     checked = group.status in ("vulnerable", "clean")
     vulns = tuple(vuln_view(v) for v in group.vulnerabilities)
