@@ -84,9 +84,6 @@ class PortSet:
             found = found | ports
         return found
 
-    def __str__(self) -> str:
-        return self.text
-
     def __bool__(self) -> bool:
         return bool(self.protocols)
 
