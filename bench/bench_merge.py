@@ -40,6 +40,7 @@ HOSTS = 100
 PORTS = 4
 SERVICES = 30
 CVES = 20
+PORTS_SCANNED = "tcp:1-1000"  # every shard scans the same ports (Nmap's top 1,000 in practice)
 _FILLER = (
     "A crafted request to the affected component can cause an out-of-bounds write in the "
     "request parser, which a remote, unauthenticated attacker may use to execute code or "
@@ -139,7 +140,7 @@ def _host(address: str, name: str, ports: list[Json]) -> str:
     return json.dumps({
         "address": address, "hostnames": [name] if name else [], "status": "up",
         "reason": "syn-ack", "timed_out": False, "open_ports": ports,
-        "closed_ports": 1000 - len(ports), "filtered_ports": 0,
+        "closed_ports": 1000 - len(ports), "filtered_ports": 0, "port_set": 0,
     })  # fmt: skip
 
 
@@ -151,7 +152,8 @@ def _scan(number: int, site: str, index: int, count: int, old_data: bool) -> Jso
         "nmap_command": f"nmap -sV -oX /out/nmap/job-1.xml -iL /tmp/targets-{number}",
         "nmap_version": "7.93", "targets": [f"10.{i}.0.0/16" for i in range(SITES)],
         "inputs": ["/out/nmap/job-1.xml"], "hosts_up": HOSTS, "hosts_down": 156,
-        "incomplete": False, "errors": [], "warnings": [],
+        "incomplete": False, "outcome": "complete", "timed_out": 0, "ports": PORTS_SCANNED,
+        "port_sets": [PORTS_SCANNED], "history_id": None, "errors": [], "warnings": [],
         "shard": {"index": index, "count": count}, "site": site,
         "database": f"245,000 CVEs, NVD data to 2026-10-{day}",
         "database_date": f"2026-10-{day}T00:00:00+00:00",
@@ -190,7 +192,7 @@ def shard_report(number: int, count: int, seed: int) -> str:
         )
     scan = _scan(number, site, number % per_site + 1, per_site, old_data)
     return (
-        '{\n  "schema_version": "1.1",\n  "generator": {"name": "brulee", "version": "0.1.0"},\n'
+        '{\n  "schema_version": "2.0",\n  "generator": {"name": "brulee", "version": "0.1.0"},\n'
         f'  "scan": {json.dumps(scan)},\n  "summary": {{"services": {len(services)}, '
         '"by_status": {}, "by_severity": {}},\n  "services": [\n    '
         + ",\n    ".join(services)

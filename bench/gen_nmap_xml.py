@@ -1,6 +1,6 @@
 """Stream a synthetic but realistic Nmap 7.93 ``-sV --script vulners`` XML file.
 
-Usage: ``python bench/gen_nmap_xml.py HOSTS OUT.xml [--seed N]``
+Usage: ``python bench/gen_nmap_xml.py HOSTS OUT.xml [--seed N] [--keep N] [--days-before D]``
 
 Every host is up with 4 open TCP ports out of the default top 1000 (the other 996 are
 reported closed in ``<extraports>``, as Nmap >= 7.92 does, with the full port list).
@@ -8,6 +8,9 @@ Services come from a fixed pool of ~36 identities (product, version, CPE), weigh
 so a few dominate like in a real fleet; each port carries a ``vulners`` script with
 20 entries (CVEs, PRION, EDB-ID, PACKETSTORM, 1337DAY, githubexploit). Identical
 services produce byte-identical port fragments, exactly as Nmap would print them.
+
+``--keep N --days-before D`` writes an earlier scan of the same fleet that found only N of its
+hosts (the same addresses and services): the previous scan of the history benchmark.
 
 The file is written in a single streaming pass: per-service fragments are rendered
 once, per-host text is formatted and flushed in batches; memory stays flat.
@@ -353,10 +356,21 @@ def _ctime(t: int) -> str:
     return time.asctime(time.gmtime(t))
 
 
-def generate(hosts: int, out: Path, seed: int = 1) -> int:
-    """Write ``hosts`` hosts to ``out``; return the number of bytes written."""
+def generate(hosts: int, out: Path, seed: int = 1, *, keep: int = 0, days_before: int = 0) -> int:
+    """Write ``hosts`` hosts to ``out``; return the number of bytes written. ``keep``: write only
+    that many of them, evenly spread (an earlier scan of the same fleet that saw fewer hosts:
+    the same addresses and services); ``days_before``: move the scan that many days earlier."""
     if not 0 < hosts <= USABLE:
         raise ValueError(f"hosts must be in 1..{USABLE}")
+    if not 0 <= keep <= hosts:
+        raise ValueError(f"--keep must be in 0..{hosts}")
+    step = hosts // keep if keep else 1
+    kept = keep or hosts
+
+    def shown(index: int) -> bool:
+        return not keep or (index % step == 0 and index // step < keep)
+
+    scan_start = SCAN_START - days_before * 86400
     rng = random.Random(seed)
     top = _parse_ports(TOP_1000)
     assert len(top) == 1000, len(top)
@@ -385,15 +399,15 @@ def generate(hosts: int, out: Path, seed: int = 1) -> int:
 
     part = out.with_name(out.name + ".part")
     written = 0
-    now = SCAN_START
+    now = scan_start
     buf: list[str] = []
     with part.open("w", encoding="utf-8", newline="\n", buffering=1 << 20) as f:
         head = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE nmaprun>\n'
             '<?xml-stylesheet href="file:///usr/bin/../share/nmap/nmap.xsl" type="text/xsl"?>\n'
-            f"<!-- Nmap 7.93 scan initiated {_ctime(SCAN_START)} as: {ARGS} -->\n"
-            f'<nmaprun scanner="nmap" args="{ARGS}" start="{SCAN_START}" '
-            f'startstr="{_ctime(SCAN_START)}" version="7.93" xmloutputversion="1.05">\n'
+            f"<!-- Nmap 7.93 scan initiated {_ctime(scan_start)} as: {ARGS} -->\n"
+            f'<nmaprun scanner="nmap" args="{ARGS}" start="{scan_start}" '
+            f'startstr="{_ctime(scan_start)}" version="7.93" xmloutputversion="1.05">\n'
             f'<scaninfo type="syn" protocol="tcp" numservices="1000" services="{TOP_1000}"/>\n'
             '<verbose level="0"/>\n<debugging level="0"/>\n'
         )
@@ -418,38 +432,41 @@ def generate(hosts: int, out: Path, seed: int = 1) -> int:
                 else ""
                 for a, plan in zip(batch, chosen, strict=True)
             ]
-            for a, st, nm in zip(batch, status, names, strict=True):
-                buf.append(
-                    f'<hosthint><status state="up" {st}/>\n'
-                    f'<address addr="{a}" addrtype="ipv4"/>\n'
-                    f"<hostnames>\n{nm}</hostnames>\n</hosthint>\n"
-                )
+            for i, (a, st, nm) in enumerate(zip(batch, status, names, strict=True)):
+                if shown(done + i):
+                    buf.append(
+                        f'<hosthint><status state="up" {st}/>\n'
+                        f'<address addr="{a}" addrtype="ipv4"/>\n'
+                        f"<hostnames>\n{nm}</hostnames>\n</hosthint>\n"
+                    )
             start = now + rng.randint(5, 30)
             for a, plan, st, nm in zip(batch, chosen, status, names, strict=True):
                 end = start + rng.randint(20, 180)
                 now = max(now, end)
                 srtt = rng.randint(300, 6000)
                 rttvar = rng.randint(srtt // 4, srtt * 2)
-                buf.append(
-                    f'<host starttime="{start}" endtime="{end}"><status state="up" {st}/>\n'
-                    f'<address addr="{a}" addrtype="ipv4"/>\n<hostnames>\n{nm}</hostnames>\n'
-                    f"<ports>{plan[2]}"
-                )
-                buf.extend(rng.choices(frags, cum_weights=cum)[0] for frags, cum in plan[3])
-                buf.append(
-                    f'</ports>\n<times srtt="{srtt}" rttvar="{rttvar}" '
-                    f'to="{max(100000, srtt + 4 * rttvar)}"/>\n</host>\n'
-                )
+                opened = [rng.choices(frags, cum_weights=cum)[0] for frags, cum in plan[3]]
+                if shown(done):
+                    buf.append(
+                        f'<host starttime="{start}" endtime="{end}"><status state="up" {st}/>\n'
+                        f'<address addr="{a}" addrtype="ipv4"/>\n<hostnames>\n{nm}</hostnames>\n'
+                        f"<ports>{plan[2]}"
+                    )
+                    buf.extend(opened)
+                    buf.append(
+                        f'</ports>\n<times srtt="{srtt}" rttvar="{rttvar}" '
+                        f'to="{max(100000, srtt + 4 * rttvar)}"/>\n</host>\n'
+                    )
                 done += 1
                 if done % FLUSH_HOSTS == 0:
                     written += f.write("".join(buf))
                     buf.clear()
-        elapsed = now - SCAN_START
+        elapsed = now - scan_start
         buf.append(
             f'<runstats><finished time="{now}" timestr="{_ctime(now)}" summary="Nmap done at '
-            f"{_ctime(now)}; {NETWORK_SIZE} IP addresses ({hosts} host{'s' if hosts > 1 else ''}"
+            f"{_ctime(now)}; {NETWORK_SIZE} IP addresses ({kept} host{'s' if kept > 1 else ''}"
             f' up) scanned in {elapsed:.2f} seconds" elapsed="{elapsed:.2f}" exit="success"/>'
-            f'<hosts up="{hosts}" down="{NETWORK_SIZE - hosts}" total="{NETWORK_SIZE}"/>\n'
+            f'<hosts up="{kept}" down="{NETWORK_SIZE - kept}" total="{NETWORK_SIZE}"/>\n'
             "</runstats>\n</nmaprun>\n"
         )
         written += f.write("".join(buf))
@@ -463,14 +480,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("hosts", type=int, help="number of (up) hosts to write")
     ap.add_argument("out", type=Path, help="output XML file")
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    ap.add_argument("--keep", type=int, default=0, metavar="N",
+                    help="write only N of the hosts, evenly spread (a smaller scan)")  # fmt: skip
+    ap.add_argument("--days-before", type=int, default=0, metavar="D",
+                    help="date the scan D days earlier")  # fmt: skip
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     try:
-        size = generate(args.hosts, args.out, args.seed)
+        size = generate(
+            args.hosts, args.out, args.seed, keep=args.keep, days_before=args.days_before
+        )
     except ValueError as exc:
         ap.error(str(exc))
     dt = time.perf_counter() - t0
-    print(f"wrote {args.out}: {args.hosts} hosts, {size / 2**20:.1f} MiB in {dt:.2f} s")
+    count = args.keep or args.hosts
+    print(f"wrote {args.out}: {count} hosts, {size / 2**20:.1f} MiB in {dt:.2f} s")
     return 0
 
 

@@ -1,13 +1,19 @@
 """Benchmark ``brulee report`` against the lxml parsing floor on synthetic fleets.
 
 Usage: ``python bench/run.py [--hosts 10000,100000] [--workdir DIR] [--seed N]
-[--formats json,html] [--extra-args "ARGS"] [--repeat N] [--timeout S]``
+[--formats json,html] [--extra-args "ARGS"] [--repeat N] [--timeout S] [--previous N]``
 
 For each size: generate the Nmap XML once (cached in the work directory, keyed by
 size, seed and generator source), time ``bench/floor.py`` on it, then time
 ``brulee report FILE -o OUTDIR -f json,html``, each in a child process whose wall
 time and peak RSS (``os.wait4``) are recorded (best of ``--repeat`` runs); print a
 Markdown table.
+
+Two cases per size: ``--no-history``, and the history on with a previous scan of the same
+fleet a day earlier that found only ``--previous`` of its hosts (default 2,000): every port of
+the others is new, and every finding there too. That previous scan is recorded first in a
+history store of the work directory (never the user's), and each timed run starts from a
+copy of it.
 A failing ``brulee`` is reported (stderr shown) and the run continues; the exit
 status is non-zero only when the harness itself fails (generator or floor).
 
@@ -29,7 +35,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,6 +50,7 @@ class Measured(NamedTuple):
 
     returncode: int
     wall: float  # seconds, fork to reap
+    cpu: float  # seconds of CPU, user and system (steadier than wall time on a busy machine)
     peak_mib: float  # the child's ru_maxrss
     stdout: str
     stderr: str
@@ -57,6 +64,8 @@ class Row(NamedTuple):
     size_mib: float
     floor: Measured
     report: Measured | None  # None when brulee could not be started
+    case: str = "no history"
+    outputs: str = ""  # the size of each report written: "json 10.1, html 6.5"
 
 
 def _mib(maxrss: int) -> float:
@@ -89,6 +98,7 @@ def measure(cmd: Sequence[str], timeout: float | None = None) -> Measured:
         return Measured(
             returncode=proc.returncode,
             wall=wall,
+            cpu=usage.ru_utime + usage.ru_stime,
             peak_mib=_mib(usage.ru_maxrss),
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
@@ -105,26 +115,38 @@ def _fail(what: str, m: Measured) -> str:
     return f"{what} failed ({why}):\n{_tail(m.stderr or m.stdout)}"
 
 
-def ensure_file(workdir: Path, hosts: int, seed: int) -> Path:
-    """Return the cached XML for ``hosts``, generating it first if needed."""
+def ensure_file(workdir: Path, hosts: int, seed: int, keep: int = 0) -> Path:
+    """Return the cached XML for ``hosts`` (``keep``: the earlier scan that found only that
+    many of them), generating it first if needed."""
     digest = f"{zlib.crc32(GENERATOR.read_bytes()):08x}"
-    path = workdir / f"nmap-{hosts}h-seed{seed}-{digest}.xml"
+    name = f"nmap-{hosts}h" + (f"-previous{keep}" if keep else "") + f"-seed{seed}"
+    path = workdir / f"{name}-{digest}.xml"
     if path.exists():
         print(f"[{hosts}] using cached {path}", flush=True)
         return path
-    for stale in workdir.glob(f"nmap-{hosts}h-seed{seed}-*.xml"):
+    for stale in workdir.glob(f"{name}-*.xml"):
         stale.unlink()
-    m = measure([sys.executable, str(GENERATOR), str(hosts), str(path), "--seed", str(seed)])
+    earlier = ["--keep", str(keep), "--days-before", "1"] if keep else []
+    m = measure([sys.executable, str(GENERATOR), str(hosts), str(path), "--seed", str(seed),
+                 *earlier])  # fmt: skip
     if m.returncode != 0:
         raise RuntimeError(_fail("generator", m))
     print(f"[{hosts}] generated {path} in {m.wall:.2f} s", flush=True)
     return path
 
 
-def best_of(cmd: Sequence[str], repeat: int, timeout: float | None) -> Measured:
-    """Run ``cmd`` up to ``repeat`` times; return the fastest run, or the first failure."""
+def best_of(
+    cmd: Sequence[str],
+    repeat: int,
+    timeout: float | None,
+    before: Callable[[], None] | None = None,
+) -> Measured:
+    """Run ``cmd`` up to ``repeat`` times (``before`` each); return the fastest run, or the
+    first failure."""
     runs: list[Measured] = []
     for _ in range(repeat):
+        if before:
+            before()
         m = measure(cmd, timeout)
         if m.returncode != 0:
             return m
@@ -132,51 +154,94 @@ def best_of(cmd: Sequence[str], repeat: int, timeout: float | None) -> Measured:
     return min(runs, key=lambda m: m.wall)
 
 
-def run_size(
-    workdir: Path,
-    hosts: int,
-    seed: int,
-    *,
-    formats: str = "json,html",
-    extra: Sequence[str] = (),
-    repeat: int = 1,
-    timeout: float | None = None,
-) -> Row:
-    """Generate (or reuse) the file for ``hosts``, then time the floor and brulee on it."""
-    xml = ensure_file(workdir, hosts, seed)
+def _outputs(outdir: Path) -> str:
+    return ", ".join(
+        f"{p.suffix[1:]} {p.stat().st_size / 2**20:,.1f}" for p in sorted(outdir.glob("report.*"))
+    )
+
+
+def _brulee(
+    xml: Path,
+    outdir: Path,
+    history: list[str],
+    case: Case,
+    before: Callable[[], None] | None = None,
+) -> tuple[Measured, str]:
+    """Time ``brulee report`` on ``xml``: its measure and the size of each report."""
+    brulee = Path(sys.executable).parent / "brulee"
+    shutil.rmtree(outdir, ignore_errors=True)
+    cmd = [str(brulee), "report", str(xml), "-o", str(outdir), "-f", case.formats, *history,
+           *case.extra]  # fmt: skip
+    print(f"[{case.hosts}] $ {shlex.join(cmd)}", flush=True)
+    report = best_of(cmd, case.repeat, case.timeout, before)
+    if report.returncode != 0:
+        print(f"[{case.hosts}] {_fail('brulee report', report)}", flush=True)
+        return report, ""
+    print(f"[{case.hosts}] brulee report: {report.wall:.2f} s, {report.peak_mib:.1f} MiB",
+          flush=True)  # fmt: skip
+    return report, _outputs(outdir)
+
+
+class Case(NamedTuple):
+    """What to measure for one size."""
+
+    hosts: int
+    seed: int
+    formats: str = "json,html"
+    extra: Sequence[str] = ()
+    repeat: int = 1
+    timeout: float | None = None
+    previous: int = 2000
+
+
+def run_size(workdir: Path, case: Case) -> list[Row]:
+    """Generate (or reuse) the file for ``case.hosts``, then time the floor and brulee on it:
+    without the history, then with a previous scan of ``case.previous`` hosts recorded."""
+    hosts = case.hosts
+    xml = ensure_file(workdir, hosts, case.seed)
     size_mib = xml.stat().st_size / 2**20
 
-    floor = best_of([sys.executable, str(FLOOR), str(xml)], repeat, timeout)
+    floor = best_of([sys.executable, str(FLOOR), str(xml)], case.repeat, case.timeout)
     if floor.returncode != 0:
         raise RuntimeError(_fail("floor", floor))
     print(f"[{hosts}] floor: {floor.wall:.2f} s, {floor.peak_mib:.1f} MiB", flush=True)
 
-    brulee = Path(sys.executable).parent / "brulee"
-    if not brulee.exists():
-        print(f"[{hosts}] brulee report skipped: {brulee} not found", flush=True)
-        return Row(hosts, size_mib, floor, None)
-    outdir = workdir / f"out-{hosts}h"
-    shutil.rmtree(outdir, ignore_errors=True)
-    # --no-history: the benchmark measures the report, and never writes the user's history store.
-    cmd = [str(brulee), "report", str(xml), "-o", str(outdir), "-f", formats, "--no-history",
-           *extra]  # fmt: skip
-    print(f"[{hosts}] $ {shlex.join(cmd)}", flush=True)
-    report = best_of(cmd, repeat, timeout)
-    if report.returncode != 0:
-        print(f"[{hosts}] {_fail('brulee report', report)}", flush=True)
-    else:
-        print(
-            f"[{hosts}] brulee report: {report.wall:.2f} s, {report.peak_mib:.1f} MiB", flush=True
-        )
-    return Row(hosts, size_mib, floor, report)
+    if not (Path(sys.executable).parent / "brulee").exists():
+        print(f"[{hosts}] brulee report skipped: brulee not found", flush=True)
+        return [Row(hosts, size_mib, floor, None)]
+    # --no-history: never the user's history store.
+    bare, outputs = _brulee(xml, workdir / f"out-{hosts}h", ["--no-history"], case)
+    rows = [Row(hosts, size_mib, floor, bare, "no history", outputs)]
+    if not case.previous or case.previous >= hosts:
+        return rows
+    history = workdir / f"history-{hosts}h"
+    shutil.rmtree(history, ignore_errors=True)
+    history.mkdir()
+    earlier = ensure_file(workdir, hosts, case.seed, keep=case.previous)
+    store = history / "history.sqlite"
+    first, _ = _brulee(earlier, workdir / f"out-{hosts}h-previous", ["--history", str(store)],
+                       case._replace(repeat=1))  # fmt: skip
+    if first.returncode != 0:
+        return rows
+    base = history / "previous.sqlite"
+    store.replace(base)
+
+    def fresh() -> None:  # each timed run records into the store as the previous scan left it
+        shutil.copyfile(base, store)
+
+    with_history, outputs = _brulee(
+        xml, workdir / f"out-{hosts}h-history", ["--history", str(store)], case, fresh
+    )
+    label = f"history on, previous scan of {case.previous:,} hosts"
+    return [*rows, Row(hosts, size_mib, floor, with_history, label, outputs)]
 
 
 def table(rows: Sequence[Row]) -> str:
     """Render the results as a Markdown table."""
     lines = [
-        "| hosts | file MiB | floor s | floor peak MiB | report s | report peak MiB "
-        "| report/floor time | report/floor peak |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| hosts | case | file MiB | floor s | floor peak MiB | report s | report peak MiB "
+        "| report/floor time | report/floor CPU | reports MiB |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         f, rep = r.floor, r.report
@@ -184,16 +249,12 @@ def table(rows: Sequence[Row]) -> str:
             why = "not run" if rep is None else ("timeout" if rep.timed_out else "failed")
             cells = [why, why, "n/a", "n/a"]
         else:
-            cells = [
-                f"{rep.wall:.2f}",
-                f"{rep.peak_mib:.1f}",
-                f"{rep.wall / f.wall:.1f}x",
-                f"{rep.peak_mib / f.peak_mib:.1f}x",
-            ]
+            cells = [f"{rep.wall:.2f}", f"{rep.peak_mib:.1f}", f"{rep.wall / f.wall:.1f}x",
+                     f"{rep.cpu / f.cpu:.1f}x"]  # fmt: skip
         lines.append(
-            f"| {r.hosts:,} | {r.size_mib:,.1f} | {f.wall:.2f} | {f.peak_mib:.1f} | "
+            f"| {r.hosts:,} | {r.case} | {r.size_mib:,.1f} | {f.wall:.2f} | {f.peak_mib:.1f} | "
             + " | ".join(cells)
-            + " |"
+            + f" | {r.outputs} |"
         )
     return "\n".join(lines)
 
@@ -247,6 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="S",
         help="kill a floor or brulee run after S seconds (default: none)",
     )
+    ap.add_argument(
+        "--previous",
+        type=int,
+        default=2000,
+        metavar="N",
+        help="history case: a previous scan found N of the hosts (default 2000; 0: skip it)",
+    )
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
@@ -256,17 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         for hosts in args.hosts:
-            rows.append(
-                run_size(
-                    args.workdir,
-                    hosts,
-                    args.seed,
-                    formats=args.formats,
-                    extra=extra,
-                    repeat=args.repeat,
-                    timeout=args.timeout,
-                )
-            )
+            case = Case(hosts, args.seed, args.formats, extra, args.repeat, args.timeout,
+                        args.previous)  # fmt: skip
+            rows.extend(run_size(args.workdir, case))
     except (RuntimeError, OSError) as exc:
         print(f"bench harness error: {exc}", file=sys.stderr)
         if rows:

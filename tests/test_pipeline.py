@@ -148,15 +148,29 @@ def test_findings_new_since_the_previous_scan_of_the_scope(
     tmp_path: Path, matching: Matching
 ) -> None:
     tracking = Tracking(history=str(tmp_path / "history.sqlite"))
-    first = render_reports([NMAP_XML / "same-service-two-hosts.xml"], ["json"], tmp_path / "1",
+    # The day before, the lab's ports were scanned and only the two SSH servers found.
+    lab = (NMAP_XML / "lab-basic.xml").read_text("utf-8")
+    scaninfo = re.findall(r"<scaninfo [^>]*>", lab)
+    two = (NMAP_XML / "same-service-two-hosts.xml").read_text("utf-8")
+    two = re.sub(r"<scaninfo [^>]*>", "".join(scaninfo), two)
+    first_xml = tmp_path / "two.xml"
+    first_xml.write_text(re.sub(r' start="\d+"', ' start="1795797000"', two), "utf-8")
+    first = render_reports([first_xml], ["json"], tmp_path / "1",
                            matching=matching, targets=["lab"], tracking=tracking)  # fmt: skip
     assert first.new == ()  # nothing to compare with
     second = render_reports([NMAP_XML / "lab-basic.xml"], ["json"], tmp_path / "2",
                             matching=matching, targets=["lab"], tracking=tracking)  # fmt: skip
-    assert second.new
+    assert second.new and second.history_problem == ""
     seen_before = {("10.213.77.11", 22), ("10.213.77.14", 22)}
-    assert not {(f.address, f.port) for f in second.new} & seen_before
-    assert {f.address for f in second.new} <= set(LAB)
+    listed = {(loc.address, loc.port) for g in second.new for loc in g.locations}
+    assert not listed & seen_before
+    assert {address for address, _ in listed} <= set(LAB)
+    # Another scan of the scope that looked at other ports is no baseline.
+    third = render_reports([NMAP_XML / "same-service-two-hosts.xml"], ["json"], tmp_path / "3",
+                           matching=matching, targets=["lab"], tracking=tracking)  # fmt: skip
+    assert third.new == ()
+    warnings = load(tmp_path / "3" / "report.json")["scan"]["warnings"]
+    assert any(w.startswith("Not compared with earlier scans") for w in warnings)
 
 
 def test_merge_reports_of_two_reports(tmp_path: Path, matching: Matching) -> None:
@@ -182,22 +196,26 @@ def test_diff_of_two_report_files(tmp_path: Path, matching: Matching) -> None:
     render_reports([NMAP_XML / "lab-basic.xml"], ["json"], tmp_path / "old", matching=matching)
     render_reports([NMAP_XML / "ipv6.xml"], ["json"], tmp_path / "new", matching=matching)
     old, new = tmp_path / "old" / "report.json", tmp_path / "new" / "report.json"
-    changes = diff_report_files(old, new)
-    assert (changes.previous.location, changes.current.location) == (str(old), str(new))
-    assert changes.missing_hosts == tuple(LAB)  # not found up: unknown, not fixed
-    assert changes.fixed_findings == ()
-    assert changes.closed_ports == ()
-    assert {p.address for p in changes.new_ports} == {"fd42:b7e1:77::11", "fd42:b7e1:77::13"}
-    assert changes.new_findings
-    assert {f.address for f in changes.new_findings} <= {p.address for p in changes.new_ports}
-    assert changes.reappeared_findings == ()  # a throwaway store: nothing seen before
+    with diff_report_files(old, new) as changes:
+        assert (changes.previous.location, changes.current.location) == (str(old), str(new))
+        (missing,) = changes.hosts  # not found up: unknown, not fixed
+        assert list(changes.detail.host_addresses(missing)) == LAB
+        assert changes.unknown > 0  # the old scan's findings where the new one did not look
+        assert any("did not look at the same ports" in note for note in changes.notes)
+        assert changes.count("fixed") == changes.port_count("closed") == 0
+        opened = {loc.address for p in changes.ports for loc in changes.detail.port_locations(p)}
+        assert opened == {"fd42:b7e1:77::11", "fd42:b7e1:77::13"}
+        assert changes.count("new")
+        appeared = {loc.address for g in changes.groups("new") for loc in g.locations}
+        assert appeared <= opened
+        assert changes.count("reappeared") == 0  # a throwaway store: nothing seen before
 
 
 def test_diff_of_a_report_with_itself_is_empty(tmp_path: Path, matching: Matching) -> None:
     render_reports([NMAP_XML / "vulners.xml"], ["json"], tmp_path, matching=matching)
-    changes = diff_report_files(tmp_path, tmp_path / "report.json")  # a directory or its file
-    assert changes.empty
-    assert changes.still_open > 0
+    with diff_report_files(tmp_path, tmp_path / "report.json") as changes:  # a directory, its file
+        assert changes.empty
+        assert changes.still_open > 0
 
 
 def test_default_output_dir_is_named_by_the_time() -> None:

@@ -8,6 +8,9 @@ HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE nmaprun>\n'
     '<nmaprun scanner="nmap" args="nmap -sV --script vulners 10.0.0.1" start="1700000000" '
     'version="7.93" xmloutputversion="1.05">\n'
+    # Every port looked at: a port or finding absent from a later document is closed or fixed.
+    '<scaninfo type="syn" protocol="tcp" numservices="65535" services="1-65535"/>\n'
+    '<scaninfo type="udp" protocol="udp" numservices="65535" services="1-65535"/>\n'
 )
 TAIL = (
     '<runstats><finished time="1700000060" exit="success"/>'

@@ -4,23 +4,32 @@ history; and for fleets, reports read back -> united -> render -> history."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from brulee import __version__
 from brulee.core.findings import ServiceGroup
-from brulee.core.history import Changes, ScanKind, TrackedFinding
+from brulee.core.history import Changes, FindingGroup, ScanKind
 from brulee.core.report import MissingShard, PartSummary, Report, ScanSummary
 from brulee.core.scan import Shard
-from brulee.errors import NmapError, OutputError, ReportError
+from brulee.errors import HistoryError, NmapError, OutputError, ReportError
 from brulee.findings.grouping import ServiceGrouper
 from brulee.findings.spool import Spool
 from brulee.fleet.merge import merged_report, read_report
 from brulee.fleet.sources import REPORT_NAME, ReportSource
 from brulee.history.diff import diff_scans, scratch_store
-from brulee.history.tracking import NO_TRACKING, Tracking, alert, new_findings, prepare
+from brulee.history.tracking import (
+    NO_TRACKING,
+    Tracking,
+    alert,
+    new_findings,
+    tracked,
+    unavailable,
+    without_history,
+)
 from brulee.match.assess import Assessor
 from brulee.match.sources import Matching
 from brulee.report.interface import Renderer, extension_of, renderer_for
@@ -39,6 +48,7 @@ from brulee.util.clock import utc_now
 
 log = logging.getLogger(__name__)
 
+INTERRUPTED = "the scan was interrupted"
 CONNECT_SCAN_NOTE = (
     "not running as root: Nmap cannot send raw packets and uses a TCP connect scan (-sT), "
     "which is slower and louder; UDP and OS detection need root"
@@ -74,8 +84,28 @@ class Written:
     services: int
     vulnerable: int
     groups: tuple[ServiceGroup, ...]
-    new: tuple[TrackedFinding, ...] = ()
+    new: tuple[FindingGroup, ...] = ()
     """Findings first seen in this scan (history on, and a previous scan of the scope)."""
+    history_problem: str = ""
+    """Why the history store could not be used: the reports lack its changes and suppressions
+    (a runtime failure, exit 3, once they are written)."""
+
+
+def _render(
+    report: Report, renderers: Sequence[tuple[str, Renderer]], directory: Path
+) -> tuple[list[Path], list[str]]:
+    """Write ``directory/report.EXT`` for each (format, renderer): the files written and the
+    failures (the other formats are still written)."""
+    files, failed = [], []
+    for fmt, renderer in renderers:
+        path = directory / f"report.{extension_of(fmt)}"
+        try:
+            renderer.render(report, path)
+        except ReportError as exc:
+            failed.append(str(exc))
+        else:
+            files.append(path)
+    return files, failed
 
 
 def write_reports(
@@ -87,32 +117,32 @@ def write_reports(
     kind: ScanKind = "report",
     now: datetime | None = None,
 ) -> Written:
-    """Apply suppressions and record the history, then write ``directory/report.EXT`` for each
-    (format, renderer) and send the alerts; when a format fails the others are still written,
-    then ReportError names every failure."""
-    report = prepare(report, tracking, kind=kind, location=str(directory), now=now or utc_now())
-    files, failed = [], []
-    for fmt, renderer in renderers:
-        path = directory / f"report.{extension_of(fmt)}"
+    """Record the history and apply suppressions, then write ``directory/report.EXT`` for each
+    (format, renderer) and send the alerts. When a format fails the others are still written,
+    then ReportError names every failure. When the history store fails, here or while its
+    changes are read, every report is written without them (``Written.history_problem``)."""
+    now = now or utc_now()
+    with tracked(report, tracking, kind=kind, location=str(directory), now=now) as prepared:
+        ready = prepared
         try:
-            renderer.render(report, path)
-        except ReportError as exc:  # the other formats are still worth writing
-            failed.append(str(exc))
-        else:
-            files.append(path)
-    alert(report, tracking)
+            files, failed = _render(ready.report, renderers, directory)
+        except HistoryError as exc:  # the store failed while the changes streamed from it
+            ready = without_history(report, tracking, unavailable(exc), now)
+            files, failed = _render(ready.report, renderers, directory)
+    alert(ready, tracking)
     if failed:
         where = f"other reports were written to {directory}" if files else "no report was written"
         raise ReportError("; ".join(failed) + f" ({where})")
-    run = report.scan.run
+    run = ready.report.scan.run
     return Written(
         files=tuple(files),
-        incomplete=run.incomplete,
+        incomplete=not run.complete,
         hosts_up=run.hosts_up,
-        services=len(report.services),
-        vulnerable=report.status_counts().get("vulnerable", 0),
-        groups=report.services,
-        new=new_findings(report.changes),
+        services=len(ready.report.services),
+        vulnerable=ready.report.status_counts().get("vulnerable", 0),
+        groups=ready.report.services,
+        new=new_findings(ready.report.changes),
+        history_problem=ready.problem,
     )
 
 
@@ -129,8 +159,12 @@ def render_reports(
     site: str = "",
     tracking: Tracking = NO_TRACKING,
     kind: ScanKind = "report",
+    failures: Sequence[str] = (),
+    interrupted: bool = False,
 ) -> Written:
-    """Stream every XML file through matching and grouping, then write each format."""
+    """Stream every XML file through matching and grouping, then write each format.
+    ``failures``: Nmap runs that failed (the scan is then ``failed``); ``interrupted``: the scan
+    was stopped before it ended."""
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
     assessor = Assessor(matching.sources, matching.judge)
     make_output_dir(directory)
@@ -139,16 +173,25 @@ def render_reports(
         runs = []
         for path in xml_files:
             reader = NmapXmlReader(path)
+            origin = None
             for host in reader.hosts():
-                grouper.add_host(host, [(port, assessor(port)) for port in host.open_ports])
+                if origin is None:  # the prolog and <scaninfo> come before the hosts
+                    origin = spool.origin(str(path), reader.run.started)
+                    spool.origin_ports(origin, [reader.run.ports])
+                assessed = [(port, assessor(port)) for port in host.open_ports]
+                grouper.add_host(host, assessed, origin)
             runs.append(reader.run)
-        # Files may overlap (a rescan, a repeated worker): count each address once. Down hosts
-        # that Nmap did not list are only in its run statistics.
+        # Files may overlap (a rescan, a repeated worker, a TCP and a UDP scan): each address
+        # counts once. Down hosts that Nmap did not list are only in its run statistics.
         merged, hosts = merge_runs(runs), spool.host_counts()
         run = replace(
             merged,
             hosts_up=hosts.get("up", 0),
             hosts_down=max(merged.hosts_down, hosts.get("down", 0)),
+            timed_out=hosts.get("timed_out", 0),
+            errors=(*merged.errors, *failures, *((INTERRUPTED,) if interrupted else ())),
+            failed=merged.failed or bool(failures),
+            incomplete=merged.incomplete or interrupted,
         )
         summary = ScanSummary(
             run=run,
@@ -215,24 +258,25 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
         runner.stop()
         interrupted = True
         results = []
-    failures = ["the scan was interrupted"] if interrupted else _failures(results)
+    failures = _failures(results)
     xml_files = [job.xml for job in jobs if job.xml.exists() and job.xml.stat().st_size]
     written = render_reports(
         xml_files,
         request.formats,
         request.directory,
         targets=request.targets,
-        warnings=[*warnings, *failures],
+        warnings=warnings,
         matching=matching,
         shard=request.shard,
         site=request.site,
         tracking=request.tracking,
         kind="scan",
+        failures=failures,
+        interrupted=interrupted,
     )
-    if failures:
-        raise NmapError(
-            "; ".join(failures) + f". Partial results were written to {request.directory}"
-        )
+    if interrupted or failures:
+        why = INTERRUPTED if interrupted else "; ".join(failures)
+        raise NmapError(f"{why}. Partial results were written to {request.directory}")
     return written
 
 
@@ -274,12 +318,17 @@ def merge_reports(
     return Merged(written, report.scan.parts, report.scan.missing_shards, coverage)
 
 
-def diff_report_files(old: Path, new: Path) -> Changes:
+@contextmanager
+def diff_report_files(old: Path, new: Path) -> Iterator[Changes]:
     """The changes between two JSON reports (or directories of them, see ``read_report``),
-    through a throwaway history store."""
+    through a throwaway history store, for the ``with`` block (they stream from it). Each is
+    named by its path, and by its id in the history that recorded it, if any."""
     with scratch_store() as store:
-        ids = []
+        refs = []
         for path in (old, new):
             with read_report(path) as report:
-                ids.append(store.record(report, kind="report", location=str(path)))
-        return diff_scans(store, *ids)
+                scan_id = store.record(report, kind="report", location=str(path))
+                recorded = {p.history_id for p in report.scan.parts} - {None}
+                label = str(path) + (f" (scan {recorded.pop()})" if len(recorded) == 1 else "")
+            refs.append(store.get(scan_id, label))
+        yield diff_scans(store, *refs)

@@ -185,7 +185,8 @@ def test_nmap_failure_still_writes_the_report_and_exits_3(
     err = one_line_error(capsys.readouterr().err)
     assert "nmap job 1 exited" in err and str(out) in err
     data = json.loads((out / "report.json").read_text("utf-8"))
-    assert any("nmap job 1 exited" in w for w in data["scan"]["warnings"])
+    assert any("nmap job 1 exited" in e for e in data["scan"]["errors"])
+    assert (data["scan"]["outcome"], data["scan"]["incomplete"]) == ("failed", True)
 
 
 @needs_nmap

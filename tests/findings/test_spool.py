@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from brulee.core.findings import HostRecord, Location, OpenPort
-from brulee.core.scan import Host
-from brulee.findings.spool import Spool
+from brulee.core.ports import PortSet
+from brulee.findings.spool import Resolved, Spool
 
 SSH = OpenPort("tcp", 22, "open", "OpenSSH 7.4p1")
 DNS = OpenPort("udp", 53, "open|filtered", "ISC BIND 9.11.5")
+TCP_1000 = PortSet.parse("tcp:1-1000")
+UDP_53 = PortSet.parse("udp:53")
 
 
 def record(address: str, status: str = "up", *ports: OpenPort, name: str = "") -> HostRecord:
@@ -41,52 +44,97 @@ def test_hosts_come_back_ipv4_before_ipv6_in_numeric_order() -> None:
         ]  # fmt: skip
 
 
-def test_a_host_from_a_scan_reads_back_as_the_record_a_report_lists() -> None:
-    host = Host(
-        "10.0.0.5",
-        hostnames=("mail.example.test", "mx.example.test"),
-        reason="syn-ack",
-        closed_ports=997,
-        filtered_ports=2,
-        timed_out=True,
-    )
-    with Spool() as spool:
-        spool.add_host(host, [SSH, DNS])
-        (back,) = spool.hosts()
-    assert back == HostRecord(
+def test_a_record_reads_back_with_the_ports_its_origin_scanned() -> None:
+    host = HostRecord(
         address="10.0.0.5",
         hostnames=("mail.example.test", "mx.example.test"),
         status="up",
         reason="syn-ack",
-        timed_out=True,
+        timed_out=False,
         open_ports=(SSH, DNS),
         closed_ports=997,
         filtered_ports=2,
     )
-
-
-def test_one_record_per_address_and_the_last_one_read_wins() -> None:
     with Spool() as spool:
-        spool.add_hosts([record("10.0.0.1", "down"), record("10.0.0.2", "up", SSH)])
-        spool.add_hosts([record("10.0.0.1", "up", SSH, DNS, name="web")], origin="later")
-        hosts = {h.address: h for h in spool.hosts()}
-        counts = spool.host_counts()
-    assert list(hosts) == ["10.0.0.1", "10.0.0.2"]
-    assert hosts["10.0.0.1"].status == "up"
-    assert hosts["10.0.0.1"].open_ports == (SSH, DNS)
-    assert hosts["10.0.0.1"].hostnames == ("web",)
-    # Counted by the final record only: the earlier "down" of 10.0.0.1 is gone.
-    assert counts == {"up": 2}
+        origin = spool.origin("scan.xml", "2024-05-01T10:00:00+00:00")
+        spool.origin_ports(origin, [TCP_1000, UDP_53])
+        spool.add_hosts([host], origin, [1])
+        spool.add_hosts([replace(host, address="10.0.0.6", timed_out=True)], origin, [None])
+        back, given_up = spool.hosts()
+        assert spool.port_sets() == (UDP_53,)
+        assert spool.host_counts() == {"up": 2, "timed_out": 1}
+    assert back == replace(host, scanned=UDP_53)
+    assert given_up.scanned == PortSet()
+
+
+def test_a_tcp_and_a_udp_scan_of_one_host_are_united() -> None:
+    tcp = replace(record("10.0.0.1", "up", SSH, name="web"), closed_ports=999)
+    udp = replace(record("10.0.0.1", "up", DNS), closed_ports=1, filtered_ports=0)
+    with Spool() as spool:
+        first, second = spool.origin("tcp.xml", "2024-05-01"), spool.origin("udp.xml", "2024-05-02")
+        spool.origin_ports(first, [TCP_1000])
+        spool.origin_ports(second, [UDP_53])
+        spool.add_hosts([tcp], first, [0])
+        spool.add_hosts([udp], second, [0])
+        spool.add_locations([("ssh", at("10.0.0.1"))], first)
+        spool.add_locations([("dns", at("10.0.0.1", 53, "udp"))], second)
+        (host,) = spool.hosts()
+        assert spool.location_counts() == {"ssh": 1, "dns": 1}
+        assert spool.resolved(5) == (0, ())
+        assert spool.port_sets() == (TCP_1000 | UDP_53,)
+        assert spool.host_counts() == {"up": 1}
+    assert host.open_ports == (SSH, DNS)
+    assert (host.closed_ports, host.hostnames, host.scanned) == (1000, ("web",), TCP_1000 | UDP_53)
+
+
+def test_a_port_scanned_twice_is_taken_from_the_newer_scan() -> None:
+    old_ssh = OpenPort("tcp", 22, "open", "OpenSSH 7.4p1")
+    new_ssh = OpenPort("tcp", 22, "open", "OpenSSH 9.8p1")
+    http = OpenPort("tcp", 80, "open", "nginx")
+    with Spool() as spool:
+        # read newest first: the order of reading does not matter, the scans' dates do
+        newer = spool.origin("monday.json", "2024-05-06T00:00:00+00:00")
+        older = spool.origin("sunday.json", "2024-05-05T00:00:00+00:00")
+        for origin in (newer, older):
+            spool.origin_ports(origin, [PortSet.parse("tcp:1-1024")])
+        spool.add_hosts([record("10.0.0.1", "up", new_ssh)], newer, [0])
+        spool.add_hosts([record("10.0.0.1", "up", old_ssh, http)], older, [0])
+        spool.add_hosts([record("10.0.0.2", "up", http)], older, [0])
+        spool.add_locations([("new", at("10.0.0.1"))], newer)
+        spool.add_locations([("old", at("10.0.0.1")), ("web", at("10.0.0.1", 80))], older)
+        spool.add_locations([("web", at("10.0.0.2", 80))], older)
+        united, other = spool.hosts()
+        assert spool.location_counts() == {"new": 1, "web": 1}
+        assert list(spool.locations("old")) == []
+        assert [loc.address for loc in spool.locations("web")] == ["10.0.0.2"]
+        count, which = spool.resolved(1)
+    assert united.open_ports == (new_ssh,) and other.open_ports == (http,)
+    assert united.closed_ports == 998  # the newer scan's: the same ports were scanned twice
+    assert count == 2
+    assert which == (Resolved("10.0.0.1", "tcp", 22, "monday.json", "sunday.json"),)
+
+
+def test_a_scan_that_gave_up_on_a_host_does_not_undo_an_older_one() -> None:
+    with Spool() as spool:
+        older, newer = spool.origin("a", "2024-05-01"), spool.origin("b", "2024-05-02")
+        for origin in (older, newer):
+            spool.origin_ports(origin, [TCP_1000])
+        spool.add_hosts([record("10.0.0.1", "up", SSH)], older, [0])
+        spool.add_hosts([replace(record("10.0.0.1", "up"), timed_out=True)], newer, [None])
+        spool.add_locations([("ssh", at("10.0.0.1"))], older)
+        (host,) = spool.hosts()
+        assert spool.location_counts() == {"ssh": 1}
+    assert host.open_ports == (SSH,) and host.timed_out
 
 
 def test_host_counts_by_status() -> None:
     with Spool() as spool:
         assert spool.host_counts() == {}
-        spool.add_host(Host("10.0.0.1"), [SSH])
-        spool.add_host(Host("10.0.0.2", status="down"), [])
-        spool.add_host(Host("10.0.0.3", status="down"), [])
-        spool.add_hosts([record("2001:db8::1")])
-        assert spool.host_counts() == {"up": 2, "down": 2}
+        spool.add_hosts([record("10.0.0.1"), record("10.0.0.2", "down")])
+        spool.add_hosts([record("10.0.0.3", "down"), record("2001:db8::1")])
+        later = spool.origin("later", "2024-05-02")
+        spool.add_hosts([record("10.0.0.2", "up"), record("10.0.0.3", "down")], later)
+        assert spool.host_counts() == {"up": 3, "down": 1}
 
 
 def test_locations_by_address_then_port_and_counted_once_when_read_twice() -> None:
@@ -124,18 +172,19 @@ def test_locations_can_be_added_after_reading_began() -> None:
 
 def test_shared_addresses_are_those_recorded_from_two_origins() -> None:
     with Spool() as spool:
-        spool.add_hosts([record("10.0.0.9"), record("10.0.0.10"), record("fd00::1")], "dc1")
-        spool.add_hosts([record("10.0.0.10"), record("fd00::1"), record("10.0.0.2")], "dc2")
-        spool.add_hosts([record("10.0.0.9"), record("10.0.0.9")], "dc1")  # same origin again
+        dc1, dc2, dc3 = (spool.origin(name) for name in ("dc1", "dc2", "dc3"))
+        spool.add_hosts([record("10.0.0.9"), record("10.0.0.10"), record("fd00::1")], dc1)
+        spool.add_hosts([record("10.0.0.10"), record("fd00::1"), record("10.0.0.2")], dc2)
+        spool.add_hosts([record("10.0.0.9"), record("10.0.0.9")], dc1)  # same origin again
         assert spool.shared_addresses(10) == (2, ("10.0.0.10", "fd00::1"))
         assert spool.shared_addresses(1) == (2, ("10.0.0.10",))
-        spool.add_hosts([record("10.0.0.9")], "dc3")
+        spool.add_hosts([record("10.0.0.9")], dc3)
         assert spool.shared_addresses(5) == (3, ("10.0.0.9", "10.0.0.10", "fd00::1"))
 
 
 def test_no_shared_addresses_from_a_single_origin() -> None:
     with Spool() as spool:
-        spool.add_hosts([record("10.0.0.1"), record("10.0.0.1")], "only")
+        spool.add_hosts([record("10.0.0.1"), record("10.0.0.1")], spool.origin("only"))
         assert spool.shared_addresses(5) == (0, ())
 
 

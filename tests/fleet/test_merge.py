@@ -21,6 +21,7 @@ from brulee.fleet.coverage import check_coverage
 from brulee.fleet.sources import DirectorySource, StoreSource
 from brulee.match.sources import Freshness, Matching, open_matching
 from brulee.pipeline import Merged, merge_reports, render_reports
+from tests import xmlsnippets as x
 
 ROOT = Path(__file__).parents[2]
 NMAP = ROOT / "tests" / "assets" / "nmap"
@@ -297,6 +298,56 @@ def test_findings_that_differ_between_shards_follow_the_grouping_rules(
                for w in data["scan"]["warnings"])  # fmt: skip
 
 
+DAYS = ("sunday", "monday")
+
+
+def _ssh(version: str) -> str:
+    return (
+        f'<service name="ssh" product="OpenSSH" version="{version}" method="probed" conf="10">'
+        f"<cpe>cpe:/a:openbsd:openssh:{version}</cpe></service>"
+    )
+
+
+def test_a_port_scanned_twice_is_taken_from_the_newer_scan(
+    tmp_path: Path, matching: Matching
+) -> None:
+    """Sunday's scan found OpenSSH 7.4 and nginx on a host; Monday's (all ports looked at) found
+    OpenSSH 9.8p1 and port 80 closed. The merge keeps Monday's, whatever the order read, and
+    says which ports it took from it; a host only Sunday saw keeps what Sunday found."""
+    nginx = '<service name="http" product="nginx" version="1.14.0" method="probed" conf="10"/>'
+    sunday = x.host("10.0.0.1", x.port(22, _ssh("7.4")) + x.port(80, nginx))
+    sunday += x.host("10.0.0.2", x.port(80, nginx))
+    monday = x.host("10.0.0.1", x.port(22, _ssh("9.8p1")))
+    later = x.HEAD.replace('start="1700000000"', 'start="1700086400"')
+    for day, body, head in zip(DAYS, (sunday, monday), (x.HEAD, later), strict=True):
+        xml = tmp_path / f"{day}.xml"
+        xml.write_text(head + body + x.TAIL, "utf-8")
+        render_reports([xml], ["json"], tmp_path / "in" / day, matching=matching)
+    monday_json, sunday_json = (
+        str(tmp_path / "in" / d / "report.json") for d in ("monday", "sunday")
+    )
+    for order in ((monday_json, sunday_json), (sunday_json, monday_json)):
+        out = tmp_path / "merged"
+        merged = merge_reports([DirectorySource(Path(p)) for p in order], ["json"], out, now=NOW)
+        data = load(out / "report.json")
+        hosts = {h["address"]: h for h in data["hosts"]}
+        assert [(p["port"], p["service"]) for p in hosts["10.0.0.1"]["open_ports"]] == [
+            (22, "OpenSSH 9.8p1")
+        ]
+        assert [p["port"] for p in hosts["10.0.0.2"]["open_ports"]] == [80]
+        where = {(s["product"], s["version"]): [loc["address"] for loc in s["locations"]]
+                 for s in data["services"]}  # fmt: skip
+        assert where == {("OpenSSH", "9.8p1"): ["10.0.0.1"], ("nginx", "1.14.0"): ["10.0.0.2"]}
+        (said,) = [w for w in data["scan"]["warnings"] if "more than one report" in w]
+        assert "1 address(es) were found by more than one report (10.0.0.1)" in said
+        assert (
+            f"2 open port(s) were scanned again by a newer report, whose result is kept: "
+            f"10.0.0.1 tcp/22 from {monday_json}, not {sunday_json}; 10.0.0.1 tcp/80 from "
+            f"{monday_json}, not {sunday_json}"
+        ) in said
+        assert merged.written.hosts_up == 2
+
+
 def test_nvd_names_are_united_and_unknown_for_reports_that_predate_them(
     tmp_path: Path, fleet: Path
 ) -> None:
@@ -329,9 +380,29 @@ def test_duplicate_and_conflicting_shards_are_said(tmp_path: Path, fleet: Path) 
         "site dc1: conflicting shard counts 2 (3 part(s)), 3 (1 part(s)); shards were checked "
         "out of 2, the others' coverage is unknown",
         "site dc1: shard(s) 1 of 2 were read more than once; a host found by both is listed "
-        "once, as last read",
+        "once, with the ports of both (the newer one's where both looked)",
     )
     assert check_coverage([PartSummary("w", "", None, "", "", False, 1, 0)]) == ((), ())
+
+
+def test_reports_of_schema_1_0_still_merge(tmp_path: Path, fleet: Path) -> None:
+    """Shards written by the brulee before this one (a fleet upgraded mid-night): what they
+    looked at is not known, so nothing of theirs can be taken as closed; the rest merges."""
+    for index, report in enumerate(inputs(fleet), 1):
+        report["schema_version"] = "1.0"
+        for key in ("outcome", "timed_out", "ports", "port_sets", "history_id"):
+            del report["scan"][key]
+        for host in report["hosts"]:
+            del host["port_set"]
+        path = tmp_path / "old" / str(index) / "report.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps(report), "utf-8")
+    _, old = merge(tmp_path / "a", tmp_path / "old")
+    _, new = merge(tmp_path / "b", fleet)
+    assert old["services"] == new["services"]
+    assert [{**h, "port_set": None} for h in new["hosts"]] == old["hosts"]
+    assert (old["scan"]["port_sets"], old["scan"]["ports"]) == ([], "")
+    assert new["scan"]["ports"] == "tcp:21-22,25,80;udp:53"
 
 
 def _corrupt(edit: Callable[[Json], Any]) -> Callable[[str], str]:
@@ -350,8 +421,8 @@ def _corrupt(edit: Callable[[Json], Any]) -> Callable[[str], str]:
         (lambda t: "<?xml version='1.0'?><nmaprun/>", "not valid JSON (lexical error"),
         (lambda t: "[1, 2]", "the document is not an object"),
         (lambda t: '{"name": "x"}', "not a brulee report: unexpected key 'name'"),
-        (_corrupt(lambda d: d.update(schema_version="2.0")),
-         "schema_version '2.0' is not supported (expected one of 1.0, 1.1)"),
+        (_corrupt(lambda d: d.update(schema_version="3.0")),
+         "schema_version '3.0' is not supported (expected one of 1.0, 1.1, 2.0)"),
         (_corrupt(lambda d: d["scan"].pop("hosts_up")), "'hosts_up' is missing"),
         (_corrupt(lambda d: d.pop("hosts")), "not a brulee report (hosts missing)"),
         (_corrupt(lambda d: d["generator"].update(name="other")),

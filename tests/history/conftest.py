@@ -47,20 +47,28 @@ def postgres_bin() -> Path | None:
 @dataclass(frozen=True)
 class PostgresServer:
     port: int
+    sockets: Path
+    """Its Unix socket's directory: reachable from the lab's network namespaces too."""
 
-    def url(self, schema: str = "") -> str:
-        """The cluster's database; with ``schema``, that schema first on the search path."""
-        options = f"?options=-csearch_path%3D{schema}" if schema else ""
-        return f"postgresql://brulee@127.0.0.1:{self.port}/postgres{options}"
+    def url(self, schema: str = "", *, socket: bool = False) -> str:
+        """The cluster's database; with ``schema``, that schema first on the search path; by its
+        Unix socket rather than loopback TCP with ``socket``."""
+        options = [f"options=-csearch_path%3D{schema}"] if schema else []
+        if socket:
+            query = "&".join([f"host={self.sockets}", f"port={self.port}", *options])
+            return f"postgresql://brulee@/postgres?{query}"
+        return f"postgresql://brulee@127.0.0.1:{self.port}/postgres" + (
+            f"?{options[0]}" if options else ""
+        )
 
-    def new_schema(self) -> str:
+    def new_schema(self, *, socket: bool = False) -> str:
         """The URL of a new, empty schema (much faster than a new database)."""
         import psycopg
 
         name = f"history_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {name}")
-        return self.url(name)
+        return self.url(name, socket=socket)
 
 
 def _free_port() -> int:
@@ -106,7 +114,7 @@ def postgres() -> Iterator[PostgresServer]:
            "--locale=C", "--no-sync")  # fmt: skip
         options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -F"
         pg(bindir / "pg_ctl", "-D", data, "-l", base / "log", "-o", options, "-w", "start")
-        yield PostgresServer(port)
+        yield PostgresServer(port, base)
     finally:
         if (data / "postmaster.pid").exists():
             pg(bindir / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop", check=False)
@@ -198,6 +206,20 @@ def lab_reports(tmp_path_factory: pytest.TempPathFactory, starter_db: Path) -> L
                            matching=matching)  # fmt: skip
             reports.append(root / name / "report.json")
     return LabReports(*reports)
+
+
+def first_seen_dates(store: HistoryStore, site: str = "") -> list[tuple[str, int, str, str]]:
+    """Every finding the store knows at a site, (address, port, cve, first seen): a port's
+    findings when first seen open, and those that came to it later."""
+    rows = store._db.execute(
+        "SELECT address, port, cve, seen FROM first_seen WHERE site = :site UNION ALL "
+        "SELECT ps.address, ps.port, i.cve, ps.seen FROM port_seen ps JOIN scan_findings i "
+        "ON i.scan_id = ps.scan_id AND i.n = ps.n WHERE ps.site = :site AND NOT EXISTS ("
+        "SELECT 1 FROM first_seen fs WHERE fs.site = ps.site AND fs.address = ps.address "
+        "AND fs.protocol = ps.protocol AND fs.port = ps.port AND fs.cve = i.cve)",
+        {"site": site},
+    )
+    return sorted(rows)
 
 
 @pytest.fixture

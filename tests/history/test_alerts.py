@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from brulee import __version__
-from brulee.core.vulnerability import Severity
+from brulee.core.history import ChangedLocation, FindingGroup
 from brulee.errors import UsageError
 from brulee.history.alerts import Delivery, check_webhook_url, detect_kind, notify, redact_url
-from brulee.history.payloads import NewFinding
+from brulee.history.payloads import NewFinding, NewFindings, build_payload
 
 SCAN = {"id": 42, "site": "dc1", "targets": ["10.0.0.0/24"], "finished": "2026-03-01T12:00:00Z"}
 SECRET = "T0AAAAAAA/B0BBBBBBB/XXXXsecretXXXXXXXXXXXX"  # noqa: S105 - a fake webhook token
@@ -396,29 +396,26 @@ def test_bad_url_is_an_error_without_a_request() -> None:
     assert "secret-token" not in result.error and "only http://" in result.error
 
 
-@dataclass(frozen=True)
-class Tracked:
-    """The fields of the history store's TrackedFinding."""
-
-    id: str
-    severity: Severity
-    cvss: float | None
-    kev: bool
-    confidence: str
-    service: str
-    address: str
-    hostname: str
-    protocol: str
-    port: int
-    first_seen: str
-    age_days: int | None
-
-
-def test_new_finding_of_a_tracked_finding() -> None:
-    tracked = Tracked("CVE-2021-41773", "critical", 9.8, True, "certain", "Apache httpd 2.4.49",
-                      "10.0.0.5", "web1", "tcp", 80, "2026-03-01T12:00:00Z", 0)  # fmt: skip
-    assert NewFinding.of(tracked) == NewFinding(
+def test_new_finding_of_a_change() -> None:
+    group = FindingGroup("new", "CVE-2021-41773", "critical", 9.8, True, "certain",
+                         "Apache httpd 2.4.49", 2, ())  # fmt: skip
+    where = ChangedLocation("10.0.0.5", "web1", "tcp", 80, "2026-03-01T12:00:00Z")
+    assert NewFinding.at(group, where) == NewFinding(
         cve="CVE-2021-41773", severity="critical", service="Apache httpd 2.4.49",
         address="10.0.0.5", port=80, protocol="tcp", hostname="web1", cvss=9.8, kev=True,
         first_seen="2026-03-01T12:00:00Z",
     )  # fmt: skip
+
+
+def test_a_batch_tells_its_totals_and_lists_what_it_holds(hook: Webhook) -> None:
+    """A scan with more new findings than a payload lists: only the most urgent are read (from
+    the history store), the totals are those of all."""
+    batch = NewFindings((FINDINGS[1], FINDINGS[0]), 250_000, {"critical": 1, "medium": 249_999}, 1)
+    result = notify(hook.url(), batch, scan=SCAN)
+    body = hook.received[0].body
+    assert (result.total, result.listed, body["total"], body["omitted"]) == (250_000, 2, 250_000,
+                                                                              249_998)  # fmt: skip
+    assert [f["cve"] for f in body["new_findings"]] == [FINDINGS[1].cve, FINDINGS[0].cve]
+    slack, listed = build_payload("slack", batch, SCAN)
+    assert listed == 2 and "250,000 new findings" in slack["text"]
+    assert "249,999 medium" in slack["text"] and "and 249,998 more" in json.dumps(slack)

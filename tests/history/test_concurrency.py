@@ -12,7 +12,7 @@ from brulee.fleet.merge import read_report
 from brulee.history.diff import diff_scans
 from brulee.history.store import open_store
 
-from .conftest import LabReports
+from .conftest import LabReports, first_seen_dates
 
 WORKERS = 6
 FIRST, CHANGED = "2026-11-28T16:29:57+00:00", "2026-12-08T16:29:57+00:00"
@@ -55,11 +55,11 @@ def test_concurrent_writers_lose_nothing(history_url: str, lab_reports: LabRepor
         for first, second in ids:
             assert diff_scans(store, firsts[0].id, first).empty
             changes = diff_scans(store, first, second)
-            assert (len(changes.new_findings), len(changes.fixed_findings)) == (6, 12)
+            assert (changes.count("new"), changes.count("fixed")) == (6, 12)
             assert changes.still_open == 39
         # Each finding's first date is the first scan's, whichever process recorded first;
         # only the port opened later was first seen later.
-        seen = store._db.execute("SELECT DISTINCT address, port, seen FROM first_seen")
+        seen = {(address, port, date) for address, port, _, date in first_seen_dates(store)}
         assert sorted(seen) == sorted([
             *((address, port, FIRST) for address, port in FIRST_PORTS), (FTP, 22, CHANGED),
         ])  # fmt: skip

@@ -3,6 +3,7 @@ reports; and their JSON section, valid against its schema."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,12 +12,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from brulee.core.history import Changes, ServiceChange, TrackedFinding, TrackedPort
+from brulee.core.history import LISTED, Changes, FindingChange, PortChange
 from brulee.errors import ParseError, UsageError
 from brulee.history.diff import diff_scans
-from brulee.history.store import HistoryStore, finding_order
-from brulee.pipeline import diff_report_files as diff_reports
-from brulee.report.json import changes_json
+from brulee.history.store import HistoryStore
+from brulee.pipeline import diff_report_files
+from brulee.report.json import write_changes
 
 from .conftest import LabReports
 
@@ -30,16 +31,34 @@ ROOT = Path(__file__).parents[2]
 Located = set[tuple[str, str, str, int]]
 
 
-def located(findings: Iterable[TrackedFinding]) -> Located:
-    return {(f.id, f.address, f.protocol, f.port) for f in findings}
+def located(changes: Changes, change: FindingChange) -> Located:
+    """Every finding of a kind, each at each location, as the store streams them."""
+    return {
+        (g.id, loc.address, loc.protocol, loc.port)
+        for g in changes.groups(change)
+        for loc in changes.detail.finding_locations(g)
+    }
 
 
 def at(ids: Iterable[str], address: str, port: int) -> Located:
     return {(v, address, "tcp", port) for v in ids}
 
 
-def dated(findings: Iterable[TrackedFinding]) -> set[tuple[str, int | None]]:
-    return {(f.first_seen, f.age_days) for f in findings}
+def dated(changes: Changes, change: FindingChange) -> set[str]:
+    return {
+        loc.first_seen
+        for g in changes.groups(change)
+        for loc in changes.detail.finding_locations(g)
+    }
+
+
+def ports(changes: Changes, change: PortChange) -> set[tuple[str, str, int, str, str]]:
+    return {
+        (loc.address, loc.protocol, loc.port, p.service, p.previous)
+        for p in changes.ports
+        if p.change == change
+        for loc in changes.detail.port_locations(p)
+    }
 
 
 def test_upgrade_closed_port_new_port_and_host_gone(
@@ -49,27 +68,44 @@ def test_upgrade_closed_port_new_port_and_host_gone(
     changes = diff_scans(store, first, changed)
     assert (changes.previous.id, changes.previous.scanned_at) == (first, FIRST)
     assert (changes.current.id, changes.current.scanned_at) == (changed, CHANGED)
+    assert changes.notes == ()
 
-    assert located(changes.new_findings) == at(lab_reports.vulnerabilities(SSH), FTP, 22)
-    assert {f.service for f in changes.new_findings} == {SSH}
-    assert dated(changes.new_findings) == {(CHANGED, 0)}
-    assert list(changes.new_findings) == sorted(changes.new_findings, key=finding_order)
-    assert changes.reappeared_findings == ()
+    assert located(changes, "new") == at(lab_reports.vulnerabilities(SSH), FTP, 22)
+    assert {g.service for g in changes.groups("new")} == {SSH}
+    assert dated(changes, "new") == {CHANGED}
+    assert all(g.count == 1 for g in changes.groups("new"))
+    assert changes.groups("reappeared") == ()
 
-    assert located(changes.fixed_findings) == (
+    assert located(changes, "fixed") == (
         at(lab_reports.vulnerabilities(PROFTPD), FTP, 21) | at(TRAVERSALS, WEB, 80)
     )
-    assert {f.service for f in changes.fixed_findings if f.port == 80} == {OLD_APACHE}
-    assert dated(changes.fixed_findings) == {(FIRST, None)}
+    assert {g.service for g in changes.groups("fixed") if g.id in TRAVERSALS} == {OLD_APACHE}
+    assert dated(changes, "fixed") == {FIRST}
     # The first scan's findings, less those fixed and those of the host not seen again.
-    gone = len(changes.fixed_findings) + len(lab_reports.vulnerabilities(OLD_APACHE))
+    gone = changes.count("fixed") + len(lab_reports.vulnerabilities(OLD_APACHE))
     assert changes.still_open == store.get(first).findings - gone == 39
+    assert changes.unknown == len(lab_reports.vulnerabilities(OLD_APACHE))
 
-    assert changes.new_ports == (TrackedPort(FTP, "", "tcp", 22, SSH),)
-    assert changes.closed_ports == (TrackedPort(FTP, "", "tcp", 21, PROFTPD),)
-    assert changes.changed_services == (ServiceChange(WEB, "", "tcp", 80, OLD_APACHE, NEW_APACHE),)
-    assert changes.missing_hosts == (HOSTILE,)
+    assert ports(changes, "new") == {(FTP, "tcp", 22, SSH, "")}
+    assert ports(changes, "closed") == {(FTP, "tcp", 21, PROFTPD, "")}
+    assert ports(changes, "changed") == {(WEB, "tcp", 80, NEW_APACHE, OLD_APACHE)}
+    assert [(h.change, h.count, h.addresses) for h in changes.hosts] == [("missing", 1, (HOSTILE,))]
+    assert list(changes.detail.host_addresses(changes.hosts[0])) == [HOSTILE]
     assert not changes.empty
+
+
+def test_most_urgent_first_and_the_first_locations_listed(
+    recorded: tuple[HistoryStore, list[int]],
+) -> None:
+    store, (first, changed, _) = recorded
+    changes = diff_scans(store, first, changed)
+    kinds = [g.change for g in changes.findings]
+    assert kinds == sorted(kinds, key=("new", "reappeared", "fixed").index)
+    fixed = changes.groups("fixed")
+    assert fixed[0].kev and fixed[0].id in TRAVERSALS  # known exploited first
+    for g in changes.findings:
+        streamed = tuple(changes.detail.finding_locations(g))
+        assert len(streamed) == g.count and g.locations == streamed[:LISTED]
 
 
 def test_findings_back_after_a_fix_keep_their_first_date(
@@ -77,35 +113,37 @@ def test_findings_back_after_a_fix_keep_their_first_date(
 ) -> None:
     store, (_, changed, back) = recorded
     changes = diff_scans(store, changed, back)
-    assert changes.new_findings == ()
-    assert located(changes.reappeared_findings) == (
+    assert changes.groups("new") == ()
+    assert located(changes, "reappeared") == (
         at(lab_reports.vulnerabilities(PROFTPD), FTP, 21)
         | at(lab_reports.vulnerabilities(OLD_APACHE), HOSTILE, 80)
         | at(TRAVERSALS, WEB, 80)
     )
-    assert dated(changes.reappeared_findings) == {(FIRST, 20)}
-    assert located(changes.fixed_findings) == at(lab_reports.vulnerabilities(SSH), FTP, 22)
-    assert dated(changes.fixed_findings) == {(CHANGED, None)}
-    assert changes.new_ports == (
-        TrackedPort(FTP, "", "tcp", 21, PROFTPD),
-        TrackedPort(HOSTILE, "", "tcp", 80, OLD_APACHE),
-    )
-    assert changes.closed_ports == (TrackedPort(FTP, "", "tcp", 22, SSH),)
-    assert changes.changed_services == (ServiceChange(WEB, "", "tcp", 80, NEW_APACHE, OLD_APACHE),)
-    assert changes.missing_hosts == ()
+    assert dated(changes, "reappeared") == {FIRST}
+    assert located(changes, "fixed") == at(lab_reports.vulnerabilities(SSH), FTP, 22)
+    assert dated(changes, "fixed") == {CHANGED}
+    assert ports(changes, "new") == {
+        (FTP, "tcp", 21, PROFTPD, ""),
+        (HOSTILE, "tcp", 80, OLD_APACHE, ""),
+    }
+    assert ports(changes, "closed") == {(FTP, "tcp", 22, SSH, "")}
+    assert ports(changes, "changed") == {(WEB, "tcp", 80, OLD_APACHE, NEW_APACHE)}
+    assert changes.hosts == ()
 
 
 def test_no_changes_between_identical_scans(lab_reports: LabReports) -> None:
-    changes = diff_reports(lab_reports.first, lab_reports.first)
-    assert changes.empty
-    assert changes.still_open == 54
+    with diff_report_files(lab_reports.first, lab_reports.first) as changes:
+        assert changes.empty
+        assert changes.still_open == 54
 
 
-def _without_scans(changes: Changes) -> dict[str, Any]:
+def _flat(changes: Changes) -> dict[str, Any]:
+    """Everything a comparison found, its locations streamed, less the scans compared."""
     return {
-        name: getattr(changes, name)
-        for name in Changes.__dataclass_fields__
-        if name not in ("previous", "current")
+        "findings": {(c, *f) for c in ("new", "reappeared", "fixed") for f in located(changes, c)},
+        "ports": {(c, *p) for c in ("new", "closed", "changed") for p in ports(changes, c)},
+        "hosts": {(h.change, a) for h in changes.hosts for a in changes.detail.host_addresses(h)},
+        "counts": (changes.still_open, changes.unknown),
     }
 
 
@@ -113,31 +151,48 @@ def test_diff_of_two_reports_agrees_with_the_history(
     recorded: tuple[HistoryStore, list[int]], lab_reports: LabReports
 ) -> None:
     store, (first, changed, back) = recorded
-    from_files = diff_reports(lab_reports.first, lab_reports.changed)
-    assert _without_scans(from_files) == _without_scans(diff_scans(store, first, changed))
-    assert (from_files.previous.kind, from_files.previous.location) == (
-        "report",
-        str(lab_reports.first),
-    )
-    assert (from_files.previous.scanned_at, from_files.current.scanned_at) == (FIRST, CHANGED)
-    from_directories = diff_reports(lab_reports.first.parent, lab_reports.changed.parent)
-    assert _without_scans(from_directories) == _without_scans(from_files)
+    with diff_report_files(lab_reports.first, lab_reports.changed) as from_files:
+        assert _flat(from_files) == _flat(diff_scans(store, first, changed))
+        assert (from_files.previous.kind, from_files.previous.location) == (
+            "report",
+            str(lab_reports.first),
+        )
+        assert from_files.previous.name == str(lab_reports.first)  # never "scan 1"
+        assert (from_files.previous.scanned_at, from_files.current.scanned_at) == (FIRST, CHANGED)
+        flat = _flat(from_files)
+    with diff_report_files(lab_reports.first.parent, lab_reports.changed.parent) as directories:
+        assert _flat(directories) == flat
     # Two files know nothing of earlier scans: what came back is new there.
-    later = diff_reports(lab_reports.changed, lab_reports.back)
-    assert later.reappeared_findings == ()
-    assert located(later.new_findings) == located(
-        diff_scans(store, changed, back).reappeared_findings
-    )
-    assert dated(later.new_findings) == {(BACK, 0)}
+    with diff_report_files(lab_reports.changed, lab_reports.back) as later:
+        assert later.groups("reappeared") == ()
+        assert located(later, "new") == located(diff_scans(store, changed, back), "reappeared")
+        assert dated(later, "new") == {BACK}
+
+
+def test_diff_warns_when_old_is_newer_than_new(
+    recorded: tuple[HistoryStore, list[int]], lab_reports: LabReports
+) -> None:
+    store, (first, changed, _) = recorded
+    (note,) = diff_scans(store, changed, first).notes
+    assert note.startswith(f"scan {changed} (2026-12-08 16:29:57Z) is newer than scan {first}")
+    with diff_report_files(lab_reports.changed, lab_reports.first) as backwards:
+        (note,) = backwards.notes
+    assert note.startswith(f"{lab_reports.changed} (2026-12-08 16:29:57Z) is newer than")
 
 
 def test_diff_reports_reads_only_brulee_reports(tmp_path: Path, lab_reports: LabReports) -> None:
-    with pytest.raises(UsageError, match="no such directory or report file"):
-        diff_reports(tmp_path / "absent.json", lab_reports.first)
+    with (
+        pytest.raises(UsageError, match="no such directory or report file"),
+        diff_report_files(tmp_path / "absent.json", lab_reports.first),
+    ):
+        pass
     junk = tmp_path / "junk.json"
     junk.write_text('{"hello": 1}')
-    with pytest.raises(ParseError, match="not a brulee report"):
-        diff_reports(lab_reports.first, junk)
+    with (
+        pytest.raises(ParseError, match="not a brulee report"),
+        diff_report_files(lab_reports.first, junk),
+    ):
+        pass
 
 
 def test_unknown_scan_ids_are_a_usage_error(recorded: tuple[HistoryStore, list[int]]) -> None:
@@ -148,17 +203,27 @@ def test_unknown_scan_ids_are_a_usage_error(recorded: tuple[HistoryStore, list[i
 
 def test_changes_json_matches_its_schema(recorded: tuple[HistoryStore, list[int]]) -> None:
     store, (first, changed, _) = recorded
-    data = changes_json(diff_scans(store, first, changed))
+    out = io.StringIO()
+    write_changes(out, diff_scans(store, first, changed))
+    data = json.loads(out.getvalue())
     defs = json.loads((ROOT / "schema" / "report.schema.json").read_text())["$defs"]
     jsonschema.validate(data, {"$defs": defs, "$ref": "#/$defs/changes"})
-    assert data["missing_hosts"] == [HOSTILE]
-    assert data["changed_services"] == [{
-        "address": WEB, "hostname": "", "protocol": "tcp", "port": 80,
-        "old": OLD_APACHE, "new": NEW_APACHE,
-    }]  # fmt: skip
-    assert data["current"] == {
-        "id": changed, "kind": "scan", "scanned_at": CHANGED,
-        "recorded_at": store.get(changed).recorded_at, "site": None, "shard": None,
-        "incomplete": False, "location": store.get(changed).location,
+    assert data["hosts"] == [{"change": "missing", "count": 1, "addresses": [HOSTILE]}]
+    (version,) = [p for p in data["ports"] if p["change"] == "changed"]
+    assert version == {
+        "change": "changed", "service": NEW_APACHE, "previous": OLD_APACHE, "count": 1,
+        "locations": [{"address": WEB, "hostname": "", "protocol": "tcp", "port": 80}],
     }  # fmt: skip
-    assert json.loads(json.dumps(data)) == data
+    assert data["current"] == {
+        "id": changed, "name": f"scan {changed}", "kind": "scan", "scanned_at": CHANGED,
+        "recorded_at": store.get(changed).recorded_at, "site": None, "shard": None,
+        "outcome": "complete", "incomplete": False, "ports": "tcp:21-22,25,80;udp:53",
+        "options": "", "location": store.get(changed).location,
+    }  # fmt: skip
+    counts = data["counts"]
+    assert (counts["fixed"], counts["still_open"], counts["missing_hosts"]) == (
+        sum(g["count"] for g in data["findings"] if g["change"] == "fixed"), 39, 1,
+    )  # fmt: skip
+    assert sum(len(g["locations"]) for g in data["findings"]) == sum(
+        counts[k] for k in ("new", "reappeared", "fixed")
+    )

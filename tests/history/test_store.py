@@ -4,6 +4,7 @@ that say what to do."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,12 @@ from brulee.core.scan import Shard
 from brulee.errors import EXIT_RUNTIME, HistoryError, UsageError
 from brulee.fleet.merge import read_report
 from brulee.history.migrations import MIGRATIONS
-from brulee.history.store import HistoryStore, open_store, report_scope, scope_key
+from brulee.history.store import Baseline, HistoryStore, open_store, report_scope, scope_key
 from brulee.match.sources import Matching
 from brulee.match.vulners import VulnersSource
 from brulee.pipeline import render_reports
 
-from .conftest import NMAP, LabReports, _free_port
+from .conftest import NMAP, LabReports, _free_port, first_seen_dates
 
 FIRST = "2026-11-28T16:29:57+00:00"
 
@@ -110,10 +111,9 @@ def test_recorded_scans(recorded: tuple[HistoryStore, list[int]], lab_reports: L
     assert {s.scope for s in store.list_scans()} == {scope}
     assert store.list_scans(scope=scope) == store.list_scans()
     assert store.list_scans(scope="elsewhere") == []
-    assert store.previous(scope, back) == store.get(changed)
-    assert store.previous(scope, changed) == ref
-    assert store.previous(scope, first) is None
-    assert store.previous("elsewhere", back) is None
+    assert store.baseline(store.get(back)).scan == store.get(changed)
+    assert store.baseline(store.get(changed)).scan == ref
+    assert store.baseline(ref) == Baseline(None, ())
 
 
 def test_record_refuses_an_unknown_kind(
@@ -127,6 +127,65 @@ def test_record_refuses_an_unknown_kind(
 
 NOTE = ("ALTER TABLE scans ADD COLUMN note TEXT NOT NULL DEFAULT ''",)
 """A migration this brulee does not have yet, to upgrade a store to."""
+
+
+def test_a_failed_scan_is_the_baseline_only_when_there_is_nothing_else(
+    history_url: str, lab_reports: LabReports
+) -> None:
+    with open_store(history_url) as store:
+        with read_report(lab_reports.first) as report:
+            run = replace(report.scan.run, failed=True, errors=("nmap job 1 exited with 1",))
+            failed = store.get(store.record(replace(report, scan=replace(report.scan, run=run)),
+                                            kind="scan", location="failed"))  # fmt: skip
+        with read_report(lab_reports.changed) as report:
+            changed = store.get(store.record(report, kind="scan", location="changed"))
+        baseline = store.baseline(changed)
+        assert baseline.scan == failed
+        (note,) = baseline.notes
+        assert note.startswith(
+            f"No complete scan of this scope looked at the same ports with the same options: "
+            f"compared with scan {failed.id}, which failed (Nmap reported an error)."
+        )
+        # Once a good scan exists, the failed one is skipped, and said so.
+        with read_report(lab_reports.back) as report:
+            back = store.get(store.record(report, kind="scan", location="back"))
+        assert store.baseline(back).scan == changed
+        assert store.baseline(back).notes == ()  # dated before the good one: not in between
+
+
+def test_a_store_of_schema_2_keeps_its_dates(history_url: str, lab_reports: LabReports) -> None:
+    """Schema 3 keeps first-seen dates per port: a store written by the brulee before, with a
+    row per finding, keeps every date it knew; its scans keep how they ended."""
+    old = "2026-10-01T00:00:00+00:00"
+    web = "10.213.77.12"
+    with read_report(lab_reports.first) as report:
+        scope = report_scope(report)
+    ssh = lab_reports.vulnerabilities("OpenSSH 8.2p1 Ubuntu 4ubuntu0.5")
+    with open_store(history_url, migrations=MIGRATIONS[:2]) as store:  # as it was written
+        assert store.schema_version == 2
+        db = store._db
+        ((scan_id,),) = db.execute(
+            "INSERT INTO scans (recorded_at, scanned_at, kind, scope, targets, started, "
+            "finished, incomplete, hosts_up, hosts_down, site, shard, location) VALUES "
+            "(?, ?, 'scan', ?, '[]', ?, '', 1, 1, 0, '', '', 'old') RETURNING id",
+            (old, old, scope, old),
+        )
+        db.execute("INSERT INTO scan_services VALUES (?, 0, 'k', 'OpenSSH 8.2p1', 'OpenSSH', "
+                   "'8.2p1', 'tcp', 'vulnerable')", (scan_id,))  # fmt: skip
+        db.executemany("INSERT INTO scan_findings VALUES (?, 0, ?, 'high', 7.5, 0, 'certain')",
+                       [(scan_id, cve) for cve in ssh[:2]])  # fmt: skip
+        db.execute("INSERT INTO scan_ports VALUES (?, ?, 'tcp', 22, 0)", (scan_id, web))
+        db.execute("INSERT INTO scan_hosts VALUES (?, ?, '')", (scan_id, web))
+        db.executemany("INSERT INTO first_seen VALUES ('', ?, 'tcp', 22, ?, ?, ?)",
+                       [(web, cve, old, scan_id) for cve in ssh[:2]])  # fmt: skip
+    with open_store(history_url) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.get(scan_id).outcome == "interrupted"
+        with read_report(lab_reports.first) as report:
+            store.record(report, kind="scan", location="first")
+        dates = {cve: seen for address, port, cve, seen in first_seen_dates(store)
+                 if (address, port) == (web, 22)}  # fmt: skip
+    assert dates == {cve: old if cve in ssh[:2] else FIRST for cve in ssh}
 
 
 def test_an_older_store_is_migrated_at_open(history_url: str, lab_reports: LabReports) -> None:
@@ -157,11 +216,8 @@ def test_first_seen_is_the_earliest_scan_whatever_the_order_recorded(
         ):  # a late `brulee report` of the older scan
             with read_report(path) as report:
                 store.record(report, kind="report", location=str(path))
-        seen = store._db.execute(
-            "SELECT address, port, cve, seen FROM first_seen WHERE address = ? AND port = 80 ",
-            ("10.213.77.12",),
-        )
-    assert sorted(seen) == [
+        seen = [row for row in first_seen_dates(store) if row[:2] == ("10.213.77.12", 80)]
+    assert seen == [
         ("10.213.77.12", 80, cve, FIRST)
         for cve in sorted(lab_reports.vulnerabilities("Apache httpd 2.4.49"))
     ]
@@ -179,8 +235,8 @@ def test_site_and_shard_make_the_scope(history_url: str, tmp_path: Path) -> None
                 refs.append(store.get(store.record(report, kind="scan", location=site)))
         assert [(r.site, r.shard) for r in refs] == [("dc1", "2/3"), ("dc2", "2/3")]
         assert refs[0].scope != refs[1].scope == scope_key(["10.213.77.0/24"], "dc2", Shard(2, 3))
-        assert store.previous(refs[1].scope, refs[1].id) is None
+        assert store.baseline(refs[1]) == Baseline(None, ())
         # The same address at two sites is two machines: two findings, two first dates.
-        sites = store._db.execute("SELECT site, COUNT(*) FROM first_seen GROUP BY site")
-        assert sorted(sites) == [("dc1", refs[0].findings), ("dc2", refs[1].findings)]
+        sites = [(site, len(first_seen_dates(store, site))) for site in ("dc1", "dc2")]
+        assert sites == [("dc1", refs[0].findings), ("dc2", refs[1].findings)]
         assert refs[0].findings > 0

@@ -39,17 +39,29 @@ def run(tmp_path: Path, name: str, ports: str, *extra: str) -> tuple[int, dict[s
     return code, json.loads((out / "report.json").read_text("utf-8"))
 
 
+def ids(changes: dict[str, Any], change: str) -> set[str]:
+    """The vulnerabilities of a kind of change in a report's changes section."""
+    return {g["id"] for g in changes["findings"] if g["change"] == change}
+
+
+def ports(changes: dict[str, Any], change: str) -> list[tuple[int, str, str | None]]:
+    return [
+        (loc["port"], p["service"], p["previous"])
+        for p in changes["ports"]
+        if p["change"] == change
+        for loc in p["locations"]
+    ]
+
+
 def test_second_scan_reports_what_changed(tmp_path: Path) -> None:
     _, first = run(tmp_path, "one", x.port(22, ssh("7.4")) + x.port(80, HTTP))
     assert first["changes"] is None  # nothing to compare with yet
     _, second = run(tmp_path, "two", x.port(22, ssh("9.8p1")))
     changes = second["changes"]
-    assert [(p["port"], p["service"]) for p in changes["closed_ports"]] == [(80, "nginx 1.14.0")]
-    ((port, old, new),) = [(c["port"], c["old"], c["new"]) for c in changes["changed_services"]]
-    assert (port, old, new) == (22, "OpenSSH 7.4", "OpenSSH 9.8p1")
-    fixed = {f["id"] for f in changes["fixed_findings"]}
-    assert "CVE-2023-38408" in fixed  # fixed in 9.3p2
-    assert "CVE-2023-38408" not in {f["id"] for f in changes["new_findings"]}
+    assert ports(changes, "closed") == [(80, "nginx 1.14.0", None)]
+    assert ports(changes, "changed") == [(22, "OpenSSH 9.8p1", "OpenSSH 7.4")]
+    assert "CVE-2023-38408" in ids(changes, "fixed")  # fixed in 9.3p2
+    assert "CVE-2023-38408" not in ids(changes, "new")
 
 
 def test_new_only_gate_ignores_what_was_already_there(tmp_path: Path) -> None:
@@ -59,7 +71,7 @@ def test_new_only_gate_ignores_what_was_already_there(tmp_path: Path) -> None:
     code, third = run(tmp_path, "three", x.port(22, ssh("7.4")) + x.port(21, FTP),
                       "--fail-on", "critical", "--fail-on-new")  # fmt: skip
     assert code == 1
-    assert "CVE-2011-2523" in {f["id"] for f in third["changes"]["new_findings"]}
+    assert "CVE-2011-2523" in ids(third["changes"], "new")
 
 
 def test_suppressions_move_findings_to_the_appendix_and_expire(tmp_path: Path) -> None:
@@ -139,11 +151,12 @@ def test_history_lists_scans_and_diff_compares_them(
     assert main(["diff", "1", "2", *store]) == 0
     text = capsys.readouterr().out
     assert "changes from scan 1" in text and "OpenSSH 7.4 -> OpenSSH 9.8p1" in text
-    assert "10.0.0.1:80/tcp nginx 1.14.0" in text  # closed port
+    assert "nginx 1.14.0 at 1: 10.0.0.1:80/tcp" in text  # closed port
     one, two = (str(tmp_path / name / "report.json") for name in ("one", "two"))
     assert main(["diff", one, two, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert [p["port"] for p in data["closed_ports"]] == [80]
+    assert ports(data, "closed") == [(80, "nginx 1.14.0", None)]
+    assert data["previous"]["name"] == f"{one} (scan 1)"
     assert main(["diff", "1", "2", *store, "--format", "md"]) == 0
     assert md_escape("OpenSSH 9.8p1") in capsys.readouterr().out
     assert main(["diff", "1", "2", *store, "--format", "html"]) == 0
@@ -156,7 +169,7 @@ def test_a_suppressed_finding_is_not_reported_as_fixed(tmp_path: Path) -> None:
     rules.write_text("- cve: CVE-2023-38408\n  reason: accepted\n  author: a\n", "utf-8")
     run(tmp_path, "one", x.port(22, ssh("7.4")))
     _, second = run(tmp_path, "two", x.port(22, ssh("7.4")), "--suppressions", str(rules))
-    assert "CVE-2023-38408" not in {f["id"] for f in second["changes"]["fixed_findings"]}
+    assert "CVE-2023-38408" not in ids(second["changes"], "fixed")
     assert second["suppressed"]["services"][0]["vulnerabilities"][0]["id"] == "CVE-2023-38408"
 
 

@@ -220,10 +220,12 @@ def test_two_lab_scans_show_the_upgrade_and_the_closed_port(
                         nmap_args="-n -T4 -p 21,22")  # fmt: skip
             assert done.returncode == 0, done.stderr
     changes = report(tmp_path / "after")["changes"]
-    assert [(p["port"], p["service"]) for p in changes["closed_ports"]] == [(21, "vsftpd 2.3.4")]
-    assert [(c["old"], c["new"]) for c in changes["changed_services"]] == [
-        ("OpenSSH 7.4p1", "OpenSSH 9.8p1")
-    ]
-    fixed = {f["id"] for f in changes["fixed_findings"]}
+    ports = {p["change"]: (p["previous"], p["service"], [loc["port"] for loc in p["locations"]])
+             for p in changes["ports"]}  # fmt: skip
+    assert ports == {
+        "closed": (None, "vsftpd 2.3.4", [21]),
+        "changed": ("OpenSSH 7.4p1", "OpenSSH 9.8p1", [22]),
+    }
+    fixed = {f["id"] for f in changes["findings"] if f["change"] == "fixed"}
     assert {"CVE-2011-2523", "CVE-2023-38408", "CVE-2018-15473"} <= fixed
     assert changes["previous"]["id"] < changes["current"]["id"]

@@ -17,7 +17,18 @@ import pytest
 from markdown_it import MarkdownIt
 from playwright.sync_api import sync_playwright
 
-from brulee.core.history import Changes, ScanRef, ServiceChange, TrackedFinding, TrackedPort
+from brulee.core.history import (
+    LISTED,
+    ChangedLocation,
+    Changes,
+    FindingChange,
+    FindingGroup,
+    HostGroup,
+    PortChange,
+    PortGroup,
+    ScanRef,
+)
+from brulee.core.ports import PortSet
 from brulee.core.report import Report
 from brulee.core.suppression import Suppression
 from brulee.history.suppressions import Suppressions, parse_suppression
@@ -37,42 +48,80 @@ HOSTNAME = "evil<marquee>.example.test"
 def _ref(scan_id: int, when: str) -> ScanRef:
     return ScanRef(
         id=scan_id, recorded_at=when, scanned_at=when, kind="scan", scope="s", targets=(),
-        started=when, finished=when, incomplete=False, hosts_up=3, hosts_down=0, site="",
-        shard="", location="", ports=5, findings=9,
+        started=when, finished=when, outcome="complete", hosts_up=3, hosts_down=0, site="",
+        shard="", location="", ports=5, findings=9, scanned=PortSet.parse("tcp:1-1000"),
+        options="",
     )  # fmt: skip
 
 
-def _finding(cve: str, severity: str, age: int | None, kev: bool = False) -> TrackedFinding:
-    return TrackedFinding(
-        id=cve, severity=severity, cvss=9.8, kev=kev, confidence="certain",  # type: ignore[arg-type]
-        service=HOSTILE, address="192.0.2.20", hostname=HOSTNAME, protocol="tcp", port=8080,
-        first_seen="2024-04-01T10:00:00+00:00", age_days=age,
-    )  # fmt: skip
+def _at(
+    n: int, hostname: str = HOSTNAME, seen: str = "2024-04-01T10:00:00+00:00"
+) -> ChangedLocation:
+    return ChangedLocation(f"192.0.2.{20 + n}", hostname, "tcp", 8080, seen)
+
+
+class Detail:
+    """Every location of each group of a hand-made comparison, as the history store streams
+    them."""
+
+    def __init__(self, locations: dict[int, list[ChangedLocation]], hosts: list[str]) -> None:
+        self.locations, self.hosts = locations, hosts
+
+    def finding_locations(self, group: FindingGroup) -> Iterator[ChangedLocation]:
+        return iter(self.locations[group.key])
+
+    def port_locations(self, group: PortGroup) -> Iterator[ChangedLocation]:
+        return iter(self.locations[group.key])
+
+    def host_addresses(self, group: HostGroup) -> Iterator[str]:
+        return iter(self.hosts)
+
+
+EVERYWHERE = [_at(n) for n in range(12)]  # more than the human formats list
+CLOSED = [
+    ChangedLocation("192.0.2.10", "", "tcp", 21),
+    ChangedLocation("192.0.2.10", "", "udp", 161),
+]
+LOCATIONS = {1: EVERYWHERE, 2: [_at(0)], 3: [_at(1)], 4: [_at(2, "web1")], 5: [_at(0)],
+             6: CLOSED, 7: [_at(3, "web1")]}  # fmt: skip
+NOTE = "Not used as the baseline: scan 10 (failed (Nmap reported an error))."
+
+
+def _group(change: FindingChange, cve: str, severity: str, key: int, *, service: str = HOSTILE,
+           kev: bool = False) -> FindingGroup:  # fmt: skip
+    where = LOCATIONS[key]
+    return FindingGroup(change, cve, severity, 9.8, kev, "certain", service, len(where),  # type: ignore[arg-type]
+                        tuple(where[:LISTED]), key)  # fmt: skip
+
+
+def _ports(change: PortChange, service: str, key: int, previous: str = "") -> PortGroup:
+    where = LOCATIONS[key]
+    return PortGroup(change, service, previous, len(where), tuple(where[:LISTED]), key)
 
 
 CHANGES = Changes(
     previous=_ref(11, "2024-04-20T10:00:00+00:00"),
     current=_ref(12, "2024-05-01T10:00:00+00:00"),
-    new_findings=(
-        _finding("CVE-2024-0001", "critical", 0, kev=True),
-        _finding("CVE-2024-0002", "high", 0),
+    notes=(NOTE,),
+    findings=(
+        _group("new", "CVE-2024-0001", "critical", 1, kev=True),
+        _group("new", "CVE-2024-0002", "high", 2),
+        _group("reappeared", "CVE-2023-0003", "medium", 3),
+        _group("fixed", "CVE-2022-0004", "low", 4, service="vsftpd 2.3.4"),
     ),
-    reappeared_findings=(_finding("CVE-2023-0003", "medium", 30),),
-    fixed_findings=(_finding("CVE-2022-0004", "low", None),),
     still_open=7,
-    new_ports=(TrackedPort("192.0.2.20", HOSTNAME, "tcp", 8080, HOSTILE),),
-    closed_ports=(
-        TrackedPort("192.0.2.10", "", "tcp", 21, "vsftpd 2.3.4"),
-        TrackedPort("192.0.2.10", "", "udp", 161, "snmp"),
+    unknown=3,
+    ports=(
+        _ports("new", HOSTILE, 5),
+        _ports("closed", "vsftpd 2.3.4", 6),
+        _ports("changed", HOSTILE, 7, "Apache httpd 2.4.49"),
     ),
-    changed_services=(
-        ServiceChange("192.0.2.10", "web1", "tcp", 80, "Apache httpd 2.4.49", HOSTILE),
-    ),
-    missing_hosts=("192.0.2.40",),
+    hosts=(HostGroup("missing", 1, ("192.0.2.40",)),),
+    detail=Detail(LOCATIONS, ["192.0.2.40"]),
 )
 HEADLINE = (
-    "2 new, 1 reappeared, 1 fixed, 7 still open; 1 new port, 2 closed ports; "
-    "1 changed version; 1 host not found up"
+    "13 new, 1 reappeared, 1 fixed, 7 still open; 1 new port, 2 closed ports; "
+    "1 changed version; 1 host not looked at again; 3 findings unknown"
 )
 
 
@@ -109,15 +158,21 @@ def test_view(tracked: Report) -> None:
     assert v.changes is not None and v.suppressed is not None
     assert v.changes.headline == HEADLINE
     assert v.changes.previous == "scan 11 of 2024-04-20 10:00:00Z"
+    assert v.changes.notes == (NOTE,)
     assert [t.name for t in v.changes.findings] == ["new", "reappeared", "fixed"]
     new = v.changes.findings[0].rows[0]
-    assert (new.first_seen, new.age, new.where) == (
-        "2024-04-01",
-        "today",
+    assert (new.count, new.more, new.where[0]) == (
+        "12",
+        "and 7 more",
         f"192.0.2.20 ({HOSTNAME}) 8080/tcp",
     )
-    assert v.changes.findings[1].rows[0].age == "30 days"
-    assert v.changes.findings[2].rows[0].age == "30 days"  # first seen to the fixing scan
+    assert len(new.where) == LISTED
+    back = v.changes.findings[1].rows[0]
+    assert back.where == (f"192.0.2.21 ({HOSTNAME}) 8080/tcp (first seen 2024-04-01, 30 days)",)
+    fixed = v.changes.findings[2].rows[0]  # first seen to the fixing scan
+    assert fixed.where == ("192.0.2.22 (web1) 8080/tcp (first seen 2024-04-01, 30 days)",)
+    assert [t.name for t in v.changes.ports] == ["new", "closed", "changed"]
+    assert v.changes.ports[2].rows[0].service == f"Apache httpd 2.4.49 -> {HOSTILE}"
     s = v.suppressed
     assert (s.complete, s.partial) == (1, 1)
     assert s.headline == (
@@ -166,17 +221,23 @@ def test_html_sections_and_order(html: Path) -> None:
     assert _texts(changes.xpath('.//*[@id="changes-headline"]')[0]) == HEADLINE
     assert "alert" in changes.get("class")
     for name, rows in (("new", 2), ("reappeared", 1), ("fixed", 1), ("new-ports", 1),
-                       ("closed-ports", 2), ("services", 1)):  # fmt: skip
+                       ("closed-ports", 1), ("services", 1)):  # fmt: skip
         (details,) = changes.xpath(f'.//details[@id="changes-{name}"]')
         assert details.get("open") is not None
         assert len(details.xpath(".//tbody/tr")) == rows, name
+    assert _texts(changes.xpath('.//*[contains(@class, "changes-note")]')[0]) == NOTE
     row = changes.xpath('.//details[@id="changes-new"]//tbody/tr')[0]
-    assert [_texts(td) for td in row.xpath("td")] == [
-        "CVE-2024-0001", "critical", "KEV", HOSTILE, f"192.0.2.20 ({HOSTNAME}) 8080/tcp",
-        "2024-04-01", "today",
+    cells = [_texts(td) for td in row.xpath("td")]
+    assert cells[:5] == ["CVE-2024-0001", "critical", "KEV", HOSTILE, "12"]
+    listed = "192.0.2.20 (evil<marquee>.example.test) 8080/tcp"
+    assert cells[5].startswith(listed) and cells[5].endswith("and 7 more")
+    assert len(row.xpath("td")[5].xpath(".//br")) == LISTED
+    closed = changes.xpath('.//details[@id="changes-closed-ports"]//tbody/tr/td')
+    assert [_texts(td) for td in closed] == [
+        "vsftpd 2.3.4", "2", "192.0.2.10 21/tcp192.0.2.10 161/udp"
     ]  # fmt: skip
     change = changes.xpath('.//details[@id="changes-services"]//tbody/tr/td')
-    assert [_texts(td) for td in change][1:] == ["Apache httpd 2.4.49", HOSTILE]
+    assert _texts(change[0]) == f"Apache httpd 2.4.49 -> {HOSTILE}"
     missing = _texts(changes.xpath('.//*[@id="changes-missing"]')[0])
     assert "192.0.2.40" in missing and "unknown, not closed or fixed" in missing
     note = _texts(doc.xpath('//*[@id="suppressed-note"]')[0])
@@ -220,8 +281,8 @@ def test_html_visible_without_javascript(html: Path) -> None:
 
 
 def test_html_large_lists_collapse_unless_new(tracked: Report, tmp_path: Path) -> None:
-    many = tuple(replace(CHANGES.closed_ports[0], port=p) for p in range(1, 41))
-    calm = replace(CHANGES, new_findings=(), reappeared_findings=(), closed_ports=many)
+    many = tuple(replace(CHANGES.ports[1], service=f"daemon {n}") for n in range(40))
+    calm = replace(CHANGES, findings=CHANGES.groups("fixed"), ports=many)
     path = tmp_path / "calm.html"
     HtmlRenderer().render(replace(tracked, changes=calm), path)
     doc = lxml.html.parse(str(path)).getroot()
@@ -248,15 +309,17 @@ def test_markdown(tracked: Report, tmp_path: Path) -> None:
     assert HEADLINE in text
     assert "1 finding suppressed, 1 more at some locations only (see appendix)" in text
     h3 = [_texts(h) for h in doc.xpath("//h3")]
-    for title in ("New findings (2)", "Reappeared findings (1)", "Fixed findings (1)",
+    for title in ("New findings (13)", "Reappeared findings (1)", "Fixed findings (1)",
                   "New ports (1)", "Closed ports (2)", "Changed service versions (1)",
                   "Expired suppressions (no longer applied) (1)",
                   "Stale suppressions (matched nothing) (1)"):  # fmt: skip
         assert title in h3
+    assert NOTE in text
     table = doc.xpath("//h3[starts-with(., 'New findings')]/following::table[1]")[0]
     first = [_texts(td) for td in table.xpath(".//tbody/tr[1]/td")]
-    assert first[0] == "CVE-2024-0001" and first[3] == HOSTILE
-    assert first[4] == f"192.0.2.20 ({HOSTNAME}) 8080/tcp"
+    assert first[0] == "CVE-2024-0001" and first[3] == HOSTILE and first[4] == "12"
+    assert first[5].startswith(f"192.0.2.20 ({HOSTNAME}) 8080/tcp; 192.0.2.21")
+    assert first[5].endswith("; and 7 more")
     appendix = doc.xpath("//h2[.='Appendix: Suppressed findings']/following::table[1]")[0]
     rows = appendix.xpath(".//tbody/tr")
     assert all(len(r.xpath("td")) == 9 for r in rows)
@@ -297,11 +360,12 @@ def test_pdf(tracked: Report, tmp_path: Path) -> None:
     squeezed = re.sub(r"\s+", "", text)
     assert HEADLINE in flat
     for words in (
-        "New findings (2)",
+        "New findings (13)",
         "Fixed findings (1)",
         "Closed ports (2)",
         "Changed service versions (1)",
         "Not found up again: 1 host",
+        "and 7 more",
         "Appendix: Suppressed findings",
         "Expired suppressions (no longer applied) (1)",
         "Stale suppressions (matched nothing) (1)",
@@ -335,10 +399,7 @@ def test_changes_html(tmp_path: Path) -> None:
     assert _texts(doc.xpath('//*[@id="changes-headline"]')[0]) == HEADLINE
     assert len(doc.xpath('//details[@id="changes-new"]//tbody/tr')) == 2
     assert "<marquee" not in page and HOSTILE in _texts(doc)
-    nothing = replace(
-        CHANGES, new_findings=(), reappeared_findings=(), fixed_findings=(), new_ports=(),
-        closed_ports=(), changed_services=(), missing_hosts=(),
-    )  # fmt: skip
+    nothing = replace(CHANGES, findings=(), ports=(), hosts=())
     empty = lxml.html.fromstring(changes_html(nothing))
     assert "Nothing changed: 7 findings still open." in _texts(empty)
     if CHROMIUM.exists():  # the style is admitted by its hash: the page is styled

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 
 import pytest
 
+from brulee.core.ports import PortSet
 from brulee.core.report import PartSummary, Report
 from brulee.core.scan import Service, Shard
 from brulee.errors import ParseError
@@ -59,9 +60,10 @@ def test_every_value_reads_back_as_written(report: Report) -> None:
     assert any(g.distribution for g in report.services)
     assert any(v.kev for g in report.services for v in g.vulnerabilities)
     hosts = list(report.hosts())
-    assert [read_host(host_dict(h)) for h in hosts] == hosts
+    assert [read_host(host_dict(h, {})) for h in hosts] == hosts
     part = PartSummary("s3://b/dc1/report.json", "dc1", Shard(2, 3), "a", "", True, 1, 2,
-                       ("e",), ("w",), "7.93", "db", "2024", "now", "0.1.0")  # fmt: skip
+                       ("e",), ("w",), "7.93", "db", "2024", "now", "0.1.0", (), "interrupted",
+                       PortSet.parse("tcp:1-1024;udp:53"), 2, 17)  # fmt: skip
     assert read_part(part_dict(part), part.source, part.tool_version) == part
 
 

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from brulee.errors import NmapArgsError, NmapError
-from brulee.scan.nmap import Runner, build_argv, check_user_args, find_nmap, plan_jobs
+from brulee.scan.nmap import (
+    Runner,
+    build_argv,
+    check_user_args,
+    detection_options,
+    find_nmap,
+    plan_jobs,
+)
 from brulee.scan.nmapxml import NmapXmlReader
 from brulee.scan.progress import Status
 from brulee.scan.targets import build_scope, parse_list
@@ -62,6 +69,23 @@ def test_option_values_are_not_mistaken_for_targets() -> None:
     assert check_user_args("--script-args user=admin -e eth0") == [
         "--script-args", "user=admin", "-e", "eth0",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("nmap -sV -T4 -n -p 1-1000 --host-timeout 30m -oX /r/a.xml -iL /r/t.txt", ""),
+        ("nmap -sV --version-intensity 7 --max-retries 2", ""),  # Nmap's default intensity
+        ("nmap -sV --script vulners -oX /a.xml", "script=vulners"),
+        ("nmap -sV --script=vulners,http-title --script-args mincvss=7",
+         "script-args=mincvss=7 script=http-title script=vulners"),
+        ("nmap -sV -sC --version-all", "script=default version-intensity=9"),
+        ("nmap -A ; nmap -sV --version-light", "script=default version-intensity=2"),
+        ("nmap -sV --min-rate 'unbalanced", ""),
+    ],
+)  # fmt: skip
+def test_detection_options_are_those_that_change_what_is_seen(command: str, options: str) -> None:
+    assert detection_options(command) == options
 
 
 def test_argv_is_a_list_with_user_args_and_brulee_output(tmp_path: Path) -> None:

@@ -74,7 +74,7 @@ def test_host_fields_states_and_counts(tmp_path: Path) -> None:
     assert host.address == "10.0.0.7" and host.mac == "52:54:00:12:34:56"
     assert host.hostnames == ("a.example", "b.example")
     assert host.timed_out is True
-    assert (host.closed_ports, host.filtered_ports) == (990, 5)
+    assert (host.closed_ports, host.filtered_ports) == (991, 5)  # tcp/25 is listed alone
     assert [p.key for p in host.open_ports] == ["udp/161"]
     assert [p.state for p in host.ports] == ["open|filtered", "closed"]
     assert host.scripts[0].id == "ssl-cert"
@@ -87,6 +87,18 @@ def test_run_facts_come_from_prolog_and_runstats(tmp_path: Path) -> None:
     assert run.scanner_version == "7.93"
     assert (run.started, run.finished) == ("2023-11-14T22:13:20+00:00", "2023-11-14T22:14:20+00:00")
     assert (run.hosts_up, run.hosts_down, run.incomplete) == (1, 0, False)
+    assert (run.ports.text, run.outcome) == ("tcp:1-65535;udp:1-65535", "complete")
+
+
+def test_the_ports_scanned_come_from_scaninfo(tmp_path: Path) -> None:
+    lab = NMAP_XML / "lab-basic.xml"
+    reader = NmapXmlReader(lab)
+    list(reader.hosts())
+    assert reader.run.ports.text == "tcp:21-22,25,80;udp:53"
+    bad = tmp_path / "bad.xml"
+    bad.write_text(lab.read_text("utf-8").replace('services="53"', 'services="53-x"'), "utf-8")
+    with pytest.raises(ParseError, match=r"bad.xml: <scaninfo>: not a port list: '53-x'"):
+        list(NmapXmlReader(bad).hosts())
 
 
 def test_nmap_reported_error_is_kept(tmp_path: Path) -> None:
@@ -98,6 +110,7 @@ def test_nmap_reported_error_is_kept(tmp_path: Path) -> None:
     )
     _, reader = read(path)
     assert reader.run.errors == ("Failed to open device eth9",)
+    assert (reader.run.failed, reader.run.outcome, reader.run.complete) == (True, "failed", False)
 
 
 def test_identical_services_and_scripts_are_shared_objects(tmp_path: Path) -> None:
@@ -152,14 +165,17 @@ def test_hostile_doctypes_are_refused(tmp_path: Path, doctype: str, message: str
 
 
 def test_merge_runs_spans_all_files() -> None:
+    from brulee.core.ports import PortSet
     from brulee.core.scan import ScanRun
 
     merged = merge_runs([
         ScanRun(args="a", started="2026-01-01T00:00:05", finished="2026-01-01T00:01:00",
-                hosts_up=2, sources=("a.xml",)),
+                hosts_up=2, sources=("a.xml",), ports=PortSet.parse("tcp:22")),
         ScanRun(args="b", started="2026-01-01T00:00:01", finished="2026-01-01T00:02:00",
-                hosts_up=3, hosts_down=1, incomplete=True, errors=("cut",), sources=("b.xml",)),
+                hosts_up=3, hosts_down=1, incomplete=True, errors=("cut",), sources=("b.xml",),
+                ports=PortSet.parse("udp:53"), failed=True),
     ])  # fmt: skip
+    assert (merged.ports.text, merged.failed, merged.outcome) == ("tcp:22;udp:53", True, "failed")
     assert merged.started == "2026-01-01T00:00:01"
     assert merged.finished == "2026-01-01T00:02:00"
     assert (merged.hosts_up, merged.hosts_down, merged.incomplete) == (5, 1, True)

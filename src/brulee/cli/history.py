@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Callable
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from brulee.core.history import Changes, TrackedFinding, TrackedPort
+from brulee.core.history import ChangedLocation, Changes
 from brulee.errors import EXIT_OK
 from brulee.history.diff import diff_scans
 from brulee.history.store import open_store
 from brulee.pipeline import diff_report_files
 from brulee.report.changes import changes_html, changes_markdown
-from brulee.report.json import changes_json
+from brulee.report.json import write_changes
+
+log = logging.getLogger(__name__)
 
 
 def add_history_parsers(commands: Any) -> None:
@@ -42,40 +46,47 @@ def add_history_parsers(commands: Any) -> None:
         command.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
-def _finding(item: TrackedFinding) -> str:
-    age = f", open {item.age_days} days" if item.age_days else ""
-    return (
-        f"{item.id} ({item.severity}{', KEV' if item.kev else ''}) {item.service} at "
-        f"{item.address}:{item.port}/{item.protocol}, first seen {item.first_seen[:10]}{age}"
-    )
+def _where(loc: ChangedLocation) -> str:
+    host = f"[{loc.address}]" if ":" in loc.address else loc.address
+    return f"{host}:{loc.port}/{loc.protocol}"
 
 
-def _port(port: TrackedPort) -> str:
-    return f"{port.address}:{port.port}/{port.protocol} {port.service}"
+def _listed(where: Iterable[str], count: int) -> str:
+    shown = list(where)
+    return ", ".join(shown) + (f" and {count - len(shown):,} more" if count > len(shown) else "")
 
 
 def changes_text(changes: Changes) -> list[str]:
-    """The changes as terminal lines."""
+    """The changes as terminal lines: each group with its first locations."""
+    c = changes
     lines = [
-        f"changes from scan {changes.previous.id} ({changes.previous.scanned_at}) "
-        f"to scan {changes.current.id} ({changes.current.scanned_at}):",
-        f"  {len(changes.new_findings)} new, {len(changes.reappeared_findings)} reappeared, "
-        f"{len(changes.fixed_findings)} fixed findings; {changes.still_open} still open",
+        f"changes from {c.previous.name} ({c.previous.scanned_at}) "
+        f"to {c.current.name} ({c.current.scanned_at}):",
+        *(f"  note: {note}" for note in c.notes),
+        f"  {c.count('new'):,} new, {c.count('reappeared'):,} reappeared, "
+        f"{c.count('fixed'):,} fixed findings; {c.still_open:,} still open"
+        + (f"; {c.unknown:,} unknown" if c.unknown else ""),
     ]
-    sections: list[tuple[str, list[str]]] = [
-        ("new findings", [_finding(f) for f in changes.new_findings]),
-        ("reappeared findings", [_finding(f) for f in changes.reappeared_findings]),
-        ("fixed findings", [_finding(f) for f in changes.fixed_findings]),
-        ("new ports", [_port(p) for p in changes.new_ports]),
-        ("closed ports", [_port(p) for p in changes.closed_ports]),
-        ("changed services", [f"{c.address}:{c.port}/{c.protocol} {c.old} -> {c.new}"
-                              for c in changes.changed_services]),
-        ("hosts not found up again", list(changes.missing_hosts)),
-    ]  # fmt: skip
-    for title, items in sections:
-        if items:
+    for change in ("new", "reappeared", "fixed"):
+        groups = [g for g in c.findings if g.change == change]
+        if groups:
+            lines.append(f"{change} findings:")
+        for g in groups:
+            where = _listed((_where(loc) for loc in g.locations), g.count)
+            lines.append(f"  {g.id} ({g.severity}{', KEV' if g.kev else ''}) {g.service} "
+                         f"at {g.count:,}: {where}")  # fmt: skip
+    titles = {"new": "new ports", "closed": "closed ports", "changed": "changed services"}
+    for change, title in titles.items():
+        ports = [p for p in c.ports if p.change == change]
+        if ports:
             lines.append(f"{title}:")
-            lines.extend(f"  {item}" for item in items)
+        for p in ports:
+            service = f"{p.previous} -> {p.service}" if change == "changed" else p.service
+            where = _listed((_where(loc) for loc in p.locations), p.count)
+            lines.append(f"  {service} at {p.count:,}: {where}")
+    for h in c.hosts:
+        title = "not found up again" if h.change == "missing" else "given up on"
+        lines.append(f"hosts {title} ({h.count:,}): {_listed(h.addresses, h.count)}")
     return lines
 
 
@@ -113,20 +124,33 @@ def run_history(args: argparse.Namespace) -> int:
             for scan in store.list_scans(args.limit):
                 label = " ".join(filter(None, (scan.site, scan.shard and f"shard {scan.shard}")))
                 print(
-                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.hosts_up:>6} up  "
+                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.outcome:<11}  "
+                    f"{scan.hosts_up:>6} up  "
                     f"{scan.findings:>7} findings  {label or '-'}  {scan.location}"
                 )
         return EXIT_OK
+    with _changes(args) as changes:
+        for note in changes.notes:
+            log.warning(note)
+        if args.format == "json":
+            write_changes(sys.stdout, changes)
+            print()
+            return EXIT_OK
+        render: dict[str, Callable[[], str]] = {
+            "text": lambda: "\n".join(changes_text(changes)),
+            "md": lambda: changes_markdown(changes),
+            "html": lambda: changes_html(changes),
+        }
+        print(render[args.format]())
+    return EXIT_OK
+
+
+@contextmanager
+def _changes(args: argparse.Namespace) -> Iterator[Changes]:
+    """The changes ``brulee diff`` shows: of two scans of the history, or two reports."""
     if args.old.isdigit() and args.new.isdigit():
         with open_store(args.history) as store:
-            changes = diff_scans(store, int(args.old), int(args.new))
+            yield diff_scans(store, int(args.old), int(args.new))
     else:
-        changes = diff_report_files(Path(args.old), Path(args.new))
-    render: dict[str, Callable[[], str]] = {
-        "text": lambda: "\n".join(changes_text(changes)),
-        "json": lambda: json.dumps(changes_json(changes), indent=2),
-        "md": lambda: changes_markdown(changes),
-        "html": lambda: changes_html(changes),
-    }
-    print(render[args.format]())
-    return EXIT_OK
+        with diff_report_files(Path(args.old), Path(args.new)) as changes:
+            yield changes

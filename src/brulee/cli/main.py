@@ -38,6 +38,7 @@ from brulee.errors import (
 from brulee.findings.gate import FAIL_ON_CHOICES, FailOn
 from brulee.fleet.sources import DirectorySource, ReportSource, StoreSource
 from brulee.history.alerts import check_webhook_url
+from brulee.history.store import check_history_url
 from brulee.history.suppressions import Suppressions, load_suppressions, load_vex
 from brulee.history.tracking import Tracking
 from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, open_matching
@@ -132,6 +133,8 @@ def _tracking_args(parser: argparse.ArgumentParser) -> None:
 def _tracking(args: argparse.Namespace) -> Tracking:
     for url in args.notify:
         check_webhook_url(url)
+    if not args.no_history:
+        check_history_url(args.history)
     suppressions = load_suppressions(args.suppressions) if args.suppressions else None
     if args.vex:
         suppressions = (suppressions or Suppressions()) + load_vex(args.vex)
@@ -386,6 +389,9 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
     )
     for path in written.files:
         console.print(f"  {path}", highlight=False, markup=False)
+    if written.history_problem:  # every report is written, without the history's part
+        console.print(f"brulee: error: {written.history_problem}", highlight=False, markup=False)
+        return EXIT_RUNTIME
     if args.fail_on:
         gate = FailOn(args.fail_on, args.strict_backports)
         failing = (

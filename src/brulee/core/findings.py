@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from brulee.core.distro import DistroEvidence
+from brulee.core.ports import NO_PORTS, PortSet
 from brulee.core.scan import Service
 from brulee.core.vulnerability import SEVERITIES, SEVERITY_RANK, Severity, Status, Vulnerability
 
@@ -46,6 +47,8 @@ class HostRecord:
     open_ports: tuple[OpenPort, ...]
     closed_ports: int
     filtered_ports: int
+    scanned: PortSet = NO_PORTS
+    """The ports looked at on it: empty when it was down, given up on, or it is not known."""
 
 
 @dataclass(frozen=True, slots=True)

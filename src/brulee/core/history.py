@@ -1,15 +1,25 @@
-"""The history's values: recorded scans, findings and ports as tracked over time, and the
-changes between two scans."""
+"""The history's values: recorded scans, and the changes between two of them, grouped as people
+read them (per service and CVE, per service for ports) with every location streamed from the
+history store on demand, so that no change is ever held once per location in memory."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
+from brulee.core.ports import PortSet
+from brulee.core.scan import Outcome
 from brulee.core.vulnerability import Confidence, Severity
 
 ScanKind = Literal["scan", "report", "merge"]
 """What recorded a scan: ``brulee scan``, ``brulee report`` or ``brulee merge``."""
+FindingChange = Literal["new", "reappeared", "fixed"]
+PortChange = Literal["new", "closed", "changed"]
+HostChange = Literal["missing", "timed_out"]
+
+LISTED = 5
+"""Locations (or hosts) the human formats list per group before counting the rest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +33,11 @@ class ScanRef:
     First-seen dates and ages are counted in these."""
     kind: ScanKind
     scope: str
+    """Its targets, site and shard (:func:`brulee.history.store.scope_key`)."""
     targets: tuple[str, ...]
     started: str
     finished: str
-    incomplete: bool
+    outcome: Outcome
     hosts_up: int
     hosts_down: int
     site: str
@@ -38,50 +49,93 @@ class ScanRef:
     """Open ports (locations) recorded."""
     findings: int
     """Findings recorded: vulnerabilities times the locations they are exposed at."""
+    scanned: PortSet
+    """The ports its Nmap was told to scan; empty when not known (recorded before brulee kept
+    them)."""
+    options: str
+    """The Nmap options that change what a scan sees (scripts, version intensity)."""
+    label: str = ""
+    """How to name it when not by its id (``brulee diff`` of two report files)."""
+
+    @property
+    def name(self) -> str:
+        """``scan 12``, or its label."""
+        return self.label or f"scan {self.id}"
+
+    @property
+    def incomplete(self) -> bool:
+        return self.outcome != "complete"
 
 
 @dataclass(frozen=True, slots=True)
-class TrackedFinding:
-    """A vulnerability at one location, as the history knows it."""
+class ChangedLocation:
+    """Where a finding or a port changed."""
 
+    address: str
+    hostname: str
+    protocol: str
+    port: int
+    first_seen: str = ""
+    """For a finding: when it was first seen there (UTC ISO 8601)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FindingGroup:
+    """One vulnerability of one service (by label) that is new, reappeared or fixed at
+    ``count`` locations, the first of them listed."""
+
+    change: FindingChange
     id: str
-    """The vulnerability: a CVE, or the advisory id its source gave."""
     severity: Severity
     cvss: float | None
     kev: bool
     confidence: Confidence
     service: str
-    """The label (product and version) of the service exposing it."""
-    address: str
-    hostname: str
-    protocol: str
-    port: int
-    first_seen: str
-    age_days: int | None
-    """Whole days from ``first_seen`` to the scan it is open in; None for a fixed finding."""
+    """The label (product and version) of the service: now, or (fixed) before."""
+    count: int
+    locations: tuple[ChangedLocation, ...]
+    """The first ``LISTED``, by address."""
+    key: int = field(default=0, compare=False)
+    """The group for :class:`ChangeDetail`."""
+    shared: int | None = field(default=None, compare=False)
+    """Groups of one comparison with the same number list the very same locations (ports the
+    new scan was the first to find open, where every vulnerability of a service is new): a
+    renderer may write that list once and repeat it. None: a list of its own."""
 
 
 @dataclass(frozen=True, slots=True)
-class TrackedPort:
-    """An open port and the label of its service."""
+class PortGroup:
+    """Ports of one service (by label) that opened, closed, or changed version."""
 
-    address: str
-    hostname: str
-    protocol: str
-    port: int
+    change: PortChange
     service: str
+    """The label of the service: now (new, changed), or before (closed)."""
+    previous: str
+    """changed: the label before; '' otherwise."""
+    count: int
+    locations: tuple[ChangedLocation, ...]
+    key: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceChange:
-    """A port open in both scans whose service label (product, version) differs."""
+class HostGroup:
+    """Hosts up in the previous scan that this one did not find up (``missing``) or gave up on
+    (``timed_out``): what runs there now is unknown, not closed or fixed."""
 
-    address: str
-    hostname: str
-    protocol: str
-    port: int
-    old: str
-    new: str
+    change: HostChange
+    count: int
+    addresses: tuple[str, ...]
+    """The first ``LISTED``, by address."""
+
+
+class ChangeDetail(Protocol):
+    """Every location of a group, streamed (from the history store) in address order."""
+
+    def finding_locations(self, group: FindingGroup) -> Iterator[ChangedLocation]: ...
+
+    def port_locations(self, group: PortGroup) -> Iterator[ChangedLocation]: ...
+
+    def host_addresses(self, group: HostGroup) -> Iterator[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,27 +144,37 @@ class Changes:
 
     previous: ScanRef
     current: ScanRef
-    new_findings: tuple[TrackedFinding, ...]
-    """Absent from the previous scan and never seen before at the site (age 0)."""
-    reappeared_findings: tuple[TrackedFinding, ...]
-    """Absent from the previous scan but first seen by an earlier scan of the site: a fix that
-    did not last, a host back from being unreachable, or first found by another scope."""
-    fixed_findings: tuple[TrackedFinding, ...]
-    """In the previous scan, gone from this one on a host it found up (``age_days`` None)."""
+    notes: tuple[str, ...]
+    """What to know first about the comparison (a baseline that failed, scans skipped, scans
+    compared in reverse or that looked at other ports)."""
+    findings: tuple[FindingGroup, ...]
+    """New (never seen before at the site), reappeared (seen by an earlier scan: a fix that did
+    not last, a host back, or first found by another scope) and fixed (in the previous scan, gone
+    where this one looked), in that order, most urgent first."""
     still_open: int
     """Findings of this scan that the previous one had too."""
-    new_ports: tuple[TrackedPort, ...]
-    closed_ports: tuple[TrackedPort, ...]
-    """Open in the previous scan, not in this one, on a host it found up."""
-    changed_services: tuple[ServiceChange, ...]
-    missing_hosts: tuple[str, ...]
-    """Up in the previous scan, not found up by this one: their ports and findings are
-    unknown, not closed or fixed."""
+    unknown: int
+    """Findings of the previous scan where this one did not look (hosts missing or given up on,
+    ports it did not scan): neither open nor fixed."""
+    ports: tuple[PortGroup, ...]
+    """New, closed (where this scan looked) and changed versions, in that order."""
+    hosts: tuple[HostGroup, ...]
+    """Missing, then given up on; only those with hosts."""
+    detail: ChangeDetail = field(compare=False, repr=False)
+
+    def count(self, change: FindingChange) -> int:
+        return sum(g.count for g in self.findings if g.change == change)
+
+    def port_count(self, change: PortChange) -> int:
+        return sum(g.count for g in self.ports if g.change == change)
+
+    def host_count(self, change: HostChange) -> int:
+        return sum(g.count for g in self.hosts if g.change == change)
+
+    def groups(self, change: FindingChange) -> tuple[FindingGroup, ...]:
+        return tuple(g for g in self.findings if g.change == change)
 
     @property
     def empty(self) -> bool:
         """Nothing changed."""
-        return not (
-            self.new_findings or self.reappeared_findings or self.fixed_findings
-            or self.new_ports or self.closed_ports or self.changed_services or self.missing_hosts
-        )  # fmt: skip
+        return not (self.findings or self.ports or self.hosts)

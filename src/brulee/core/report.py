@@ -9,14 +9,17 @@ from typing import Protocol
 
 from brulee.core.findings import HostRecord, Location, ServiceGroup
 from brulee.core.history import Changes
-from brulee.core.scan import ScanRun, Shard
+from brulee.core.ports import NO_PORTS, PortSet
+from brulee.core.scan import Outcome, ScanRun, Shard
 from brulee.core.suppression import Applied
 from brulee.core.vulnerability import SEVERITIES, Severity, Status
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 """Version of the JSON report's layout (``schema/report.schema.json``). 1.1 added each service's
-``nvd_names``; reports of 1.0 are still read (their services' names are not known)."""
-READABLE_VERSIONS = ("1.0", SCHEMA_VERSION)
+``nvd_names``; 2.0 what each scan looked at and how it ended (``outcome``, ``ports``,
+``port_sets``, hosts' ``port_set``) and the grouped ``changes``. Reports of 1.0 and 1.1 are
+still read (what they looked at, and their services' names for 1.0, are not known)."""
+READABLE_VERSIONS = ("1.0", "1.1", SCHEMA_VERSION)
 
 
 class ReportData(Protocol):
@@ -28,6 +31,10 @@ class ReportData(Protocol):
 
     def hosts(self) -> Iterator[HostRecord]:
         """Every host, by address."""
+        ...
+
+    def port_sets(self) -> tuple[PortSet, ...]:
+        """The distinct ports scanned on the hosts (``HostRecord.scanned``)."""
         ...
 
 
@@ -63,6 +70,12 @@ class PartSummary:
     generated: str = ""
     tool_version: str = ""
     database_sources: tuple[SourceDate, ...] = ()
+    outcome: Outcome = "complete"
+    ports: PortSet = NO_PORTS
+    """The ports its Nmap was told to scan."""
+    timed_out: int = 0
+    history_id: int | None = None
+    """Its id in the history store that recorded it, if any."""
 
     @property
     def label(self) -> str:

@@ -8,8 +8,15 @@ import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
+from brulee.core.ports import NO_PORTS, PortSet
 from brulee.errors import TargetError
+
+Outcome = Literal["complete", "partial", "interrupted", "failed"]
+"""How a scan ended: ``complete``; ``partial`` (hosts timed out: what they run is partly
+unknown); ``interrupted`` (cut off: hosts not reached are missing); ``failed`` (Nmap reported
+an error or exited with one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +152,28 @@ class ScanRun:
     hosts_up: int = 0
     hosts_down: int = 0
     incomplete: bool = False
+    """The run did not finish (interrupted, or the file is cut off)."""
     errors: tuple[str, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    ports: PortSet = NO_PORTS
+    """The ports Nmap was told to scan (its ``<scaninfo>``), every protocol."""
+    failed: bool = False
+    """Nmap reported an error, or exited with one."""
+    timed_out: int = 0
+    """Hosts Nmap gave up on (``--host-timeout``)."""
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.failed:
+            return "failed"
+        if self.incomplete:
+            return "interrupted"
+        return "partial" if self.timed_out else "complete"
+
+    @property
+    def complete(self) -> bool:
+        """Every host was looked at as asked: not failed, interrupted, or given up on."""
+        return self.outcome == "complete"
 
 
 @dataclass(frozen=True, slots=True)

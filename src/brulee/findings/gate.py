@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from brulee.core.findings import ServiceGroup
-from brulee.core.history import TrackedFinding
+from brulee.core.history import FindingGroup
 from brulee.core.vulnerability import SEVERITY_RANK, Severity, Vulnerability
 
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "kev")
@@ -34,8 +34,9 @@ class FailOn:
     def matches(self, vuln: Vulnerability) -> bool:
         return self._fails(vuln.severity, vuln.kev is not None, vuln.confidence)
 
-    def failing_new(self, new: Iterable[TrackedFinding]) -> tuple[str, ...]:
-        """The distinct ids of the new findings (``--fail-on-new``) that fail the gate."""
+    def failing_new(self, new: Iterable[FindingGroup]) -> tuple[str, ...]:
+        """The distinct ids of the new findings (``--fail-on-new``, grouped by vulnerability
+        and service) that fail the gate."""
         return tuple(
             dict.fromkeys(f.id for f in new if self._fails(f.severity, f.kev, f.confidence))
         )

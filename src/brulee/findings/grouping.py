@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import (
     STATUS_ORDER,
+    HostRecord,
     Location,
     OpenPort,
     ServiceGroup,
@@ -106,8 +107,11 @@ class ServiceGrouper:
         # The objects are kept so that their ids stay theirs.
         self._seen: dict[tuple[str, int], Assessment] = {}
 
-    def add_host(self, host: Host, assessed: list[tuple[Port, Assessment]]) -> None:
-        """Record one host: its summary, and each open port under its service group."""
+    def add_host(
+        self, host: Host, assessed: list[tuple[Port, Assessment]], origin: int = 0
+    ) -> None:
+        """Record one host of ``origin`` (a spool origin whose first port set is what its scan
+        looked at): its summary, and each open port under its service group."""
         rows: list[tuple[str, Location]] = []
         open_ports: list[OpenPort] = []
         for port, assessment in assessed:
@@ -129,8 +133,13 @@ class ServiceGrouper:
                     nvd_names=assessment.nvd_names,
                 )
             rows.append((key, Location(host.address, host.hostname, port.portid, port.protocol)))
-        self._spool.add_host(host, open_ports)
-        self._spool.add_locations(rows)
+        record = HostRecord(
+            host.address, host.hostnames, host.status, host.reason, host.timed_out,
+            tuple(open_ports), host.closed_ports, host.filtered_ports,
+        )  # fmt: skip
+        looked = host.status == "up" and not host.timed_out
+        self._spool.add_hosts([record], origin, [0 if looked else None])
+        self._spool.add_locations(rows, origin)
 
     def groups(self) -> tuple[ServiceGroup, ...]:
         """The service groups, most urgent first."""

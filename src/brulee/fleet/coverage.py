@@ -69,7 +69,8 @@ def check_coverage(
         if twice := [i for i, n in present.items() if n > 1]:
             notes.append(
                 f"{where}: shard(s) {_ranges(twice)} of {total} were read more than once; "
-                "a host found by both is listed once, as last read"
+                "a host found by both is listed once, with the ports of both (the newer one's "
+                "where both looked)"
             )
     if cut := [p.label for p in parts if p.incomplete]:
         gaps.append(

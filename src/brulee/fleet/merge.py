@@ -21,9 +21,12 @@ Decisions:
   ``incomplete`` when a shard is missing or a part was interrupted; its ``finished`` is then
   null (as for an interrupted scan; every part keeps its own times), and its warnings say so
   first.
-* Hosts: one record per address, the last read winning (sources in the order given, each in
-  path order); addresses found by more than one report are counted in a warning, since
-  overlapping private ranges at two sites would be two machines under one address.
+* Hosts: the records of one address from several reports are united (a TCP and a UDP scan of
+  the same hosts, two port ranges): every port any of them found, except where a newer scan
+  looked at the same port on that host: its result wins (:mod:`brulee.findings.spool`). A
+  warning counts the addresses found by more than one report and says which ports were taken
+  from the newer scan, since overlapping private ranges at two sites would be two machines
+  under one address.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import Any
 
 from brulee import __version__
 from brulee.core.findings import group_order
+from brulee.core.ports import PortSet
 from brulee.core.report import PartSummary, Report, ScanSummary
 from brulee.core.scan import ScanRun
 from brulee.errors import UsageError
@@ -78,18 +82,22 @@ class _Merger:
         self.commands: dict[str, None] = {}
 
     def read(self, name: str, opener: Opener) -> None:
+        origin = self.spool.origin(name)
         with report_errors(name):
             for section in read_sections(name, opener):
                 if isinstance(section, Locations):
-                    self.spool.add_locations([(section.service, loc) for loc in section.rows])
+                    rows = [(section.service, loc) for loc in section.rows]
+                    self.spool.add_locations(rows, origin)
                 elif isinstance(section, Hosts):
-                    self.spool.add_hosts(section.records, origin=name)
+                    self.spool.add_hosts(section.records, origin, section.port_sets)
                 elif isinstance(section, ServiceSection):
                     self._add_service(section)
                 else:
-                    self._scan(section)
+                    self._scan(section, origin)
 
-    def _scan(self, scan: ScanSection) -> None:
+    def _scan(self, scan: ScanSection, origin: int) -> None:
+        self.spool.date(origin, max(p.started for p in scan.parts))
+        self.spool.origin_ports(origin, scan.port_sets)
         self.parts += scan.parts
         for target in scan.targets:
             if len(self.targets) < _TARGETS:
@@ -145,6 +153,9 @@ class _Merger:
             hosts_down=max(hosts.get("down", 0), sum(down.values())),
             incomplete=incomplete,
             errors=_attributed((e, p) for p in parts for e in p.errors),
+            ports=PortSet.joined(p.ports for p in parts),
+            failed=any(p.outcome == "failed" for p in parts),
+            timed_out=hosts.get("timed_out", 0),
         )
         databases = dict.fromkeys(p.database for p in parts)
         notes = [*coverage, *self._overlaps(), *_database_notes(databases)]
@@ -165,8 +176,12 @@ class _Merger:
             parts=parts,
             missing_shards=missing,
         )
-        groups = sorted(
-            (group.builder.finish(key, counts[key]) for key, group in self.groups.items()),
+        groups = sorted(  # a service whose every port a newer scan found otherwise is gone
+            (
+                group.builder.finish(key, counts[key])
+                for key, group in self.groups.items()
+                if counts.get(key)
+            ),
             key=group_order,
         )
         return Report(summary, tuple(groups), self.spool), coverage
@@ -175,10 +190,21 @@ class _Merger:
         count, shown = self.spool.shared_addresses(LISTED)
         if not count:
             return []
-        return [
+        text = (
             f"{count} address(es) were found by more than one report ({', '.join(shown)}"
-            f"{', ...' if count > len(shown) else ''}): each is listed once, as last read. "
-            "If they belong to different sites (overlapping private ranges), they are "
+            f"{', ...' if count > len(shown) else ''}): their ports are united"
+        )
+        resolved, which = self.spool.resolved(LISTED)
+        if resolved:
+            text += (
+                f"; {resolved} open port(s) were scanned again by a newer report, whose result "
+                "is kept: " + "; ".join(
+                    f"{r.address} {r.protocol}/{r.port} from {r.newer}, not {r.older}"
+                    for r in which
+                ) + ("; ..." if resolved > len(which) else "")
+            )  # fmt: skip
+        return [
+            text + ". If they belong to different sites (overlapping private ranges), they are "
             "different machines: merge those sites separately"
         ]
 
@@ -218,7 +244,10 @@ def read_report(path: Path) -> Iterator[Report]:
         report, _ = merger.report(None, utc_now())
         if len(report.scan.parts) == 1:  # one scan: its own shard and completeness, not a merge's
             part = report.scan.parts[0]
-            run = replace(report.scan.run, finished=part.finished, incomplete=part.incomplete)
+            run = replace(
+                report.scan.run, finished=part.finished, incomplete=part.incomplete,
+                timed_out=part.timed_out,
+            )  # fmt: skip
             report = replace(report, scan=replace(report.scan, run=run, shard=part.shard))
         yield report
 

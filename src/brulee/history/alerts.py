@@ -26,7 +26,14 @@ from email.message import Message
 from typing import Any
 
 from brulee.errors import UsageError
-from brulee.history.payloads import Kind, NewFinding, build_payload, clip
+from brulee.history.payloads import (
+    MAX_LISTED,
+    Kind,
+    NewFinding,
+    NewFindings,
+    build_payload,
+    clip,
+)
 from brulee.util.retry import (
     RETRY_STATUSES,
     USER_AGENT,
@@ -168,27 +175,29 @@ class _Failed(Exception):
 
 def notify(
     url: str,
-    new_findings: Sequence[NewFinding],
+    new_findings: NewFindings | Sequence[NewFinding],
     *,
     scan: Mapping[str, Any],
     kind: Kind | None = None,
     delivery: Delivery | None = None,
-    max_findings: int = 10_000,
+    max_findings: int = MAX_LISTED,
 ) -> NotifyResult:
     """Post ``new_findings`` to the webhook at ``url`` (``kind`` detected from it unless given);
-    no request when there are none. Never raises for delivery problems (see ``NotifyResult``).
+    no request when there are none. Given as :class:`NewFindings`, only the findings it lists
+    are itemised and its totals are told. Never raises for delivery problems (see ``NotifyResult``).
     ``scan`` (JSON-able: ``id``, ``site``, ``targets``, ``finished``... as the caller has them) is
     sent as is in generic payloads and summarised in Slack and Teams ones."""
     delivery = delivery or Delivery()
     chosen: Kind = kind or detect_kind(url)
     target = redact_url(url)
-    result = NotifyResult(target, chosen, total=len(new_findings), listed=0, attempts=0)
-    if not new_findings:
+    found = new_findings if isinstance(new_findings, NewFindings) else NewFindings.of(new_findings)
+    result = NotifyResult(target, chosen, total=found.total, listed=0, attempts=0)
+    if not found.total:
         return result
     problem = _url_problem(url)
     if problem:
         return _failed(result, f"cannot notify {target}: {problem}")
-    payload, listed = build_payload(chosen, new_findings, scan, max_findings=max_findings)
+    payload, listed = build_payload(chosen, found, scan, max_findings=max_findings)
     body = json.dumps(payload, default=str, ensure_ascii=False).encode()
     tries: list[int | None] = []  # the status of each try (None: no answer)
 
@@ -211,7 +220,7 @@ def notify(
         return _failed(result, _notice(url, target, str(exc)), len(tries), listed, _last(tries))
     except _Failed as exc:
         return _failed(result, _notice(url, target, str(exc)), len(tries), listed, _last(tries))
-    log.info("notified %s (%s) of %d new findings", target, chosen, len(new_findings))
+    log.info("notified %s (%s) of %d new findings", target, chosen, found.total)
     return replace(result, attempts=len(tries), listed=listed, status=_last(tries))
 
 

@@ -1,10 +1,6 @@
-"""What changed between two scans: new, reappeared and fixed findings, opened and closed ports,
-changed services and hosts no longer seen; from the history store.
-
-The comparison runs in SQL (``HistoryStore.findings_delta`` and the like), so only the changes
-are ever in memory. Absence is read with care: a port or finding missing from the new scan is
-closed or fixed only if the new scan found its host up; a host it did not find is listed in
-``missing_hosts`` and its findings count as neither fixed nor open.
+"""Comparing two scans of the history on request (``brulee diff``): what to know first about
+the comparison, then the changes (:mod:`brulee.history.compare`); and a throwaway store for
+reports that are not in the history.
 """
 
 from __future__ import annotations
@@ -14,32 +10,42 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from brulee.core.history import Changes, TrackedFinding
-from brulee.history.store import HISTORY_FILE, HistoryStore, open_store
+from brulee.core.history import Changes, ScanRef
+from brulee.history.store import HISTORY_FILE, HistoryStore, open_store, view_text
+from brulee.report.view.text import time_text
 
 
-def diff_scans(store: HistoryStore, old_id: int, new_id: int) -> Changes:
-    """The changes from scan ``old_id`` to scan ``new_id`` of the store (UsageError when either
-    is not there)."""
-    old, new = store.get(old_id), store.get(new_id)
-    appeared, fixed, kept = store.findings_delta(old, new)
-    opened, closed, changed = store.ports_delta(old, new)
+def diff_notes(old: ScanRef, new: ScanRef) -> tuple[str, ...]:
+    """What to know before reading the changes from ``old`` to ``new``: OLD newer than NEW,
+    scans that did not look at the same ports, or did not end well."""
+    notes = []
+    if old.scanned_at > new.scanned_at:
+        notes.append(
+            f"{old.name} ({time_text(old.scanned_at)}) is newer than {new.name} "
+            f"({time_text(new.scanned_at)}): the changes read backwards, what shows as fixed "
+            "came later and what shows as new was there first. Give the older scan first."
+        )
+    if (old.scanned, old.options) != (new.scanned, new.options):
+        notes.append(
+            f"The two scans did not look at the same ports with the same options ({old.name}: "
+            f"{view_text(old)}; {new.name}: {view_text(new)}): a port or finding is closed or "
+            f"fixed only where {new.name} looked."
+        )
+    for ref in (old, new):
+        if ref.outcome in ("failed", "interrupted"):
+            notes.append(
+                f"{ref.name} {'failed' if ref.outcome == 'failed' else 'was interrupted'}: hosts "
+                "it did not reach count as not found up, and their findings as unknown."
+            )
+    return tuple(notes)
 
-    def seen_before(finding: TrackedFinding) -> bool:
-        return bool(finding.first_seen) and finding.first_seen < new.scanned_at
 
-    return Changes(
-        previous=old,
-        current=new,
-        new_findings=tuple(f for f in appeared if not seen_before(f)),
-        reappeared_findings=tuple(f for f in appeared if seen_before(f)),
-        fixed_findings=tuple(fixed),
-        still_open=kept,
-        new_ports=tuple(opened),
-        closed_ports=tuple(closed),
-        changed_services=tuple(changed),
-        missing_hosts=tuple(store.missing_hosts(old, new)),
-    )
+def diff_scans(store: HistoryStore, old: int | ScanRef, new: int | ScanRef) -> Changes:
+    """The changes from scan ``old`` to scan ``new`` of the store (ids or recorded scans;
+    UsageError when either is not there), streamed from the store while it is open."""
+    old_ref = old if isinstance(old, ScanRef) else store.get(old)
+    new_ref = new if isinstance(new, ScanRef) else store.get(new)
+    return store.compare(old_ref, new_ref, diff_notes(old_ref, new_ref))
 
 
 @contextmanager

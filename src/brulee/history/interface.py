@@ -8,7 +8,7 @@ them in its own dialect and holds the store's single write lock in ``write``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal
 
@@ -32,6 +32,10 @@ class Backend(ABC):
 
     @abstractmethod
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def stream(self, sql: str, params: Params = ()) -> Iterator[Row]:
+        """The rows of a query, fetched as they are read, never all at once."""
 
     @abstractmethod
     def stage(self, table: str, width: int, rows: Iterable[Row]) -> None:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from brulee import __version__
+from brulee.core.history import ChangedLocation, FindingGroup
 from brulee.core.scan import address_order
 from brulee.core.vulnerability import SEVERITY_RANK, Severity
 
@@ -36,32 +37,9 @@ _TEAMS_FINDINGS = 25
 _TEAMS_BYTES = 26_000
 """Teams refuses messages over about 28 KB; the card is trimmed to stay below this."""
 _FIELD_CHARS = 300
+MAX_LISTED = 10_000
+"""Findings a generic payload lists at most (the rest are counted)."""
 _NVD = "https://nvd.nist.gov/vuln/detail/"
-
-
-class FindingLike(Protocol):
-    """The fields ``NewFinding.of`` reads (those of the history store's ``TrackedFinding``)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def severity(self) -> Severity: ...
-    @property
-    def cvss(self) -> float | None: ...
-    @property
-    def kev(self) -> bool: ...
-    @property
-    def service(self) -> str: ...
-    @property
-    def address(self) -> str: ...
-    @property
-    def hostname(self) -> str: ...
-    @property
-    def protocol(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def first_seen(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +63,19 @@ class NewFinding:
     """ISO 8601."""
 
     @classmethod
-    def of(cls, finding: FindingLike) -> NewFinding:
-        """From the history's record of a finding (``brulee.core.history.TrackedFinding``, or
-        anything with the same fields; ``epss`` is read when it has one)."""
-        epss = getattr(finding, "epss", None)
+    def at(cls, group: FindingGroup, where: ChangedLocation) -> NewFinding:
+        """A new finding of the history's changes (a group's vulnerability at one location)."""
         return cls(
-            cve=finding.id,
-            severity=finding.severity,
-            service=finding.service,
-            address=finding.address,
-            port=finding.port,
-            protocol=finding.protocol,
-            hostname=finding.hostname,
-            cvss=finding.cvss,
-            kev=finding.kev,
-            epss=epss if isinstance(epss, float) else None,
-            first_seen=finding.first_seen,
+            cve=group.id,
+            severity=group.severity,
+            service=group.service,
+            address=where.address,
+            port=where.port,
+            protocol=where.protocol,
+            hostname=where.hostname,
+            cvss=group.cvss,
+            kev=group.kev,
+            first_seen=where.first_seen,
         )
 
     @property
@@ -122,27 +97,52 @@ def _urgency(f: NewFinding) -> tuple[bool, int, float, float, bytes, int, str]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewFindings:
+    """What an alert says: the most urgent new findings (all of them, or as many as a payload can
+    list), and the totals of all."""
+
+    listed: tuple[NewFinding, ...]
+    """Most urgent first."""
+    total: int
+    by_severity: Mapping[str, int]
+    kev: int
+
+    @classmethod
+    def of(cls, findings: Sequence[NewFinding]) -> NewFindings:
+        """Every new finding, listed."""
+        counts: dict[str, int] = {}
+        for f in findings:
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+        return cls(tuple(sorted(findings, key=_urgency)), len(findings), counts,
+                   sum(1 for f in findings if f.kev))  # fmt: skip
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.listed)
+
+
 def build_payload(
     kind: Kind,
-    findings: Sequence[NewFinding],
+    findings: NewFindings | Sequence[NewFinding],
     scan: Mapping[str, Any],
     *,
-    max_findings: int = 10_000,
+    max_findings: int = MAX_LISTED,
 ) -> tuple[dict[str, Any], int]:
     """The JSON body for ``kind`` and how many findings it itemises (most urgent first)."""
-    ordered = sorted(findings, key=_urgency)
+    found = findings if isinstance(findings, NewFindings) else NewFindings.of(findings)
     if kind == "slack":
-        return _slack(ordered, scan)
+        return _slack(found, scan)
     if kind == "teams":
-        return _teams(ordered, scan)
-    listed = ordered[:max_findings]
+        return _teams(found, scan)
+    listed = found.listed[:max_findings]
     payload = {
         "source": "brulee",
         "version": __version__,
         "kind": "new_findings",
         "scan": dict(scan),
-        "total": len(ordered),
-        "omitted": len(ordered) - len(listed),
+        "total": found.total,
+        "omitted": found.total - len(listed),
         "new_findings": [_finding_json(f) for f in listed],
     }
     return payload, len(listed)
@@ -169,14 +169,11 @@ def _title(count: int) -> str:
     return f"brulee: {count:,} new finding{'s' if count != 1 else ''}"
 
 
-def _summary(findings: Sequence[NewFinding]) -> str:
+def _summary(findings: NewFindings) -> str:
     """``2 critical, 1 high; 1 known exploited``."""
-    counts: dict[str, int] = {}
-    for f in findings:
-        counts[f.severity] = counts.get(f.severity, 0) + 1
-    text = ", ".join(f"{counts[s]} {s}" for s in SEVERITY_RANK if s in counts)
-    kev = sum(1 for f in findings if f.kev)
-    return f"{text}; {kev} known exploited" if kev else text
+    counts = findings.by_severity
+    text = ", ".join(f"{counts[s]:,} {s}" for s in SEVERITY_RANK if counts.get(s))
+    return f"{text}; {findings.kev:,} known exploited" if findings.kev else text
 
 
 def _scan_line(scan: Mapping[str, Any]) -> str:
@@ -229,8 +226,8 @@ def _slack_cve(cve: str) -> str:
     return f"*{_slack_escape(cve)}*"
 
 
-def _slack(findings: Sequence[NewFinding], scan: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-    title = _title(len(findings))
+def _slack(findings: NewFindings, scan: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    title = _title(findings.total)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": clip(title, _SLACK_HEADER)}}
     ]
@@ -238,12 +235,12 @@ def _slack(findings: Sequence[NewFinding], scan: Mapping[str, Any]) -> tuple[dic
     if line:
         blocks.append(_slack_context(_slack_escape(line)))
     room = _SLACK_BLOCKS - len(blocks)
-    listed = findings if len(findings) <= room else findings[: room - 1]
+    listed = findings.listed if findings.total <= room else findings.listed[: room - 1]
     for f in listed:
         text = f"{_slack_cve(f.cve)} · {_facts(f)}\n{_slack_escape(_where(f))}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:_SLACK_TEXT]}})
-    if len(listed) < len(findings):
-        blocks.append(_slack_context(f"and {len(findings) - len(listed):,} more"))
+    if len(listed) < findings.total:
+        blocks.append(_slack_context(f"and {findings.total - len(listed):,} more"))
     summary = _summary(findings)
     return {"text": f"{title} ({summary})" if summary else title, "blocks": blocks}, len(listed)
 
@@ -278,8 +275,9 @@ def _teams_finding(f: NewFinding) -> dict[str, Any]:
     }
 
 
-def _teams(findings: Sequence[NewFinding], scan: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
-    listed = len(findings) if len(findings) <= _TEAMS_FINDINGS else _TEAMS_FINDINGS - 1
+def _teams(findings: NewFindings, scan: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+    fits = findings.total <= _TEAMS_FINDINGS and len(findings.listed) == findings.total
+    listed = findings.total if fits else min(len(findings.listed), _TEAMS_FINDINGS - 1)
     while True:
         payload = _teams_card(findings, listed, scan)
         if listed == 0 or len(json.dumps(payload).encode()) <= _TEAMS_BYTES:
@@ -287,13 +285,11 @@ def _teams(findings: Sequence[NewFinding], scan: Mapping[str, Any]) -> tuple[dic
         listed = max(0, listed - max(1, listed // 4))
 
 
-def _teams_card(
-    findings: Sequence[NewFinding], listed: int, scan: Mapping[str, Any]
-) -> dict[str, Any]:
+def _teams_card(findings: NewFindings, listed: int, scan: Mapping[str, Any]) -> dict[str, Any]:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": _title(len(findings)),
+            "text": _title(findings.total),
             "size": "Large",
             "weight": "Bolder",
             "wrap": True,
@@ -303,9 +299,9 @@ def _teams_card(
     for text in (summary, line):
         if text:
             body.append({"type": "RichTextBlock", "inlines": [_run(text, isSubtle=True)]})
-    body.extend(_teams_finding(f) for f in findings[:listed])
-    if listed < len(findings):
-        more = f"and {len(findings) - listed:,} more"
+    body.extend(_teams_finding(f) for f in findings.listed[:listed])
+    if listed < findings.total:
+        more = f"and {findings.total - listed:,} more"
         body.append({"type": "TextBlock", "text": more, "isSubtle": True, "wrap": True})
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",

@@ -4,6 +4,7 @@ lock as the write lock."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     import psycopg
 
 _LOCK_KEY = 0x6272756C6565  # "brulee": the PostgreSQL advisory lock every writer takes
+_FETCHED = 4096  # rows a streaming cursor fetches at a time
 
 
 def _pyformat(sql: str) -> str:
@@ -37,6 +39,7 @@ class PostgresBackend(Backend):
                 "brulee[postgres] (pip install 'brulee[postgres]')"
             ) from exc
         self.errors = (psycopg.Error,)
+        self._cursors = itertools.count()
         try:
             self._db: psycopg.Connection[Row] = psycopg.connect(
                 url, autocommit=True, connect_timeout=10
@@ -53,6 +56,14 @@ class PostgresBackend(Backend):
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         with self._db.cursor() as cursor:
             cursor.executemany(_pyformat(sql), rows)
+
+    def stream(self, sql: str, params: Params = ()) -> Iterator[Row]:
+        # A server-side cursor (it needs a transaction): rows come a batch at a time.
+        name = f"brulee_stream_{next(self._cursors)}"
+        with self._db.transaction(), self._db.cursor(name=name) as cursor:
+            cursor.itersize = _FETCHED
+            cursor.execute(_pyformat(sql), params)
+            yield from cursor
 
     def stage(self, table: str, width: int, rows: Iterable[Row]) -> None:
         with self._db.transaction(), self._db.cursor() as cursor:

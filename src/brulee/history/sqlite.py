@@ -50,6 +50,13 @@ class SqliteBackend(Backend):
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._db.executemany(sql, rows)
 
+    def stream(self, sql: str, params: Params = ()) -> Iterator[Row]:
+        cursor = self._db.execute(sql, params)
+        try:
+            yield from cursor
+        finally:
+            cursor.close()
+
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[None]:
         self._db.execute(begin)

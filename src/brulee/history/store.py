@@ -18,24 +18,27 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from brulee.core.findings import ServiceGroup
-from brulee.core.history import ScanKind, ScanRef, ServiceChange, TrackedFinding, TrackedPort
+from brulee.core.history import Changes, ScanKind, ScanRef
+from brulee.core.ports import PortSet
 from brulee.core.report import Report
 from brulee.core.scan import Shard, address_order
 from brulee.core.suppression import Suppression
-from brulee.core.vulnerability import SEVERITY_RANK
 from brulee.errors import HistoryError, UsageError
 from brulee.history import queries
+from brulee.history.compare import compare
 from brulee.history.interface import Backend, Params, Row
-from brulee.history.migrations import MIGRATIONS, STAGING, Migration, migrate
+from brulee.history.migrations import MIGRATIONS, STAGING, Migration, migrate, render
 from brulee.history.postgres import PostgresBackend
 from brulee.history.sqlite import SqliteBackend
 from brulee.history.suppressions.load import parse_suppression
+from brulee.scan.nmap import detection_options
 from brulee.util.clock import utc_now
 from brulee.util.resource import Resource
 from brulee.vulndb.store import default_db_path
@@ -86,12 +89,6 @@ def _stamp(now: datetime | None) -> str:
     return (now or utc_now()).astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _age(first_seen: str, as_of: str) -> int | None:
-    if not first_seen:
-        return None
-    return max(0, (datetime.fromisoformat(as_of) - datetime.fromisoformat(first_seen)).days)
-
-
 _ENTRY_FIELDS = (
     "cve", "reason", "author", "product", "version", "host", "port", "protocol", "cidr", "expires",
 )  # fmt: skip
@@ -107,31 +104,38 @@ def _entry_json(entry: Suppression) -> str:
 
 
 def _scan_ref(row: Row) -> ScanRef:
-    id_, recorded, scanned, kind, scope, targets, started, finished, incomplete, *rest = row
+    (id_, recorded, scanned, kind, scope, targets, started, finished, outcome, up, down, site,
+     shard, location, ports, findings, looked_at, options) = row  # fmt: skip
     return ScanRef(
         int(id_), recorded, scanned, kind, scope, tuple(json.loads(targets)), started, finished,
-        bool(incomplete), *rest,
+        outcome, up, down, site, shard, location, ports, findings, PortSet.parse(looked_at),
+        options,
     )  # fmt: skip
-
-
-def _finding(row: Row, as_of: str | None) -> TrackedFinding:
-    cve, severity, cvss, kev, confidence, label, address, hostname, proto, port, seen = row
-    age = _age(seen, as_of) if as_of else None
-    return TrackedFinding(
-        cve, severity, cvss, bool(kev), confidence, label, address, hostname, proto, port, seen, age
-    )
 
 
 def _port_rows(report: Report) -> Iterator[Row]:
     for n, group in enumerate(report.services):
         for loc in report.locations(group):
-            yield loc.address, loc.protocol, loc.port, n
+            yield loc.address, loc.protocol, loc.port, n, address_order(loc.address)
 
 
-def _host_rows(report: Report) -> Iterator[Row]:
+def _host_rows(report: Report, sets: Mapping[str, int]) -> Iterator[Row]:
     for host in report.hosts():
         if host.status == "up":
-            yield host.address, host.hostnames[0] if host.hostnames else ""
+            yield (
+                host.address,
+                host.hostnames[0] if host.hostnames else "",
+                address_order(host.address),
+                sets.get(host.scanned.text) if host.scanned else None,
+                int(host.timed_out),
+            )
+
+
+def _range_rows(scan_id: int, sets: Sequence[PortSet]) -> Iterator[Row]:
+    for c, ports in enumerate(sets):
+        for protocol, ranges in ports.protocols:
+            for low, high in ranges:
+                yield scan_id, c, protocol, low, high
 
 
 def _service_rows(scan_id: int, groups: Sequence[ServiceGroup]) -> Iterator[Row]:
@@ -155,24 +159,38 @@ def _finding_rows(scan_id: int, groups: Sequence[ServiceGroup]) -> Iterator[Row]
             yield scan_id, n, v.id, v.severity, score, int(v.kev is not None), v.confidence
 
 
-def finding_order(item: TrackedFinding) -> tuple[int, bool, float, bytes, str, int, str]:
-    """Most severe first (known exploited, then higher CVSS, first), then by location."""
-    return (
-        SEVERITY_RANK[item.severity],
-        not item.kev,
-        -(item.cvss or 0.0),
-        address_order(item.address),
-        item.protocol,
-        item.port,
-        item.id,
-    )
-
-
-def _port_order(item: TrackedPort | ServiceChange) -> tuple[bytes, str, int]:
-    return address_order(item.address), item.protocol, item.port
-
-
 # -- the store ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What a scan is compared with: the latest complete (or partial) scan of its scope dated
+    before it that looked at the same ports with the same options; failing that, the latest such
+    scan however it ended; or none. ``notes`` say what to know first."""
+
+    scan: ScanRef | None
+    notes: tuple[str, ...]
+
+
+_OUTCOME_TEXT = {
+    "failed": "failed (Nmap reported an error)",
+    "interrupted": "was interrupted",
+    "partial": "gave up on some hosts",
+}
+_SKIPPED = 10  # skipped scans named in a note
+
+
+def _skip_reason(ref: ScanRef, current: ScanRef) -> str:
+    if ref.outcome in ("failed", "interrupted"):
+        return _OUTCOME_TEXT[ref.outcome]
+    return "looked at " + view_text(ref)
+
+
+def view_text(ref: ScanRef) -> str:
+    """What a scan looked at: ``tcp 1,000 ports with script=vulners``."""
+    if not ref.scanned:
+        return "ports not recorded"
+    return ref.scanned.describe() + (f" with {ref.options}" if ref.options else "")
 
 
 class HistoryStore(Resource):
@@ -183,11 +201,12 @@ class HistoryStore(Resource):
         self._db = backend
         self.where = where
         """The store, for messages (a path, or a URL without its password)."""
+        self._comparisons = 0
         try:
             with self._errors():
                 self.schema_version = migrate(backend, migrations)
                 for statement in STAGING:
-                    backend.execute(statement)
+                    backend.execute(render(statement, backend.dialect))
         except BaseException:
             backend.close()
             raise
@@ -212,48 +231,107 @@ class HistoryStore(Resource):
     def record(
         self, report: Report, *, kind: ScanKind, location: str, now: datetime | None = None
     ) -> int:
-        """Record a report (its scan, services, findings, open ports and hosts up; locations
-        and hosts streamed from it) in one transaction; its scan id."""
+        """Record a report (its scan, services, findings, open ports, hosts up and what was
+        looked at on each; locations and hosts streamed from it) and the first-seen dates of its
+        findings, in one transaction: all of it, or (on error) nothing; its scan id."""
         if kind not in KINDS:
             raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
         scan, run, groups = report.scan, report.scan.run, report.services
         recorded = _stamp(now)
         scanned = _utc(run.started) or recorded
+        scope = report_scope(report)
         scan_row = (
-            recorded, scanned, kind, report_scope(report), json.dumps(scan.targets), run.started,
-            run.finished, int(run.incomplete), run.hosts_up, run.hosts_down, scan.site,
-            str(scan.shard or ""), location,
+            recorded, scanned, kind, scope, json.dumps(scan.targets), run.started,
+            run.finished, int(not run.complete), run.hosts_up, run.hosts_down, scan.site,
+            str(scan.shard or ""), location, run.outcome, run.ports.text,
+            detection_options(run.args),
         )  # fmt: skip
+        sets = report.spool.port_sets()
         with self._errors():
-            self._db.stage("staged_ports", 4, _port_rows(report))
-            self._db.stage("staged_hosts", 2, _host_rows(report))
+            self._db.stage("staged_ports", 5, _port_rows(report))
+            numbers = {ports.text: c for c, ports in enumerate(sets)}
+            self._db.stage("staged_hosts", 5, _host_rows(report, numbers))
             with self._db.write():
                 ((scan_id,),) = self._db.execute(queries.INSERT_SCAN, scan_row)
                 self._db.executemany(queries.INSERT_SERVICE, _service_rows(scan_id, groups))
                 self._db.executemany(queries.INSERT_FINDING, _finding_rows(scan_id, groups))
+                self._db.executemany(queries.INSERT_PORT_SET, _range_rows(scan_id, sets))
                 self._db.execute(queries.INSERT_PORTS, (scan_id,))
                 self._db.execute(queries.INSERT_HOSTS, (scan_id,))
                 self._db.analyze()
-                dated = {"site": scan.site, "seen": scanned, "scan": scan_id}
-                if self._db.execute(queries.LATER_SCAN, dated):
-                    self._db.execute(queries.SEEN_EARLIER, dated)
-                self._db.execute(queries.FIRST_SEEN, dated)
+                ((base,),) = self._db.execute(
+                    queries.LAST_OF_SCOPE, {"scope": scope, "id": scan_id}
+                )
+                self._first_seen(scan_id, scan.site, scanned, base)
                 self._db.execute(queries.COUNTS, {"scan": scan_id})
         return int(scan_id)
 
+    def _first_seen(self, scan_id: int, site: str, seen: str, base: int | None) -> None:
+        """First-seen dates for the findings of a scan being recorded: per port first seen, and
+        per finding only for those that came to a port seen before. ``base``: the last scan of
+        its scope, whose findings are known already."""
+        dated = {"site": site, "seen": seen, "scan": scan_id, "base": -1 if base is None else base}
+        if self._db.execute(queries.LATER_SCAN, dated):
+            for statement in (queries.KEEP_LATER_DATES, queries.SEEN_EARLIER,
+                              queries.PORT_SEEN_EARLIER):  # fmt: skip
+                self._db.execute(statement, dated)
+        self._db.execute(queries.NEW_PORTS_SEEN, dated)
+        self._db.execute("DELETE FROM rec_pairs")
+        self._db.execute("DELETE FROM rec_delta")
+        self._db.execute(queries.REC_PAIRS, dated)
+        self._db.execute(queries.REC_DELTA, dated)
+        self._db.execute(queries.NEW_FINDINGS_SEEN, dated)
+
     # -- scans
 
-    def get(self, scan_id: int) -> ScanRef:
-        """A recorded scan; UsageError when there is none with that id."""
+    def get(self, scan_id: int, label: str = "") -> ScanRef:
+        """A recorded scan (named ``label`` in messages, if given); UsageError when there is
+        none with that id."""
         rows = self._rows(queries.SCAN, (scan_id,))
         if not rows:
             raise UsageError(f"no scan {scan_id} in the history store {self.where}")
-        return _scan_ref(rows[0])
+        return replace(_scan_ref(rows[0]), label=label)
 
-    def previous(self, scope: str, before_id: int) -> ScanRef | None:
-        """The latest scan of a scope recorded before ``before_id``, if any."""
-        rows = self._rows(queries.PREVIOUS_SCAN, (scope, before_id))
-        return _scan_ref(rows[0]) if rows else None
+    def _earlier(self, current: ScanRef, where: str, limit: int, **params: object) -> list[ScanRef]:
+        """Scans of the scope of ``current`` dated before it that meet ``where`` (one of the
+        conditions of ``queries``), latest first."""
+        query = queries.EARLIER_OF_SCOPE.format(where)
+        found = {"scope": current.scope, "seen": current.scanned_at, "id": current.id}
+        return [_scan_ref(r) for r in self._rows(query, {**found, **params, "limit": limit})]
+
+    def baseline(self, current: ScanRef) -> Baseline:
+        """What ``current`` is compared with (see :class:`Baseline`)."""
+        view = {"scanned": current.scanned.text, "options": current.options}
+        good = self._earlier(current, queries.GOOD, 1, **view)
+        if good:
+            (base,) = good
+            after = {"after": base.scanned_at, "after_id": base.id}
+            skipped = self._earlier(current, queries.LATER_THAN, _SKIPPED + 1, **after)
+            if not skipped:
+                return Baseline(base, ())
+            names = "; ".join(f"{s.name} ({_skip_reason(s, current)})" for s in skipped[:_SKIPPED])
+            more = " and earlier ones" if len(skipped) > _SKIPPED else ""
+            return Baseline(base, (
+                f"Not used as the baseline: {names}{more}. Compared with {base.name}, the last "
+                "complete scan of this scope that looked at the same ports with the same options.",
+            ))  # fmt: skip
+        bad = self._earlier(current, queries.SAME_VIEW, 1, **view)
+        if bad:
+            (base,) = bad
+            return Baseline(base, (
+                f"No complete scan of this scope looked at the same ports with the same options: "
+                f"compared with {base.name}, which {_OUTCOME_TEXT[base.outcome]}. What it did not "
+                "see shows here as new or reappeared.",
+            ))  # fmt: skip
+        other = self._earlier(current, "", 1)
+        if other:
+            (last,) = other
+            return Baseline(None, (
+                "Not compared with earlier scans: none of this scope looked at the same ports "
+                f"with the same options (this one: {view_text(current)}; the last, {last.name}: "
+                f"{view_text(last)}).",
+            ))  # fmt: skip
+        return Baseline(None, ())
 
     # -- suppressions
 
@@ -290,43 +368,12 @@ class HistoryStore(Resource):
 
     # -- comparing two scans
 
-    def findings_delta(
-        self, old: ScanRef, new: ScanRef
-    ) -> tuple[list[TrackedFinding], list[TrackedFinding], int]:
-        """The findings of ``new`` absent from ``old`` (with their ages); those of ``old``
-        absent from ``new`` on hosts ``new`` found up (fixed); how many of ``new`` were in
-        ``old`` too. Each list most severe first."""
-        forward = {"scan": new.id, "other": old.id, "site": new.site}
-        backward = {"scan": old.id, "other": new.id, "site": old.site}
-        appeared = self._rows(queries.FINDINGS_ONLY_IN_SCAN, forward)
-        gone = self._rows(queries.FINDINGS_ONLY_IN_SCAN_WHERE_UP, backward)
-        ((kept,),) = self._rows(queries.FINDINGS_IN_BOTH, forward)
-        return (
-            sorted((_finding(row, new.scanned_at) for row in appeared), key=finding_order),
-            sorted((_finding(row, None) for row in gone), key=finding_order),
-            int(kept),
-        )
-
-    def ports_delta(
-        self, old: ScanRef, new: ScanRef
-    ) -> tuple[list[TrackedPort], list[TrackedPort], list[ServiceChange]]:
-        """Ports open in ``new`` only; ports open in ``old`` only, on hosts ``new`` found up
-        (closed); ports open in both whose service label changed. Each in address order."""
-        forward, backward = {"scan": new.id, "other": old.id}, {"scan": old.id, "other": new.id}
-        opened = self._rows(queries.PORTS_ONLY_IN_SCAN, forward)
-        closed = self._rows(queries.PORTS_ONLY_IN_SCAN_WHERE_UP, backward)
-        changed = self._rows(queries.CHANGED_SERVICES, forward)
-        return (
-            sorted((TrackedPort(*row) for row in opened), key=_port_order),
-            sorted((TrackedPort(*row) for row in closed), key=_port_order),
-            sorted((ServiceChange(*row) for row in changed), key=_port_order),
-        )
-
-    def missing_hosts(self, old: ScanRef, new: ScanRef) -> list[str]:
-        """Hosts up in ``old`` that ``new`` did not find up, in address order: their ports and
-        findings are neither closed nor fixed, only unknown."""
-        rows = self._rows(queries.MISSING_HOSTS, {"scan": new.id, "other": old.id})
-        return sorted((address for (address,) in rows), key=address_order)
+    def compare(self, old: ScanRef, new: ScanRef, notes: Sequence[str] = ()) -> Changes:
+        """The changes from ``old`` to ``new``, computed in the store: their groups now, every
+        location streamed from the store on demand (while it is open)."""
+        self._comparisons += 1
+        with self._errors():
+            return compare(self._db, self._errors, self._comparisons, old, new, notes=notes)
 
 
 # -- opening -----------------------------------------------------------------------------------
@@ -346,6 +393,27 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=""))
 
 
+def _target(url: str | Path | None, environ: Mapping[str, str]) -> tuple[str, str]:
+    """(scheme, what to open): ``postgresql`` and its URL, or ``sqlite`` and a path; UsageError
+    for anything else."""
+    target = (
+        str(url) if url else environ.get("BRULEE_HISTORY") or str(default_history_path(environ))
+    )
+    scheme = target.split("://", 1)[0].lower() if "://" in target else ""
+    if scheme in _POSTGRES_SCHEMES:
+        return "postgresql", target
+    if scheme not in ("", "sqlite") or (scheme == "sqlite" and not target[len("sqlite://") :]):
+        raise UsageError(
+            f"history store {target!r}: expected a path, sqlite:///PATH or postgresql://..."
+        )
+    return "sqlite", target[len("sqlite://") :] if scheme else target
+
+
+def check_history_url(url: str | None, environ: Mapping[str, str] = os.environ) -> None:
+    """UsageError now (before a scan) for a history store that is no path or known URL."""
+    _target(url, environ)
+
+
 def open_store(
     url: str | Path | None = None,
     *,
@@ -357,18 +425,11 @@ def open_store(
     ``$BRULEE_HISTORY``, else :func:`default_history_path`.
 
     UsageError for another URL scheme; HistoryError when the store cannot be opened."""
-    target = (
-        str(url) if url else environ.get("BRULEE_HISTORY") or str(default_history_path(environ))
-    )
-    scheme = target.split("://", 1)[0].lower() if "://" in target else ""
-    if scheme in _POSTGRES_SCHEMES:
+    scheme, target = _target(url, environ)
+    if scheme == "postgresql":
         where = _redacted(target)
         return HistoryStore(PostgresBackend(target, where), where, migrations)
-    if scheme not in ("", "sqlite") or (scheme == "sqlite" and not target[len("sqlite://") :]):
-        raise UsageError(
-            f"history store {target!r}: expected a path, sqlite:///PATH or postgresql://..."
-        )
-    path = Path(target[len("sqlite://") :] if scheme else target).expanduser()
+    path = Path(target).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         backend = SqliteBackend(path)

@@ -1,18 +1,28 @@
-"""Around each report: suppressions, the scan history and its diff, and alerts on what is new."""
+"""Around each report: suppressions, the scan history and its changes, and alerts on what is new.
+
+Reports come first. A history store that cannot be opened, migrated or written costs the
+changes and the suppressions kept in it, never a report: :func:`tracked` then gives the report
+with the suppression file's entries only and the problem among its warnings, and the caller
+writes every report before it fails (exit 3). A scan is recorded in one transaction: a failure
+mid-record leaves the store as it was.
+"""
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from brulee.core.history import Changes, ScanKind, TrackedFinding
+from brulee.core.history import Changes, FindingGroup, ScanKind
 from brulee.core.report import Report
 from brulee.core.suppression import Applied
+from brulee.errors import HistoryError
 from brulee.history.alerts import notify
-from brulee.history.diff import diff_scans
-from brulee.history.payloads import NewFinding
-from brulee.history.store import open_store, report_scope
+from brulee.history.payloads import MAX_LISTED, NewFinding, NewFindings
+from brulee.history.store import HistoryStore, open_store
 from brulee.history.suppressions import Suppressions
 
 log = logging.getLogger(__name__)
@@ -34,53 +44,135 @@ class Tracking:
 NO_TRACKING = Tracking(record=False)
 
 
-def prepare(
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """A report ready to render, and what happened around it."""
+
+    report: Report
+    problem: str = ""
+    """Why the history store could not be used ('' when it was, or is not asked for)."""
+    alerts: NewFindings | None = None
+    """What to tell the webhooks: the new findings (None when there are none to tell)."""
+
+
+def unavailable(exc: HistoryError) -> str:
+    """The warning for a history store that could not be used."""
+    return (
+        f"the history store could not be used: {exc}; changes since the previous scan and "
+        "suppressions kept in the store are not applied"
+    )
+
+
+def without_history(report: Report, tracking: Tracking, problem: str, now: datetime) -> Tracked:
+    """``report`` with the suppression file's entries only, and ``problem`` among its warnings."""
+    log.warning(problem)
+    scan = replace(report.scan, warnings=(problem, *report.scan.warnings))
+    ready = _suppressed(replace(report, scan=scan), tracking.suppressions, None, now)
+    return Tracked(ready, problem)
+
+
+@contextmanager
+def tracked(
     report: Report, tracking: Tracking, *, kind: ScanKind, location: str, now: datetime
+) -> Iterator[Tracked]:
+    """Record the scan, attach the changes since its baseline and apply the suppressions, for
+    the ``with`` block, during which the changes stream from the open store. HistoryError from
+    the store, here or in the block, is for the caller to handle with :func:`without_history`."""
+    if not tracking.record:
+        yield Tracked(_suppressed(report, tracking.suppressions, None, now))
+        return
+    try:
+        store = open_store(tracking.history)
+    except HistoryError as exc:
+        yield without_history(report, tracking, unavailable(exc), now)
+        return
+    with store:
+        try:
+            ready = _track(store, report, tracking, kind=kind, location=location, now=now)
+        except HistoryError as exc:
+            ready = without_history(report, tracking, unavailable(exc), now)
+        yield ready
+
+
+def _track(
+    store: HistoryStore,
+    report: Report,
+    tracking: Tracking,
+    *,
+    kind: ScanKind,
+    location: str,
+    now: datetime,
+) -> Tracked:
+    scan_id = store.record(report, kind=kind, location=location, now=now)
+    current = store.get(scan_id)
+    base = store.baseline(current)
+    changes = store.compare(base.scan, current, base.notes) if base.scan else None
+    kept = Suppressions.from_entries(entry for _, entry in store.suppressions())
+    suppressions = kept + tracking.suppressions if tracking.suppressions else kept
+    report = replace(report, history_id=scan_id)
+    if base.scan is None and base.notes:  # why there is nothing to compare with
+        report = replace(report, scan=replace(report.scan, warnings=(
+            *base.notes, *report.scan.warnings)))  # fmt: skip
+    report = _suppressed(report, suppressions, changes, now)
+    alerts = _alerts(report.changes) if tracking.notify and report.changes else None
+    return Tracked(report, alerts=alerts)
+
+
+def _suppressed(
+    report: Report, suppressions: Suppressions | None, changes: Changes | None, now: datetime
 ) -> Report:
-    """Apply the suppressions, record the scan and attach the changes since the previous scan
-    of the same scope."""
-    changes, scan_id, suppressions = None, None, tracking.suppressions
-    if tracking.record:  # the history keeps what was found, suppressed or not
-        with open_store(tracking.history) as store:
-            scan_id = store.record(report, kind=kind, location=location, now=now)
-            previous = store.previous(report_scope(report), scan_id)
-            changes = diff_scans(store, previous.id, scan_id) if previous else None
-            kept = Suppressions.from_entries(entry for _, entry in store.suppressions())
-        suppressions = kept + suppressions if suppressions else (kept if len(kept) else None)
-    if suppressions is not None:
-        applied = suppressions.apply(report.services, report.locations, now)
-        report = replace(report, services=applied.groups, suppressed=applied)
-        changes = _without_suppressed(changes, applied)
-    return replace(report, changes=changes, history_id=scan_id)
+    """The report with its suppressions applied and ``changes`` attached, less the new or
+    reappeared findings suppressed on every location of their service (they are in the
+    appendix, and alerts never repeat them)."""
+    if suppressions is None or not len(suppressions):
+        return replace(report, changes=changes)
+    applied = suppressions.apply(report.services, report.locations, now)
+    return replace(
+        report,
+        services=applied.groups,
+        suppressed=applied,
+        changes=_without_suppressed(changes, applied) if changes else None,
+    )
 
 
-def _without_suppressed(changes: Changes | None, applied: Applied) -> Changes | None:
-    """Changes minus the new or reappeared findings suppressed on every location of their
-    service (they are in the appendix, and alerts never repeat them)."""
-    if changes is None:
-        return None
+def _without_suppressed(changes: Changes, applied: Applied) -> Changes:
     accepted = {
         (s.vulnerability.id, item.group.service.label)
         for item in applied.suppressed
         for s in item.complete
     }
-
-    def kept(findings: tuple[TrackedFinding, ...]) -> tuple[TrackedFinding, ...]:
-        return tuple(f for f in findings if (f.id, f.service) not in accepted)
-
-    return replace(
-        changes,
-        new_findings=kept(changes.new_findings),
-        reappeared_findings=kept(changes.reappeared_findings),
-    )
+    kept = tuple(
+        g for g in changes.findings
+        if g.change == "fixed" or (g.id, g.service) not in accepted
+    )  # fmt: skip
+    return replace(changes, findings=kept)
 
 
-def alert(report: Report, tracking: Tracking) -> list[str]:
+def _alerts(changes: Changes) -> NewFindings | None:
+    """The new findings, the most urgent first (at most what a payload lists), streamed from
+    the store, and the totals of all."""
+    groups = changes.groups("new")
+    if not groups:
+        return None
+    by_severity: dict[str, int] = {}
+    for g in groups:
+        by_severity[g.severity] = by_severity.get(g.severity, 0) + g.count
+    listed: list[NewFinding] = []
+    for g in groups:
+        room = MAX_LISTED - len(listed)
+        if room <= 0:
+            break
+        where = itertools.islice(changes.detail.finding_locations(g), room)
+        listed.extend(NewFinding.at(g, w) for w in where)
+    total, kev = sum(g.count for g in groups), sum(g.count for g in groups if g.kev)
+    return NewFindings(tuple(listed), total, by_severity, kev)
+
+
+def alert(tracked: Tracked, tracking: Tracking) -> list[str]:
     """Tell each webhook about the new findings; the problems, as warnings (never fatal)."""
-    changes = report.changes
-    if changes is None or not tracking.notify:
+    report = tracked.report
+    if tracked.alerts is None or not tracking.notify:
         return []
-    new = [NewFinding.of(f) for f in changes.new_findings]
     scan = {
         "id": report.history_id,
         "site": report.scan.site,
@@ -89,13 +181,13 @@ def alert(report: Report, tracking: Tracking) -> list[str]:
     }
     problems = []
     for url in tracking.notify:
-        result = notify(url, new, scan=scan)
+        result = notify(url, tracked.alerts, scan=scan)
         if result.error:
             problems.append(f"alert to {result.target} failed: {result.error}")
             log.warning(problems[-1])
     return problems
 
 
-def new_findings(changes: Changes | None) -> tuple[TrackedFinding, ...]:
-    """Findings first seen in this scan (for --fail-on-new)."""
-    return changes.new_findings if changes else ()
+def new_findings(changes: Changes | None) -> tuple[FindingGroup, ...]:
+    """Findings first seen in this scan (for --fail-on-new), by vulnerability and service."""
+    return changes.groups("new") if changes else ()

@@ -21,7 +21,7 @@ from brulee.core.findings import HostRecord, Location
 from brulee.core.report import Report
 from brulee.core.vulnerability import SEVERITIES
 from brulee.report.interface import Renderer
-from brulee.report.view.changes import ChangeRow, FindingRow, PortRow
+from brulee.report.view.changes import FindingRow, PortRow
 from brulee.report.view.fleet import PartRow
 from brulee.report.view.report import build_view
 from brulee.report.view.services import PALETTE
@@ -116,27 +116,30 @@ def part_rows(rows: Iterable[PartRow]) -> Iterator[Markup]:
 _KEV = '<span class="badge c-kev">KEV</span>'
 
 
+def _where_cell(where: Iterable[str], more: str) -> str:
+    items = [_text(w) for w in where] + (
+        [f'<span class="muted">{_text(more)}</span>'] if more else []
+    )
+    return "<br>".join(items)
+
+
 def finding_rows(rows: Iterable[FindingRow]) -> Iterator[Markup]:
     """A table of new, reappeared or fixed findings (the changes section)."""
     return _batched(
         f'<tr><td class="tight">{_text(r.id)}</td>'
         f'<td class="tight"><span class="badge c-{_text(r.severity)}">{_text(r.severity)}</span>'
         f'</td><td class="tight">{_KEV if r.kev else ""}</td>'
-        f"<td>{_text(r.service)}</td><td>{_text(r.where)}</td>"
-        f'<td class="tight">{_text(r.first_seen)}</td><td class="tight">{_text(r.age)}</td></tr>\n'
+        f'<td>{_text(r.service)}</td><td class="n">{_text(r.count)}</td>'
+        f"<td>{_where_cell(r.where, r.more)}</td></tr>\n"
         for r in rows
     )
 
 
 def port_rows(rows: Iterable[PortRow]) -> Iterator[Markup]:
+    """A table of new or closed ports, or changed versions (the changes section)."""
     return _batched(
-        f"<tr><td>{_text(r.where)}</td><td>{_text(r.service)}</td></tr>\n" for r in rows
-    )
-
-
-def change_rows(rows: Iterable[ChangeRow]) -> Iterator[Markup]:
-    return _batched(
-        f"<tr><td>{_text(r.where)}</td><td>{_text(r.old)}</td><td>{_text(r.new)}</td></tr>\n"
+        f'<tr><td>{_text(r.service)}</td><td class="n">{_text(r.count)}</td>'
+        f"<td>{_where_cell(r.where, r.more)}</td></tr>\n"
         for r in rows
     )
 
@@ -147,7 +150,6 @@ ROW_HELPERS = {
     "part_rows": part_rows,
     "finding_rows": finding_rows,
     "port_rows": port_rows,
-    "change_rows": change_rows,
 }
 """The batched row writers the templates (report and changes page) call."""
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable
-from dataclasses import asdict
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from json.encoder import encode_basestring as _string
 from pathlib import Path
 from typing import IO, Any
 
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, ServiceGroup
-from brulee.core.history import Changes, ScanRef
+from brulee.core.history import ChangedLocation, Changes, ScanRef
 from brulee.core.report import SCHEMA_VERSION, PartSummary, Report, SourceDate
 from brulee.core.scan import Shard
 from brulee.core.suppression import Applied, Suppression
@@ -112,7 +114,8 @@ def location_json(loc: Location) -> str:
     )
 
 
-def host_dict(host: HostRecord) -> dict[str, Any]:
+def host_dict(host: HostRecord, port_sets: dict[str, int]) -> dict[str, Any]:
+    """A host; ``port_sets`` numbers the scan's ``port_sets`` by their text."""
     return {
         "address": host.address,
         "hostnames": list(host.hostnames),
@@ -125,6 +128,7 @@ def host_dict(host: HostRecord) -> dict[str, Any]:
         ],
         "closed_ports": host.closed_ports,
         "filtered_ports": host.filtered_ports,
+        "port_set": port_sets[host.scanned.text] if host.scanned else None,
     }
 
 
@@ -139,9 +143,13 @@ def part_dict(part: PartSummary) -> dict[str, Any]:
         "shard": shard_dict(part.shard),
         "started": part.started or None,
         "finished": part.finished or None,
-        "incomplete": part.incomplete,
+        "incomplete": part.outcome != "complete",
+        "outcome": part.outcome,
         "hosts_up": part.hosts_up,
         "hosts_down": part.hosts_down,
+        "timed_out": part.timed_out,
+        "ports": part.ports.text,
+        "history_id": part.history_id,
         "errors": list(part.errors),
         "warnings": list(part.warnings),
         "nmap_version": part.nmap_version,
@@ -204,7 +212,7 @@ def suppressed_dict(applied: Applied) -> dict[str, Any]:
     }
 
 
-def scan_dict(report: Report) -> dict[str, Any]:
+def scan_dict(report: Report, port_sets: Iterable[str] = ()) -> dict[str, Any]:
     scan = report.scan
     run = scan.run
     data: dict[str, Any] = {
@@ -216,7 +224,12 @@ def scan_dict(report: Report) -> dict[str, Any]:
         "inputs": list(scan.inputs),
         "hosts_up": run.hosts_up,
         "hosts_down": run.hosts_down,
-        "incomplete": run.incomplete,
+        "incomplete": not run.complete,
+        "outcome": run.outcome,
+        "timed_out": run.timed_out,
+        "ports": run.ports.text,
+        "port_sets": list(port_sets),
+        "history_id": report.history_id,
         "errors": list(run.errors),
         "warnings": list(scan.warnings),
         "shard": shard_dict(scan.shard),
@@ -246,32 +259,114 @@ def summary_dict(report: Report) -> dict[str, Any]:
 def _scan_json(ref: ScanRef) -> dict[str, Any]:
     return {
         "id": ref.id,
+        "name": ref.name,
         "kind": ref.kind,
         "scanned_at": ref.scanned_at,
         "recorded_at": ref.recorded_at,
         "site": ref.site or None,
         "shard": ref.shard or None,
+        "outcome": ref.outcome,
         "incomplete": ref.incomplete,
+        "ports": ref.scanned.text,
+        "options": ref.options,
         "location": ref.location or None,
     }
 
 
-def changes_json(changes: Changes) -> dict[str, Any]:
-    """The ``changes`` section of the JSON report (``schema/report.schema.json``)."""
-    findings = {
-        name: [asdict(f) for f in getattr(changes, name)]
-        for name in ("new_findings", "reappeared_findings", "fixed_findings")
-    }
+def changes_head(changes: Changes) -> dict[str, Any]:
+    """The ``changes`` section less its groups: the scans, the notes, the counts."""
+    c = changes
     return {
-        "previous": _scan_json(changes.previous),
-        "current": _scan_json(changes.current),
-        **findings,
-        "still_open": changes.still_open,
-        "new_ports": [asdict(p) for p in changes.new_ports],
-        "closed_ports": [asdict(p) for p in changes.closed_ports],
-        "changed_services": [asdict(c) for c in changes.changed_services],
-        "missing_hosts": list(changes.missing_hosts),
+        "previous": _scan_json(c.previous),
+        "current": _scan_json(c.current),
+        "notes": list(c.notes),
+        "counts": {
+            "new": c.count("new"),
+            "reappeared": c.count("reappeared"),
+            "fixed": c.count("fixed"),
+            "still_open": c.still_open,
+            "unknown": c.unknown,
+            "new_ports": c.port_count("new"),
+            "closed_ports": c.port_count("closed"),
+            "changed_services": c.port_count("changed"),
+            "missing_hosts": c.host_count("missing"),
+            "timed_out_hosts": c.host_count("timed_out"),
+        },
     }
+
+
+def _finding_where(locations: Iterable[ChangedLocation]) -> Iterator[str]:
+    """Where a finding changed, as JSON text (a fleet's change has millions)."""
+    return (
+        f'{{"address": {_string(w.address)}, "hostname": {_string(w.hostname)}, '
+        f'"protocol": {_string(w.protocol)}, "port": {int(w.port)}, '
+        f'"first_seen": {_string(w.first_seen)}}}'
+        for w in locations
+    )
+
+
+def _port_where(locations: Iterable[ChangedLocation]) -> Iterator[str]:
+    return (
+        f'{{"address": {_string(w.address)}, "hostname": {_string(w.hostname)}, '
+        f'"protocol": {_string(w.protocol)}, "port": {int(w.port)}}}'
+        for w in locations
+    )
+
+
+class _Spill:
+    """Lists of locations that several groups share (``FindingGroup.shared``): each written
+    once to a file, then copied, so that memory stays flat and a fleet's new hosts cost one
+    pass each."""
+
+    def __init__(self, directory: str) -> None:
+        self._directory = Path(directory)
+
+    def write(self, out: IO[str], shared: int | None, rows: Iterable[str], indent: str) -> None:
+        if shared is None:
+            _write_array(out, rows, indent)
+            return
+        path = self._directory / f"{shared}.json"
+        if not path.exists():
+            with path.open("w", encoding="utf-8") as copy:
+                _write_array(copy, rows, indent)
+        with path.open(encoding="utf-8") as copy:
+            shutil.copyfileobj(copy, out, 1 << 20)
+
+
+def _head(out: IO[str], first: bool, item: dict[str, Any], key: str, indent: str) -> None:
+    """A group's fields, up to its list of ``key``."""
+    out.write(("\n" if first else ",\n") + indent + _dump(item)[:-1] + f', "{key}": [')
+
+
+def write_changes(out: IO[str], changes: Changes, indent: str = "  ") -> None:
+    """The ``changes`` section (``schema/report.schema.json``): every changed finding, port
+    and host, each group's locations streamed from the history store as they are written."""
+    detail, rows = changes.detail, indent + "    "
+    head = _dump(changes_head(changes))
+    out.write(head[:-1] + ', "findings": [')
+    with tempfile.TemporaryDirectory(prefix="brulee-changes-") as directory:
+        spill = _Spill(directory)
+        for n, g in enumerate(changes.findings):
+            item = {
+                "change": g.change, "id": g.id, "severity": g.severity, "cvss": g.cvss,
+                "kev": g.kev, "confidence": g.confidence, "service": g.service, "count": g.count,
+            }  # fmt: skip
+            _head(out, not n, item, "locations", indent)
+            spill.write(out, g.shared, _finding_where(detail.finding_locations(g)), rows)
+            out.write("}")
+    out.write(("\n" + indent if changes.findings else "") + '], "ports": [')
+    for n, p in enumerate(changes.ports):
+        item = {"change": p.change, "service": p.service, "previous": p.previous or None,
+                "count": p.count}  # fmt: skip
+        _head(out, not n, item, "locations", indent)
+        _write_array(out, _port_where(detail.port_locations(p)), rows)
+        out.write("}")
+    out.write(("\n" + indent if changes.ports else "") + '], "hosts": [')
+    for n, h in enumerate(changes.hosts):
+        _head(out, not n, {"change": h.change, "count": h.count}, "addresses", indent)
+        _write_array(out, (_string(a) for a in detail.host_addresses(h)), rows)
+        out.write("}")
+    out.write(("\n" + indent if changes.hosts else "") + "]}")
 
 
 def _dump(value: Any) -> str:
@@ -279,11 +374,17 @@ def _dump(value: Any) -> str:
 
 
 def _write_array(out: IO[str], items: Iterable[str], indent: str) -> None:
-    first = True
-    for item in items:
-        out.write(("\n" if first else ",\n") + indent + item)
-        first = False
-    out.write("\n" + indent[:-2] + "]" if not first else "]")
+    """The items of a JSON array, one per line, and its closing bracket; written in chunks."""
+    items = iter(items)
+    first = next(items, None)
+    if first is None:
+        out.write("]")
+        return
+    out.write("\n" + indent + first)
+    sep = ",\n" + indent
+    while chunk := list(itertools.islice(items, 1024)):
+        out.write(sep + sep.join(chunk))
+    out.write("\n" + indent[:-2] + "]")
 
 
 class JsonRenderer(Renderer):
@@ -300,7 +401,8 @@ class JsonRenderer(Renderer):
                 + _dump({"name": "brulee", "version": report.scan.tool_version})
                 + ",\n"
             )
-            out.write(f'  "scan": {_dump(scan_dict(report))},\n')
+            port_sets = {ports.text: n for n, ports in enumerate(report.spool.port_sets())}
+            out.write(f'  "scan": {_dump(scan_dict(report, port_sets))},\n')
             out.write(f'  "summary": {_dump(summary_dict(report))},\n')
             out.write('  "services": [')
             first = True
@@ -312,10 +414,15 @@ class JsonRenderer(Renderer):
                 _write_array(out, (location_json(loc) for loc in report.locations(group)), "      ")
                 out.write("}")
             out.write("\n  ],\n" if not first else "],\n")
-            changes = changes_json(report.changes) if report.changes else None
-            out.write(f'  "changes": {_dump(changes)},\n')
+            out.write('  "changes": ')
+            if report.changes:
+                write_changes(out, report.changes, "    ")
+            else:
+                out.write("null")
+            out.write(",\n")
             suppressed = suppressed_dict(report.suppressed) if report.suppressed else None
             out.write(f'  "suppressed": {_dump(suppressed)},\n')
             out.write('  "hosts": [')
-            _write_array(out, (_dump(host_dict(h)) for h in report.hosts()), "    ")
+            hosts = (_dump(host_dict(h, port_sets)) for h in report.hosts())
+            _write_array(out, hosts, "    ")
             out.write("\n}\n")

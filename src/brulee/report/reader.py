@@ -20,8 +20,9 @@ import ijson  # picks its C (yajl2_c) backend when installed
 
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, OpenPort
+from brulee.core.ports import PortSet
 from brulee.core.report import READABLE_VERSIONS, PartSummary, SourceDate
-from brulee.core.scan import Service, Shard
+from brulee.core.scan import Outcome, Service, Shard
 from brulee.core.vulnerability import (
     CONFIDENCE_RANK,
     SEVERITIES,
@@ -43,12 +44,14 @@ T = TypeVar("T")
 L = TypeVar("L", bound=str)
 
 _STATUSES: tuple[Status, ...] = get_args(Status)
+_OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 _CONFIDENCES: tuple[Confidence, ...] = tuple(CONFIDENCE_RANK)
 _KEYS = frozenset({
     "schema_version", "generator", "scan", "summary", "services", "changes", "suppressed", "hosts",
 })  # fmt: skip
 # Per-scan sections not read back (a scan's own history diff and suppressions).
 _OPTIONAL = frozenset({"summary", "changes", "suppressed"})
+_SKIPPED = frozenset({"changes", "suppressed"})  # passed over, never built: they can be large
 _FINDINGS = ("status", "notes", "vulnerabilities", "references", "distribution",
              "fixed_by_distribution", "nvd_names")  # fmt: skip
 _BATCH = 4096  # locations or hosts per batch
@@ -223,15 +226,38 @@ def read_host(raw: Any) -> HostRecord:
     )
 
 
+def _ports(data: Any, key: str) -> PortSet:
+    """A port set's text; an absent key (schema 1.0) is nothing known looked at."""
+    if not isinstance(data, dict) or key not in data:
+        return PortSet()
+    try:
+        return PortSet.parse(_field(data, key, str))
+    except ValueError as exc:
+        raise ReportFormatError(f"{key!r}: {exc}") from None
+
+
+def read_port_sets(scan: Any) -> tuple[PortSet, ...]:
+    """The ports the hosts of a scan section were scanned on, by position."""
+    if not isinstance(scan, dict) or "port_sets" not in scan:
+        return ()
+    return tuple(_ports({"set": text}, "set") for text in _strings(scan, "port_sets"))
+
+
 def read_part(raw: Any, source: str, tool_version: str) -> PartSummary:
     """A scan section (or a merged report's part) as one part, read from ``source``."""
+    site, shard = _text(raw, "site"), _shard(raw, "shard")
+    if isinstance(raw, dict) and "outcome" in raw:
+        outcome = _choice(raw, "outcome", _OUTCOMES)
+    else:  # schema 1.0: incomplete meant interrupted
+        outcome = "interrupted" if _field(raw, "incomplete", bool) else "complete"
+    history_id = raw.get("history_id") if isinstance(raw, dict) else None
     return PartSummary(
         source=source,
-        site=_text(raw, "site"),
-        shard=_shard(raw, "shard"),
+        site=site,
+        shard=shard,
         started=_text(raw, "started"),
         finished=_text(raw, "finished"),
-        incomplete=_field(raw, "incomplete", bool),
+        incomplete=outcome == "interrupted",
         hosts_up=_field(raw, "hosts_up", int),
         hosts_down=_field(raw, "hosts_down", int),
         errors=_strings(raw, "errors"),
@@ -242,6 +268,10 @@ def read_part(raw: Any, source: str, tool_version: str) -> PartSummary:
         generated=_field(raw, "generated", str),
         tool_version=tool_version,
         database_sources=_sources(raw),
+        outcome=outcome,
+        ports=_ports(raw, "ports"),
+        timed_out=raw.get("timed_out", 0) if isinstance(raw.get("timed_out", 0), int) else 0,
+        history_id=history_id if isinstance(history_id, int) else None,
     )
 
 
@@ -264,6 +294,8 @@ class ScanSection:
     """The scan as one part; a merged report's own parts (not the merge itself)."""
     targets: tuple[str, ...]
     nmap_command: str
+    port_sets: tuple[PortSet, ...] = ()
+    """What the report's hosts were scanned on: their ``Hosts.port_sets`` point here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +311,9 @@ class Hosts:
     """Some host records, in the order written."""
 
     records: tuple[HostRecord, ...]
+    port_sets: tuple[int | None, ...]
+    """For each record, the position of its scanned ports among the scan section's
+    ``port_sets`` (which may come later in the file); None for none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +430,19 @@ def _build(events: Iterator[Event], first: str, scalar: Any) -> Any:
     raise ReportFormatError("the document ends inside a value")
 
 
+def _skip(events: Iterator[Event]) -> None:
+    """Pass over the value the next event starts without building it."""
+    depth = 0
+    for event, _ in events:
+        if event in _OPEN:
+            depth += 1
+        elif event in _CLOSE:
+            depth -= 1
+        if depth == 0 and event != "map_key":
+            return
+    raise ReportFormatError("the document ends inside a value")
+
+
 def _value(events: Iterator[Event]) -> Any:
     """The whole value the next event starts."""
     event, value = next(events, ("end_array", None))
@@ -422,6 +470,9 @@ def _document(name: str, events: Iterator[Event]) -> Iterator[Section]:
         elif key == "hosts":
             yield from _hosts(events)
             top[key] = None
+        elif key in _SKIPPED:
+            _skip(events)
+            top[key] = None
         else:
             top[key] = _value(events)
         version = top.get("schema_version", READABLE_VERSIONS[-1])
@@ -444,7 +495,9 @@ def _scan(name: str, tool_version: str, scan: Any) -> ScanSection:
         )
     else:
         parts = (read_part(scan, name, tool_version),)
-    return ScanSection(parts, _strings(scan, "targets"), _field(scan, "nmap_command", str))
+    return ScanSection(
+        parts, _strings(scan, "targets"), _field(scan, "nmap_command", str), read_port_sets(scan)
+    )
 
 
 def _services(events: Iterator[Event]) -> Iterator[Section]:
@@ -497,12 +550,15 @@ def _locations(service: str, events: Iterator[Event]) -> Iterator[Locations]:
 def _hosts(events: Iterator[Event]) -> Iterator[Hosts]:
     _expect(events, "start_array", "'hosts'")
     batch: list[HostRecord] = []
+    sets: list[int | None] = []
     for event, value in events:
         if event == "end_array":
             break
-        batch.append(read_host(_build(events, event, value)))
+        raw = _build(events, event, value)
+        batch.append(read_host(raw))
+        sets.append(_optional(raw, "port_set", int) if "port_set" in raw else None)
         if len(batch) == _BATCH:
-            yield Hosts(tuple(batch))
-            batch = []
+            yield Hosts(tuple(batch), tuple(sets))
+            batch, sets = [], []
     if batch:
-        yield Hosts(tuple(batch))
+        yield Hosts(tuple(batch), tuple(sets))

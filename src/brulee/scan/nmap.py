@@ -97,6 +97,38 @@ def check_user_args(text: str) -> list[str]:
     return words
 
 
+_DEFAULT_INTENSITY = "version-intensity=7"
+_SHORTHANDS = {
+    "sC": "script=default",
+    "A": "script=default",
+    "version-light": "version-intensity=2",
+    "version-all": "version-intensity=9",
+}
+_DETECTION = frozenset({"script", "script-args", "script-args-file", "version-intensity"})
+
+
+def detection_options(command: str) -> str:
+    """The options of an Nmap command line (or several, joined by ``;``) that change what a scan
+    sees, normalised: the scripts and their arguments, and how hard versions are probed. Two
+    scans with the same text see alike (ports aside: see their ``<scaninfo>``)."""
+    try:
+        words = iter(shlex.split(command))
+    except ValueError:
+        words = iter(command.split())
+    found: set[str] = set()
+    for word in words:
+        name = option_name(word)
+        if name in _SHORTHANDS:
+            found.add(_SHORTHANDS[name])
+        elif name in _DETECTION:
+            value = word.split("=", 1)[1] if "=" in word else next(words, "")
+            names = value.split(",") if name == "script" else [value]
+            found.update(f"{name}={v}" for v in names if v)
+        elif name in _TAKES_VALUE and "=" not in word:
+            next(words, None)
+    return " ".join(sorted(found - {_DEFAULT_INTENSITY}))
+
+
 def find_nmap() -> str:
     path = shutil.which("nmap")
     if path is None:

@@ -15,13 +15,14 @@ from pathlib import Path
 
 from lxml import etree
 
+from brulee.core.ports import PortSet
 from brulee.core.scan import Host, Port, ScanRun, ScriptElem, ScriptResult, ScriptTable, Service
 from brulee.errors import ParseError
 from brulee.util.xmlsafe import Element, forget, pull_parser, refusal
 
 _CHUNK = 1 << 16
 _CACHE_LIMIT = 4096
-_TAGS = ("nmaprun", "host", "finished", "hosts")
+_TAGS = ("nmaprun", "scaninfo", "host", "finished", "hosts")
 
 
 def _items(parent: Element) -> tuple[ScriptElem | ScriptTable, ...]:
@@ -170,14 +171,17 @@ class NmapXmlReader:
                 counted[host.status] = counted.get(host.status, 0) + 1
                 forget(elem)
                 yield host
+            elif tag == "scaninfo":
+                self._scaninfo(elem)
             elif tag == "finished":
-                errors = self.run.errors
-                if elem.get("exit") == "error":
+                errors, failed = self.run.errors, elem.get("exit") == "error"
+                if failed:
                     errors = (*errors, elem.get("errormsg") or "Nmap exited with an error")
                 self.run = replace(
                     self.run,
                     finished=_iso(elem.get("time")),
                     errors=errors,
+                    failed=self.run.failed or failed,
                 )
             elif tag == "hosts":
                 self.run = replace(
@@ -187,6 +191,14 @@ class NmapXmlReader:
             raise self._fail("no <nmaprun> element: not an Nmap XML file")
         if self.run.incomplete:
             self.run = replace(self.run, hosts_up=counted["up"], hosts_down=counted["down"])
+
+    def _scaninfo(self, elem: Element) -> None:
+        """One protocol's ports, as Nmap was told to scan them."""
+        try:
+            ports = PortSet.of(elem.get("protocol", ""), elem.get("services", ""))
+        except ValueError as exc:
+            raise self._fail(f"<scaninfo>: {exc}") from exc
+        self.run = replace(self.run, ports=self.run.ports | ports)
 
     def _host(self, elem: Element) -> Host:
         address, addrtype, mac = "", "ipv4", ""
@@ -203,7 +215,11 @@ class NmapXmlReader:
         if ports_elem is not None:
             for child in ports_elem:
                 if child.tag == "port":
-                    ports.append(self._port(child))
+                    port = self._port(child)
+                    ports.append(port)
+                    # A few closed or filtered ports are listed one by one, not summed up.
+                    closed += port.state == "closed"
+                    filtered += port.state in ("filtered", "closed|filtered")
                 elif child.tag == "extraports":
                     state = child.get("state", "")
                     count = _int(child.get("count"))
@@ -259,4 +275,6 @@ def merge_runs(runs: list[ScanRun]) -> ScanRun:
         incomplete=any(r.incomplete for r in runs),
         errors=tuple(e for r in runs for e in r.errors),
         sources=tuple(s for r in runs for s in r.sources),
+        ports=PortSet.joined(r.ports for r in runs),
+        failed=any(r.failed for r in runs),
     )

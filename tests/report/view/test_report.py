@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from brulee.core.report import Report
 from brulee.core.vulnerability import SEVERITIES
-from brulee.report.view.report import build_view, targets_text
+from brulee.report.view.report import INCOMPLETE, build_view, targets_text
 from brulee.report.view.services import STATUS_MEANING, STATUSES, Tally
 from tests.report.conftest import FIXED_REASON, UBUNTU_EVIDENCE
 
@@ -14,6 +15,20 @@ from tests.report.conftest import FIXED_REASON, UBUNTU_EVIDENCE
 def test_targets_text() -> None:
     assert targets_text(("a", "b")) == "a, b"
     assert targets_text(("a", "b", "c", "d", "e")) == "a, b, c and 2 more"
+
+
+def test_the_banner_says_why_a_scan_is_incomplete(report: Report) -> None:
+    def banner(**run: Any) -> tuple[bool, str]:
+        settled = replace(report.scan.run, incomplete=False, failed=False, timed_out=0)
+        view = build_view(replace(report, scan=replace(report.scan, run=replace(settled, **run))))
+        return view.incomplete, view.incomplete_text
+
+    assert banner() == (False, INCOMPLETE)  # shown only when incomplete
+    assert banner(incomplete=True) == (True, INCOMPLETE)
+    failed, text = banner(failed=True)
+    assert failed and text.startswith("INCOMPLETE scan: Nmap failed")
+    partial, text = banner(timed_out=3)
+    assert partial and text.startswith("INCOMPLETE scan: Nmap gave up on 3 hosts (--host-timeout)")
 
 
 def test_view_of_the_sample_report(report: Report) -> None:

@@ -1,106 +1,178 @@
-"""The "Changes since the previous scan" section: a headline, then compact tables."""
+"""The "Changes since the previous scan" section: what to know first, a headline, then tables
+grouped like the rest of the report (per service and CVE, per service for ports), each group
+with its first locations and the rest counted. Its size follows what changed in kind, not in
+number: a fleet's thousands of new hosts are a few rows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from brulee.core.history import Changes, ScanRef, ServiceChange, TrackedFinding, TrackedPort
-from brulee.report.view.text import age_text, date_text, plural_text, time_text, where_text
-
-
-@dataclass(frozen=True, slots=True)
-class FindingRow:
-    """A tracked finding as the change tables show it."""
-
-    id: str
-    severity: str
-    kev: bool
-    service: str
-    where: str
-    first_seen: str
-    """The date it was first seen."""
-    age: str
-    """``12 days``: open so far, or (fixed) until the scan that found it gone; '' unknown."""
-
-
-@dataclass(frozen=True, slots=True)
-class PortRow:
-    where: str
-    service: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeRow:
-    where: str
-    old: str
-    new: str
+from brulee.core.history import (
+    ChangedLocation,
+    Changes,
+    FindingChange,
+    FindingGroup,
+    HostGroup,
+    PortChange,
+    PortGroup,
+    ScanRef,
+)
+from brulee.report.view.text import age_text, date_text, time_text, where_text
 
 
 def _days_between(start: str, end: str) -> int | None:
     try:
         first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
-        return (last - first).days
+        return max(0, (last - first).days)
     except (TypeError, ValueError):  # unparsable, or one naive and one aware
         return None
 
 
-def _finding_row(f: TrackedFinding, fixed_at: str = "") -> FindingRow:
-    """``fixed_at``: when a fixed finding was found gone (its age is then counted up to it)."""
-    age = f.age_days if not fixed_at else _days_between(f.first_seen, fixed_at)
-    return FindingRow(
-        id=f.id,
-        severity=f.severity,
-        kev=f.kev,
-        service=f.service,
-        where=where_text(f.address, f.hostname, f.port, f.protocol),
-        first_seen=date_text(f.first_seen),
-        age=age_text(age),
-    )
+def _more(count: int, listed: int) -> str:
+    return f"and {count - listed:,} more" if count > listed else ""
 
 
-def _port_row(p: TrackedPort) -> PortRow:
-    return PortRow(where_text(p.address, p.hostname, p.port, p.protocol), p.service)
+def _counted(count: int, noun: str, plural: str) -> str:
+    """``1 new port``, ``32,000 new ports``."""
+    return f"{count:,} {noun if count == 1 else plural}"
 
 
-def _change_row(c: ServiceChange) -> ChangeRow:
-    return ChangeRow(where_text(c.address, c.hostname, c.port, c.protocol), c.old, c.new)
+@dataclass(frozen=True, slots=True)
+class FindingRow:
+    """One vulnerability of one service that changed at ``count`` locations."""
 
-
-def scan_ref_text(ref: ScanRef) -> str:
-    """``scan 12 of 2024-05-01 10:00:00Z``."""
-    return f"scan {ref.id} of {time_text(ref.scanned_at)}"
+    id: str
+    severity: str
+    kev: bool
+    service: str
+    count: str
+    """``8,000``."""
+    where: tuple[str, ...]
+    """The first locations: ``10.0.0.5 (web1) 80/tcp``, with for a reappeared or fixed finding
+    how long it had been known there: ``(first seen 2024-04-01, 30 days)``."""
+    more: str
+    """``and 7,995 more``, or ''."""
 
 
 @dataclass(frozen=True, slots=True)
 class FindingTable:
     """One table of the changes section."""
 
-    name: str
-    """An id fragment: ``new``, ``reappeared``, ``fixed``."""
+    name: FindingChange
     title: str
     lead: str
+    count: int
     rows: tuple[FindingRow, ...]
 
 
 @dataclass(frozen=True, slots=True)
+class PortRow:
+    service: str
+    """The service, or ``before -> now`` for a changed version."""
+    count: str
+    where: tuple[str, ...]
+    more: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortTable:
+    name: PortChange
+    title: str
+    count: int
+    rows: tuple[PortRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HostList:
+    name: str
+    """``missing`` or ``timed-out``: an id fragment."""
+    title: str
+    text: str
+    addresses: tuple[str, ...]
+    more: str
+
+
+def scan_ref_text(ref: ScanRef) -> str:
+    """``scan 12 of 2024-05-01 10:00:00Z``."""
+    return f"{ref.name} of {time_text(ref.scanned_at)}"
+
+
+_FINDING_TABLES: tuple[tuple[FindingChange, str, str], ...] = (
+    ("new", "New findings", "Never seen before at this site."),
+    ("reappeared", "Reappeared findings",
+     "Absent from the previous scan but seen by an earlier one: a fix that did not last, a host "
+     "back from being unreachable, or first found by another scope."),
+    ("fixed", "Fixed findings",
+     "In the previous scan, gone from this one where it looked (the port scanned again on a "
+     "host it completed)."),
+)  # fmt: skip
+_PORT_TABLES: tuple[tuple[PortChange, str], ...] = (
+    ("new", "New ports"), ("closed", "Closed ports"), ("changed", "Changed service versions"),
+)  # fmt: skip
+_HOST_TEXT = {
+    "missing": ("Not found up again",
+                "Up in the previous scan, not found up by this one: their ports and findings are "
+                "unknown, not closed or fixed."),
+    "timed_out": ("Given up on",
+                  "Up in both scans, but this one gave up on them (--host-timeout) or scanned no "
+                  "ports there: their findings are unknown, not fixed."),
+}  # fmt: skip
+
+
+def _where(loc: ChangedLocation, change: FindingChange | None = None, as_of: str = "") -> str:
+    text = where_text(loc.address, loc.hostname, loc.port, loc.protocol)
+    if change in ("reappeared", "fixed") and loc.first_seen:
+        days = _days_between(loc.first_seen, as_of)
+        text += f" (first seen {date_text(loc.first_seen)}, {age_text(days)})"
+    return text
+
+
+def _finding_row(g: FindingGroup, current: ScanRef) -> FindingRow:
+    return FindingRow(
+        id=g.id,
+        severity=g.severity,
+        kev=g.kev,
+        service=g.service,
+        count=f"{g.count:,}",
+        where=tuple(_where(loc, g.change, current.scanned_at) for loc in g.locations),
+        more=_more(g.count, len(g.locations)),
+    )
+
+
+def _port_row(p: PortGroup) -> PortRow:
+    return PortRow(
+        service=f"{p.previous} -> {p.service}" if p.change == "changed" else p.service,
+        count=f"{p.count:,}",
+        where=tuple(_where(loc) for loc in p.locations),
+        more=_more(p.count, len(p.locations)),
+    )
+
+
+def _host_list(h: HostGroup) -> HostList:
+    title, text = _HOST_TEXT[h.change]
+    name = "missing" if h.change == "missing" else "timed-out"
+    return HostList(name, f"{title}: {_counted(h.count, 'host', 'hosts')}", text, h.addresses,
+                    _more(h.count, len(h.addresses)))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class ChangesView:
-    """The "Changes since the previous scan" section: a headline, then compact tables."""
+    """The "Changes since the previous scan" section."""
 
     changes: Changes
     previous: str
     """``scan 12 of 2024-05-01 10:00:00Z``."""
     current: str
+    notes: tuple[str, ...]
+    """What to know first (a baseline that failed, scans skipped, OLD newer than NEW)."""
     headline: str
-    """``2 new, 0 reappeared, 1 fixed, 5 still open; 1 new port, 1 closed; 1 changed version``."""
+    """``2 new, 0 reappeared, 1 fixed, 5 still open; 1 new port, 1 closed port; 1 changed
+    version``."""
     findings: tuple[FindingTable, ...]
     """New, reappeared and fixed, each only when it has rows."""
-    new_ports: tuple[PortRow, ...]
-    closed_ports: tuple[PortRow, ...]
-    changed: tuple[ChangeRow, ...]
-    missing_hosts: tuple[str, ...]
-    missing_text: str
-    """Why the missing hosts' findings count as neither fixed nor open."""
+    ports: tuple[PortTable, ...]
+    hosts: tuple[HostList, ...]
     empty: bool
     alert: bool
     """New findings appeared: show the section open and highlighted."""
@@ -110,45 +182,37 @@ def changes_view(changes: Changes) -> ChangesView:
     """What every format shows about ``changes``."""
     c = changes
     headline = (
-        f"{len(c.new_findings)} new, {len(c.reappeared_findings)} reappeared, "
-        f"{len(c.fixed_findings)} fixed, {c.still_open} still open; "
-        f"{plural_text(len(c.new_ports), 'new port', 'new ports')}, "
-        f"{plural_text(len(c.closed_ports), 'closed port', 'closed ports')}; "
-        + plural_text(len(c.changed_services), "changed version", "changed versions")
-        + (f"; {plural_text(len(c.missing_hosts), 'host', 'hosts')} not found up"
-           if c.missing_hosts else "")
+        f"{c.count('new'):,} new, {c.count('reappeared'):,} reappeared, {c.count('fixed'):,} "
+        f"fixed, {c.still_open:,} still open; "
+        f"{_counted(c.port_count('new'), 'new port', 'new ports')}, "
+        f"{_counted(c.port_count('closed'), 'closed port', 'closed ports')}; "
+        + _counted(c.port_count("changed"), "changed version", "changed versions")
+    )
+    if missing := c.host_count("missing") + c.host_count("timed_out"):
+        headline += f"; {_counted(missing, 'host', 'hosts')} not looked at again"
+    if c.unknown:
+        headline += f"; {_counted(c.unknown, 'finding', 'findings')} unknown"
+    findings = tuple(
+        FindingTable(name, title, lead, c.count(name),
+                     tuple(_finding_row(g, c.current) for g in c.groups(name)))
+        for name, title, lead in _FINDING_TABLES
+        if c.groups(name)
     )  # fmt: skip
-    tables = (
-        FindingTable(
-            "new", "New findings", "Never seen before at this site.",
-            tuple(_finding_row(f) for f in c.new_findings),
-        ),
-        FindingTable(
-            "reappeared", "Reappeared findings",
-            "Absent from the previous scan but seen by an earlier one: a fix that did not last, "
-            "a host back from being unreachable, or first found by another scope.",
-            tuple(_finding_row(f) for f in c.reappeared_findings),
-        ),
-        FindingTable(
-            "fixed", "Fixed findings",
-            "In the previous scan, gone from this one on a host it found up.",
-            tuple(_finding_row(f, c.current.scanned_at) for f in c.fixed_findings),
-        ),
+    ports = tuple(
+        PortTable(name, title, c.port_count(name),
+                  tuple(_port_row(p) for p in c.ports if p.change == name))
+        for name, title in _PORT_TABLES
+        if c.port_count(name)
     )  # fmt: skip
     return ChangesView(
         changes=c,
         previous=scan_ref_text(c.previous),
         current=scan_ref_text(c.current),
+        notes=c.notes,
         headline=headline,
-        findings=tuple(t for t in tables if t.rows),
-        new_ports=tuple(_port_row(p) for p in c.new_ports),
-        closed_ports=tuple(_port_row(p) for p in c.closed_ports),
-        changed=tuple(_change_row(x) for x in c.changed_services),
-        missing_hosts=c.missing_hosts,
-        missing_text=(
-            "Up in the previous scan, not found up by this one: their ports and findings are "
-            "unknown, not closed or fixed."
-        ),
+        findings=findings,
+        ports=ports,
+        hosts=tuple(_host_list(h) for h in c.hosts),
         empty=c.empty,
-        alert=bool(c.new_findings or c.reappeared_findings),
+        alert=bool(c.count("new") or c.count("reappeared")),
     )

@@ -31,6 +31,18 @@ INCOMPLETE = (
     "and the absence of a finding proves nothing."
 )
 """The banner of a report whose Nmap run did not finish."""
+FAILED = (
+    "INCOMPLETE scan: Nmap failed (see the errors). Hosts, ports and services may be missing, "
+    "and the absence of a finding proves nothing."
+)
+
+
+def _timed_out_text(count: int) -> str:
+    return (
+        f"INCOMPLETE scan: Nmap gave up on {count_text(count, 'host')} (--host-timeout): "
+        "their ports and services are partly unknown, and there the absence of a finding "
+        "proves nothing."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +154,10 @@ def build_view(report: Report) -> ReportView:
     fleet = fleet_view(scan.parts, scan.missing_shards) if scan.parts else None
     applied = report.suppressed
     # A merged report that misses a shard is incomplete, whatever its run says.
-    incomplete = run.incomplete or bool(fleet and not fleet.complete)
+    incomplete = not run.complete or bool(fleet and not fleet.complete)
+    banner = {"failed": FAILED, "partial": _timed_out_text(run.timed_out)}.get(
+        run.outcome, INCOMPLETE
+    )
     return ReportView(
         report=report,
         title=TITLE,
@@ -151,9 +166,7 @@ def build_view(report: Report) -> ReportView:
         or (f"merged from {count_text(fleet.parts, 'part')}" if fleet else ""),
         facts=tuple((k, v) for k, v in facts if v),
         incomplete=incomplete,
-        incomplete_text=fleet_incomplete_text(fleet)
-        if fleet and not fleet.complete
-        else INCOMPLETE,
+        incomplete_text=fleet_incomplete_text(fleet) if fleet and not fleet.complete else banner,
         errors=run.errors,
         warnings=scan.warnings,
         totals=totals,
