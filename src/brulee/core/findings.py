@@ -13,7 +13,8 @@ from brulee.core.scan import Service
 from brulee.core.vulnerability import SEVERITIES, SEVERITY_RANK, Severity, Status, Vulnerability
 
 STATUS_ORDER: dict[Status, int] = {
-    "vulnerable": 0, "unknown": 1, "unchecked": 2, "unversioned": 3, "clean": 4,
+    "vulnerable": 0, "possibly-vulnerable": 1, "unknown": 2, "unchecked": 3, "unversioned": 4,
+    "clean": 5,
 }  # fmt: skip
 
 
