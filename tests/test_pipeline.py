@@ -13,21 +13,25 @@ from typing import Any
 import pytest
 
 from brulee.core.report import Report
-from brulee.errors import OutputError, ReportError
+from brulee.errors import NmapError, OutputError, ReportError
 from brulee.findings.spool import Spool
 from brulee.fleet.sources import DirectorySource
 from brulee.history.tracking import Tracking
 from brulee.match.sources import Freshness, Matching, open_matching
 from brulee.pipeline import (
+    ScanRequest,
+    check_output_dir,
     default_output_dir,
     diff_report_files,
     merge_reports,
     prepare_output,
     render_reports,
+    scan,
     write_reports,
 )
 from brulee.report.interface import Renderer, renderer_for
-from tests.conftest import NMAP_XML
+from brulee.scan.targets import build_scope, parse_list
+from tests.conftest import NMAP_XML, needs_nmap
 from tests.report.conftest import build_report
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -236,3 +240,55 @@ def test_prepare_output_names_a_directory_it_cannot_create(tmp_path: Path) -> No
         OutputError, match=f"^cannot create output directory {re.escape(str(target))}: "
     ):
         prepare_output(target)
+
+
+def test_check_output_dir_writes_there_before_a_scan(tmp_path: Path) -> None:
+    check_output_dir(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["nmap"]  # no probe left
+    assert not any((tmp_path / "out" / "nmap").iterdir())
+    (tmp_path / "file").write_text("not a directory\n")
+    with pytest.raises(OutputError, match=r"^cannot create output directory"):
+        check_output_dir(tmp_path / "file" / "out")
+
+
+@needs_nmap
+def test_nmaps_own_message_is_shown_and_recorded(tmp_path: Path, matching: Matching) -> None:
+    # An option Nmap does not know: it stops while reading its options, before any packet.
+    request = ScanRequest(
+        scope=build_scope(parse_list(["192.0.2.1"], "t")), targets=("192.0.2.1",),
+        user_args=("--bogus-option",), workers=1, host_timeout=None, formats=("json", "md"),
+        directory=tmp_path,
+    )  # fmt: skip
+    with pytest.raises(NmapError) as failed:
+        scan(request, lambda jobs: lambda index, status: None, matching)
+    message = str(failed.value)
+    assert "unrecognized option '--bogus-option'" in message
+    assert "\n" not in message
+    assert message.endswith(f"; partial results were written to {tmp_path}")
+    data = load(tmp_path / "report.json")["scan"]
+    (error,) = data["errors"]
+    assert error.startswith("nmap job 1 exited with 255: ")
+    assert "unrecognized option '--bogus-option' | See the output of nmap -h" in error
+    assert (data["incomplete"], data["outcome"]) == (True, "failed")
+    assert "unrecognized option" in (tmp_path / "report.md").read_text("utf-8")
+
+
+def test_given_names_and_unresolved_targets_reach_the_report(
+    tmp_path: Path, matching: Matching
+) -> None:
+    written = render_reports(
+        [NMAP_XML / "lab-basic.xml"], ["json", "md", "html"], tmp_path, matching=matching,
+        hostnames={"10.213.77.12": "web.lab.test"}, unresolved=["gone.invalid", "old.invalid"],
+    )  # fmt: skip
+    assert written.unresolved == ("gone.invalid", "old.invalid")
+    data = load(tmp_path / "report.json")
+    assert data["scan"]["unresolved"] == ["gone.invalid", "old.invalid"]
+    assert data["scan"]["warnings"][0] == (
+        "2 target(s) did not resolve to an address and were not scanned: gone.invalid, old.invalid"
+    )
+    hosts = {h["address"]: h["hostnames"] for h in data["hosts"]}
+    assert hosts["10.213.77.12"][0] == "web.lab.test"
+    assert all(not names for address, names in hosts.items() if address != "10.213.77.12")
+    markdown = (tmp_path / "report.md").read_text("utf-8")
+    assert "Targets not resolved" in markdown and "gone\\.invalid" in markdown
+    assert "targets not resolved" in (tmp_path / "report.html").read_text("utf-8")

@@ -4,9 +4,10 @@ history; and for fleets, reports read back -> united -> render -> history."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from brulee import __version__
 from brulee.core.findings import ServiceGroup
 from brulee.core.history import Changes, FindingGroup, ScanKind
 from brulee.core.report import MissingShard, PartSummary, Report, ScanSummary
-from brulee.core.scan import Shard
+from brulee.core.scan import Host, Shard
 from brulee.errors import HistoryError, NmapError, OutputError, ReportError
 from brulee.findings.grouping import ServiceGrouper
 from brulee.findings.spool import Spool
@@ -45,6 +46,7 @@ from brulee.scan.nmap import (
 from brulee.scan.nmapxml import NmapXmlReader, merge_runs
 from brulee.scan.targets import Scope
 from brulee.util.clock import utc_now
+from brulee.util.text import first_lines
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,17 @@ def prepare_output(directory: Path) -> Path:
     return make_output_dir(directory / "nmap")
 
 
+def check_output_dir(directory: Path) -> None:
+    """Create ``directory`` and its ``nmap/`` folder, and write a file in each (then remove it):
+    OutputError, before a scan, when the reports or the raw XML could not be written there."""
+    for folder in (directory, prepare_output(directory)):
+        try:
+            with tempfile.TemporaryFile(dir=folder, prefix=".brulee-check-"):
+                pass
+        except OSError as exc:
+            raise OutputError(f"cannot write in {folder}: {exc.strerror}") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class Written:
     """The report files written, and what a user should know about them."""
@@ -89,6 +102,8 @@ class Written:
     history_problem: str = ""
     """Why the history store could not be used: the reports lack its changes and suppressions
     (a runtime failure, exit 3, once they are written)."""
+    unresolved: tuple[str, ...] = ()
+    """Target hostnames that resolved to no address: not scanned."""
 
 
 def _render(
@@ -143,7 +158,17 @@ def write_reports(
         groups=ready.report.services,
         new=new_findings(ready.report.changes),
         history_problem=ready.problem,
+        unresolved=ready.report.scan.unresolved,
     )
+
+
+def _given_name(host: Host, hostnames: Mapping[str, str]) -> Host:
+    """``host`` with the name it was given as first among its names, as Nmap lists a target
+    name (brulee resolves names itself and gives Nmap the addresses)."""
+    given = hostnames.get(host.address)
+    if not given:
+        return host
+    return replace(host, hostnames=(given, *(h for h in host.hostnames if h != given)))
 
 
 def render_reports(
@@ -161,10 +186,14 @@ def render_reports(
     kind: ScanKind = "report",
     failures: Sequence[str] = (),
     interrupted: bool = False,
+    hostnames: Mapping[str, str] | None = None,
+    unresolved: Sequence[str] = (),
 ) -> Written:
     """Stream every XML file through matching and grouping, then write each format.
     ``failures``: Nmap runs that failed (the scan is then ``failed``); ``interrupted``: the scan
-    was stopped before it ended."""
+    was stopped before it ended; ``hostnames``: the name each address was given as, when brulee
+    resolved it for Nmap; ``unresolved``: target names that resolved to no address."""
+    named = hostnames or {}
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
     assessor = Assessor(matching.sources, matching.judge)
     make_output_dir(directory)
@@ -174,7 +203,8 @@ def render_reports(
         for path in xml_files:
             reader = NmapXmlReader(path)
             origin = None
-            for host in reader.hosts():
+            for scanned in reader.hosts():
+                host = _given_name(scanned, named)
                 if origin is None:  # the prolog and <scaninfo> come before the hosts
                     origin = spool.origin(str(path), reader.run.started)
                     spool.origin_ports(origin, [reader.run.ports])
@@ -199,15 +229,25 @@ def render_reports(
             generated=(now or utc_now()).isoformat(timespec="seconds"),
             tool_version=__version__,
             inputs=tuple(str(p) for p in xml_files),
-            warnings=(*matching.warnings, *warnings),
+            warnings=(*_unresolved_warning(unresolved), *matching.warnings, *warnings),
             database=matching.database,
             database_date=matching.database_date,
             database_sources=matching.source_dates,
             shard=shard,
             site=site,
+            unresolved=tuple(unresolved),
         )
         report = Report(summary, grouper.groups(), spool)
         return write_reports(report, renderers, directory, tracking=tracking, kind=kind, now=now)
+
+
+def _unresolved_warning(names: Sequence[str], shown: int = 10) -> tuple[str, ...]:
+    if not names:
+        return ()
+    listed = ", ".join(names[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
+    return (f"{len(names)} target(s) did not resolve to an address and were not scanned: {listed}",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,17 +262,23 @@ class ScanRequest:
     shard: Shard | None = None
     site: str = ""
     tracking: Tracking = NO_TRACKING
+    hostnames: Mapping[str, str] = field(default_factory=dict)
+    """The hostname each address of the scope was given as (see ``Resolution.names``)."""
+    unresolved: tuple[str, ...] = ()
+    """Target hostnames that resolved to no address."""
 
 
 ProgressFactory = Callable[[Sequence[Job]], Progress]
 
 
 def _failures(results: Sequence[JobResult]) -> list[str]:
+    """One line per Nmap run that failed, with the first lines of its messages (Nmap puts the
+    reason first, then advice such as "See the output of nmap -h")."""
     failures = []
     for result in results:
         if result.returncode != 0:
-            last = result.stderr.splitlines()[-1] if result.stderr else "no message"
-            failures.append(f"nmap job {result.job.index} exited with {result.returncode}: {last}")
+            said = " | ".join(first_lines(result.stderr)) or "no message"
+            failures.append(f"nmap job {result.job.index} exited with {result.returncode}: {said}")
     return failures
 
 
@@ -273,10 +319,12 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
         kind="scan",
         failures=failures,
         interrupted=interrupted,
+        hostnames=request.hostnames,
+        unresolved=request.unresolved,
     )
     if interrupted or failures:
         why = INTERRUPTED if interrupted else "; ".join(failures)
-        raise NmapError(f"{why}. Partial results were written to {request.directory}")
+        raise NmapError(f"{why.rstrip('.')}; partial results were written to {request.directory}")
     return written
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -418,3 +419,95 @@ def test_a_bad_vex_document_is_one_line_exit_2(
     line = one_line_error(capsys.readouterr().err)
     assert f"{bad}: not valid JSON" in line
     assert not (tmp_path / "o" / "report.json").exists()
+
+
+def _bad_option_cases(tmp: Path) -> list[tuple[list[str], int, str]]:
+    """(options, exit code, what the one-line error says) for options that used to fail only
+    once Nmap was done, or that are read before it starts."""
+    (tmp / "file").write_text("a file, not a directory\n")
+    (tmp / "bad.vex").write_text("{}\n")
+    (tmp / "bad.yaml").write_text("x: [\n")
+    (tmp / "broken.sqlite").write_bytes(b"not a database" * 100)
+    return [
+        (["--history", "postgresql://brulee@127.0.0.1:1/x"], 2, "--history: cannot connect"),
+        (["--history", str(tmp / "file" / "h.sqlite")], 2, "--history: cannot open"),
+        (["--history", "ftp://host/x"], 2, "expected a path, sqlite:///PATH or postgresql"),
+        (["-o", str(tmp / "file" / "out")], 2, "-o: cannot create output directory"),
+        (["-o", "s3://"], 2, "invalid s3:// output"),
+        (["-o", "s3://bucket/p", "--endpoint-url", "http://u:secret@h:99999"], 2,
+         "invalid --endpoint-url"),
+        (["-o", "gs://bucket/p", "--endpoint-url", "http://h"], 2, "s3:// outputs only"),
+        (["-f", "json,bogus"], 2, "unknown format bogus"),
+        (["--vex", str(tmp / "bad.vex")], 2, "not an OpenVEX document"),
+        (["--suppressions", str(tmp / "bad.yaml")], 2, "expected a list of suppression"),
+        (["--db", str(tmp / "broken.sqlite")], 3, "broken.sqlite"),
+        (["--notify", "file:///etc/passwd"], 2, "--notify"),
+    ]  # fmt: skip
+
+
+def test_every_bad_option_fails_before_nmap_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No nmap on PATH: an option checked only after the scan would say "nmap was not found".
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    for options, code, message in _bad_option_cases(tmp_path):
+        out = tmp_path / "o"
+        argv = ["scan", "192.0.2.1", "--no-progress", *options]
+        started = time.monotonic()
+        assert main(argv if "-o" in options else [*argv, "-o", str(out)]) == code, options
+        assert time.monotonic() - started < 10, options
+        error = one_line_error(capsys.readouterr().err)
+        assert message in error, (options, error)
+        assert "secret" not in error
+        assert not (out / "nmap").exists(), options
+
+
+def test_a_usable_history_store_and_output_directory_are_made_before_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    history, out = tmp_path / "h" / "history.sqlite", tmp_path / "o"
+    argv = ["scan", "192.0.2.1", "--history", str(history), "-o", str(out), "--no-progress"]
+    assert main(argv) == 3  # everything checked, then no Nmap to run
+    assert "nmap was not found" in one_line_error(capsys.readouterr().err)
+    assert history.is_file() and (out / "nmap").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (["0x7f.1"], "resolvers read it as 127.0.0.1"),
+        (["0x7f000001"], "resolvers read it as 127.0.0.1"),
+        (["localhost", "--exclude", "127.0.0.0/8"], "every target is excluded"),
+        (["0x7f.1", "--exclude", "127.0.0.0/8"], "resolvers read it as 127.0.0.1"),
+        (["0-255.0-255.0-255.1"], "holds 16,777,216 addresses"),
+        (["nonexistent.invalid"], "nonexistent.invalid did not resolve"),
+    ],
+)
+def test_scope_is_addresses_checked_before_nmap(
+    targets: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    started = time.monotonic()
+    assert main(["scan", *targets, "-o", str(tmp_path / "o"), "--no-progress"]) == 2
+    assert time.monotonic() - started < 10
+    assert message in one_line_error(capsys.readouterr().err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_unresolved_name_in_a_target_file_is_warned_about_before_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    targets = tmp_path / "targets.txt"
+    targets.write_text("192.0.2.1\nbad-name.invalid\n", "utf-8")
+    argv = ["scan", "-iL", str(targets), "--exclude", "gone.invalid", "-o", str(tmp_path / "o")]
+    assert main([*argv, "--no-progress"]) == 3
+    err = capsys.readouterr().err
+    assert "--exclude gone.invalid: the name does not resolve" in err
+    assert "1 target(s) did not resolve and are not scanned: bad-name.invalid" in err
+    assert err.index("bad-name.invalid") < err.index("nmap was not found")

@@ -157,6 +157,38 @@ def test_workers_and_exclusions(lab: Lab, tmp_path: Path) -> None:
     assert data["scan"]["hosts_up"] == 4
 
 
+def test_names_are_resolved_once_excluded_by_address_and_unresolved_ones_listed(
+    lab: Lab, tmp_path: Path
+) -> None:
+    # In the scanner's namespace "localhost" is its own loopback and ".invalid" never resolves
+    # (RFC 6761; the namespace has no route to a resolver either).
+    ftp = lab.host("stretch-ftp")
+    done = scan(
+        lab, tmp_path, ftp.ipv4, "localhost", "nonexistent.invalid", "-f", "json,md",
+        nmap_args="-n -T4 -p 21",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "1 target(s) did not resolve and are not scanned: nonexistent.invalid" in done.stderr
+    assert "1 target(s) did not resolve to an address and were not scanned" in done.stderr
+    targets = sorted((tmp_path / "nmap").glob("targets-*.txt"))
+    lines = sorted(line for t in targets for line in t.read_text("utf-8").split())
+    assert lines == sorted(["127.0.0.1", ftp.ipv4])  # addresses only: Nmap resolves nothing
+    data = report(tmp_path)
+    assert data["scan"]["unresolved"] == ["nonexistent.invalid"]
+    assert data["scan"]["targets"] == [ftp.ipv4, "localhost", "nonexistent.invalid"]
+    hosts = {h["address"]: h["hostnames"] for h in data["hosts"]}
+    assert hosts["127.0.0.1"] == ["localhost"]  # shown under the name it was given
+    assert "Targets not resolved" in (tmp_path / "report.md").read_text("utf-8")
+
+    excluded = tmp_path / "excluded"
+    done = scan(
+        lab, excluded, ftp.ipv4, "localhost", "--exclude", "127.0.0.0/8", "-f", "json",
+        nmap_args="-n -T4 -p 21",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert [h["address"] for h in report(excluded)["hosts"]] == [ftp.ipv4]
+
+
 def test_ipv6_and_udp_in_one_scan(lab: Lab, tmp_path: Path) -> None:
     mail = lab.host("mail")
     done = scan(lab, tmp_path, mail.ipv4, mail.ipv6, "-f", "json", nmap_args="-n -sU -p 53")

@@ -11,6 +11,7 @@ import pytest
 
 from brulee.errors import NmapArgsError, NmapError
 from brulee.scan.nmap import (
+    STDERR_KEPT,
     Runner,
     build_argv,
     check_user_args,
@@ -89,7 +90,7 @@ def test_detection_options_are_those_that_change_what_is_seen(command: str, opti
 
 
 def test_argv_is_a_list_with_user_args_and_brulee_output(tmp_path: Path) -> None:
-    scope = build_scope(parse_list(["10.0.0.1", "fd00::1"], "t"), parse_list(["x.example"], "x"))
+    scope = build_scope(parse_list(["10.0.0.1", "fd00::1"], "t"))
     jobs = plan_jobs(scope, 1, ["-p", "22"], tmp_path)
     assert [job.ipv6 for job in jobs] == [False, True]
     argv = build_argv("/usr/bin/nmap", jobs[1], ["-p", "22"], "5m")
@@ -97,7 +98,7 @@ def test_argv_is_a_list_with_user_args_and_brulee_output(tmp_path: Path) -> None
     assert "-6" in argv
     assert argv[argv.index("--host-timeout") + 1] == "5m"
     assert argv[argv.index("-oX") + 1] == str(tmp_path / "scan-002.xml")
-    assert argv[argv.index("--exclude") + 1] == "x.example"
+    assert "--exclude" not in argv  # exclusions are applied to the addresses Nmap is given
 
 
 def test_the_users_timing_template_replaces_brulees(tmp_path: Path) -> None:
@@ -171,3 +172,28 @@ def test_not_root_note_matches_privilege() -> None:
     from brulee.scan.nmap import is_privileged
 
     assert is_privileged() == (os.geteuid() == 0)
+
+
+def test_a_flood_on_stderr_is_kept_to_its_start(tmp_path: Path) -> None:
+    # A real program in Nmap's place that writes 4 MiB of messages, then fails.
+    program = tmp_path / "chatty"
+    program.write_text(
+        "#!/bin/sh\necho 'first: the reason' >&2\nhead -c 4194304 /dev/zero | tr '\\0' x >&2\n"
+        "exit 3\n"
+    )
+    program.chmod(0o755)
+    jobs = plan_jobs(build_scope(parse_list(["192.0.2.1"], "t")), 1, [], tmp_path)
+    (result,) = Runner(str(program), [], None).run(jobs, lambda i, d: None)
+    assert result.returncode == 3
+    assert result.stderr.startswith("first: the reason\n")
+    assert len(result.stderr) <= STDERR_KEPT
+
+
+@needs_nmap
+def test_an_option_nmap_does_not_know_is_reported_in_its_words(tmp_path: Path) -> None:
+    # Nmap stops while reading its options: no packet is sent.
+    jobs = plan_jobs(build_scope(parse_list(["192.0.2.1"], "t")), 1, [], tmp_path)
+    (result,) = Runner(find_nmap(), ["--bogus-option"], None).run(jobs, lambda i, d: None)
+    assert result.returncode == 255
+    assert result.stderr.splitlines()[0].endswith("unrecognized option '--bogus-option'")
+    assert not jobs[0].xml.exists()

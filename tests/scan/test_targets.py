@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import resource
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from brulee.errors import TargetError
-from brulee.scan.targets import Interval, build_scope, parse_list, parse_spec, read_target_file
+from brulee.scan.targets import (
+    Interval,
+    Resolution,
+    build_scope,
+    parse_list,
+    parse_spec,
+    read_target_file,
+    resolve,
+)
 
 
 def lines(specs: list[str], excluded: Sequence[str] = ()) -> list[str]:
@@ -25,12 +35,12 @@ def lines(specs: list[str], excluded: Sequence[str] = ()) -> list[str]:
         ("fd00::1", 1),
         ("fd00::/120", 256),
         ("[fd00::5]", 1),
-        ("db.example.com", 1),
         ("fe80::1%eth0", 1),
+        ("10.0-255.0-255.0-255", 1 << 24),
     ],
 )
 def test_valid_specs_and_their_size(spec: str, size: int) -> None:
-    assert build_scope([parse_spec(spec)]).size == size
+    assert build_scope([parse_spec(spec)], allow_large=True).size == size
 
 
 @pytest.mark.parametrize(
@@ -84,10 +94,19 @@ def test_exclusions_cut_holes_and_merge_neighbours() -> None:
     ]  # fmt: skip
 
 
-def test_hostname_exclusions_are_kept_for_nmap() -> None:
-    scope = build_scope(parse_list(["a.example", "b.example"], "t"), parse_list(["b.example"], "x"))
-    assert scope.hostnames == ("a.example",)
-    assert scope.excluded_hostnames == ("b.example",)
+def test_hostnames_stand_for_their_addresses_and_exclusions_apply_to_them() -> None:
+    resolution = Resolution(
+        (("a.example", ("10.0.0.1", "10.0.0.2")), ("b.example", ("10.0.0.3",))), ("c.invalid",)
+    )
+    specs = parse_list(["a.example", "b.example", "c.invalid"], "t")
+    scope = build_scope(specs, resolution=resolution)
+    assert list(scope.lines()) == ["10.0.0.1", "10.0.0.2/31"]
+    by_name = build_scope(specs, parse_list(["b.example"], "x"), resolution=resolution)
+    assert list(by_name.lines()) == ["10.0.0.1", "10.0.0.2"]
+    by_address = build_scope(specs, parse_list(["10.0.0.2"], "x"), resolution=resolution)
+    assert list(by_address.lines()) == ["10.0.0.1", "10.0.0.3"]
+    assert resolution.names() == {"10.0.0.1": "a.example", "10.0.0.2": "a.example",
+                                  "10.0.0.3": "b.example"}  # fmt: skip
 
 
 def test_everything_excluded_is_an_error() -> None:
@@ -115,13 +134,13 @@ def test_a_huge_ipv6_scope_is_never_expanded() -> None:
 
 
 def test_split_is_balanced_deterministic_and_complete() -> None:
-    scope = build_scope(parse_list(["10.0.0.0/28", "10.0.1.0/30", "h.example"], "t"))
+    scope = build_scope(parse_list(["10.0.0.0/28", "10.0.1.0/30", "fe80::1%eth0"], "t"))
     parts = scope.split(3)
     assert [p.size for p in parts] == [7, 7, 7]
     assert parts == scope.split(3)
     covered = [iv for p in parts for iv in p.intervals]
     assert sum(iv.size for iv in covered) == 20
-    assert parts[-1].hostnames == ("h.example",)
+    assert parts[-1].scoped == ("fe80::1%eth0",)
 
 
 def test_split_never_makes_empty_parts() -> None:
@@ -130,9 +149,9 @@ def test_split_never_makes_empty_parts() -> None:
 
 
 def test_family_separates_ip_versions() -> None:
-    scope = build_scope(parse_list(["10.0.0.1", "fd00::1", "h.example"], "t"))
-    assert scope.family(4).size == 2
-    assert list(scope.family(6).lines()) == ["fd00::1"]
+    scope = build_scope(parse_list(["10.0.0.1", "fd00::1", "fe80::1%eth0"], "t"))
+    assert list(scope.family(4).lines()) == ["10.0.0.1"]
+    assert list(scope.family(6).lines()) == ["fd00::1", "fe80::1%eth0"]
 
 
 def test_interval_networks_are_minimal() -> None:
@@ -144,12 +163,12 @@ def test_interval_networks_are_minimal() -> None:
 def test_shards_cover_the_scope_exactly_once_and_can_be_empty() -> None:
     from brulee.core.scan import Shard
 
-    scope = build_scope(parse_list(["10.0.0.0/28", "h.example"], "t"))
+    scope = build_scope(parse_list(["10.0.0.0/28", "fe80::1%eth0"], "t"))
     shards = [scope.shard(i, 4) for i in range(1, 5)]
     assert [s.size for s in shards] == [4, 4, 4, 5]
     assert shards == [scope.shard(i, 4) for i in range(1, 5)]  # deterministic
     assert [line for s in shards for line in s.lines()] == [
-        "10.0.0.0/30", "10.0.0.4/30", "10.0.0.8/30", "10.0.0.12/30", "h.example",
+        "10.0.0.0/30", "10.0.0.4/30", "10.0.0.8/30", "10.0.0.12/30", "fe80::1%eth0",
     ]  # fmt: skip
     tiny = build_scope(parse_list(["10.0.0.1"], "t"))
     assert [tiny.shard(i, 3).size for i in (1, 2, 3)] == [0, 0, 1]
@@ -168,3 +187,68 @@ def test_auto_shard_comes_from_the_indexed_job() -> None:
         Shard.parse("auto/8", {"JOB_COMPLETION_INDEX": "8"})
     with pytest.raises(TargetError, match="JOB_COMPLETION_INDEX is not set"):
         Shard.parse("auto/8", {})
+
+
+@pytest.mark.parametrize(
+    ("spec", "reading"),
+    [
+        ("0x7f.1", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0X7F.0.0.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("010.0.0.1", "8.0.0.1"),
+        ("1.2.3", "1.2.0.3"),
+    ],
+)
+def test_spellings_resolvers_read_as_another_address_are_refused(spec: str, reading: str) -> None:
+    # A resolver (and Nmap) reads these as an address; an exclusion of that address would not
+    # match the text, so brulee refuses them and names the address they stand for.
+    with pytest.raises(TargetError, match=f"invalid address '{spec}'.* read it as {reading};"):
+        parse_spec(spec, "t")
+
+
+def test_exclusions_stop_localhost_by_its_address() -> None:
+    specs = parse_list(["localhost", "10.0.0.1"], "t")
+    resolution = resolve(specs)
+    assert resolution.addresses == (("localhost", ("127.0.0.1",)),)
+    scope = build_scope(specs, parse_list(["127.0.0.0/8"], "x"), resolution=resolution)
+    assert list(scope.lines()) == ["10.0.0.1"]
+    with pytest.raises(TargetError, match="every target is excluded"):
+        build_scope(specs[:1], parse_list(["127.0.0.0/8"], "x"), resolution=resolution)
+
+
+def test_names_that_do_not_resolve_are_left_out_and_named() -> None:
+    specs = parse_list(["nonexistent.invalid", "10.0.0.1", "localhost"], "t")
+    resolution = resolve(specs)
+    assert resolution.unresolved == ("nonexistent.invalid",)
+    assert list(build_scope(specs, resolution=resolution).lines()) == ["10.0.0.1", "127.0.0.1"]
+    only = parse_list(["nonexistent.invalid", "other.invalid"], "t")
+    with pytest.raises(TargetError, match=r"nonexistent\.invalid, other\.invalid did not resolve"):
+        build_scope(only, resolution=resolve(only))
+
+
+def test_octet_ranges_are_sized_before_they_are_expanded() -> None:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=r"holds 16,777,216 addresses in 16,777,216 separate"):
+        parse_spec("0-255.0-255.0-255.1", "t")
+    with pytest.raises(TargetError, match="over the limit of 65,536"):
+        build_scope(parse_list(["10.0-255.0-255.0-255"], "t"))
+    assert time.monotonic() - started < 1
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB
+    # Trailing full octets join into one block per combination of the leading ones.
+    assert parse_spec("10.0.1-2.0-255").intervals == (Interval(4, 0x0A000100, 0x0A0002FF),)
+    assert len(parse_spec("10.1-4.0-255.7").intervals) == 1024
+    assert list(build_scope([parse_spec("10.0.0-255.1-2")]).lines())[:2] == [
+        "10.0.0.1", "10.0.0.2",
+    ]  # fmt: skip
+
+
+def test_ipv6_zone_ids_are_kept_and_excluded_by_address() -> None:
+    assert list(build_scope(parse_list(["[fe80::1%eth0]"], "t")).lines()) == ["fe80::1%eth0"]
+    specs = parse_list(["fe80::1%eth0", "fd00::1"], "t")
+    assert list(build_scope(specs, parse_list(["fe80::/10"], "x")).lines()) == ["fd00::1"]
+    with pytest.raises(TargetError, match="invalid scoped IPv6 address"):
+        parse_spec("10.0.0.1%eth0", "t")

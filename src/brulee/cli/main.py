@@ -31,6 +31,7 @@ from brulee.errors import (
     EXIT_OK,
     EXIT_RUNTIME,
     BruleeError,
+    HistoryError,
     OutputError,
     TargetError,
     UsageError,
@@ -38,7 +39,7 @@ from brulee.errors import (
 from brulee.findings.gate import FAIL_ON_CHOICES, FailOn
 from brulee.fleet.sources import DirectorySource, ReportSource, StoreSource
 from brulee.history.alerts import check_webhook_url
-from brulee.history.store import check_history_url
+from brulee.history.store import check_history_url, open_store
 from brulee.history.suppressions import Suppressions, load_suppressions, load_vex
 from brulee.history.tracking import Tracking
 from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, open_matching
@@ -47,9 +48,18 @@ from brulee.report.interface import DEFAULT_FORMATS, FORMATS
 from brulee.scan.nmap import Job, check_user_args
 from brulee.scan.nmap import Progress as NmapProgress
 from brulee.scan.progress import Overall, Status, Tracker
-from brulee.scan.targets import DEFAULT_MAX_SCOPE, Spec, build_scope, parse_list, read_target_file
+from brulee.scan.targets import (
+    DEFAULT_MAX_SCOPE,
+    Resolution,
+    Spec,
+    build_scope,
+    parse_list,
+    read_target_file,
+    resolve,
+)
 from brulee.scan.tuning import MAX_AUTO_WORKERS, default_workers
 from brulee.util.clock import utc_now
+from brulee.util.text import one_line
 
 log = logging.getLogger("brulee")
 _DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
@@ -338,6 +348,40 @@ def _merge_source(url: str, endpoint_url: str | None) -> ReportSource:
     return StoreSource(sink) if sink is not None else DirectorySource(Path(url))
 
 
+def _check_before_scan(tracking: Tracking, directory: Path) -> None:
+    """What would otherwise fail only once Nmap is done: the history store is opened (created
+    and migrated if need be) and the output directory created and written to. UsageError
+    (exit 2) naming the option; the other options are checked as they are read."""
+    if tracking.record:
+        try:
+            open_store(tracking.history).close()
+        except HistoryError as exc:
+            raise UsageError(
+                f"--history: {one_line(exc, 400)}; or pass --no-history to scan without it"
+            ) from exc
+    try:
+        pipeline.check_output_dir(directory)
+    except OutputError as exc:
+        raise UsageError(f"-o: {exc}") from exc
+
+
+def _unresolved(
+    resolution: Resolution, specs: Sequence[Spec], excluded: Sequence[Spec]
+) -> tuple[str, ...]:
+    """The target hostnames that did not resolve (warned about; they are not scanned), and a
+    warning for each exclusion that did not (it excludes nothing)."""
+    missing = set(resolution.unresolved)
+    for name in dict.fromkeys(s.hostname for s in excluded if s.hostname in missing):
+        log.warning("--exclude %s: the name does not resolve, so it excludes no address", name)
+    targets = tuple(dict.fromkeys(s.hostname for s in specs if s.hostname in missing))
+    if targets:
+        log.warning(
+            "%d target(s) did not resolve and are not scanned: %s",
+            len(targets), ", ".join(targets[:10]) + (" ..." if len(targets) > 10 else ""),
+        )  # fmt: skip
+    return targets
+
+
 def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pipeline.Written:
     """Run ``scan``, ``report`` or ``merge``, writing every format into ``directory``."""
     if args.command == "merge":
@@ -356,10 +400,14 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
             )
     user_args = tuple(check_user_args(args.nmap_args))
     specs, excluded = _scope_specs(args)
-    scope = build_scope(specs, excluded, args.max_scope, args.allow_large)
+    resolution = resolve([*specs, *excluded], ipv6="-6" in user_args)
+    scope = build_scope(specs, excluded, args.max_scope, args.allow_large, resolution)
+    tracking = _tracking(args)
     request = pipeline.ScanRequest(
         scope=scope,
         targets=tuple(s.text for s in specs),
+        hostnames=resolution.names(),
+        unresolved=_unresolved(resolution, specs, excluded),
         user_args=user_args,
         workers=args.workers or default_workers(user_args),
         host_timeout=None if args.host_timeout in {"0", "0s"} else args.host_timeout,
@@ -367,9 +415,10 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
         directory=directory,
         shard=args.shard,
         site=args.site,
-        tracking=_tracking(args),
+        tracking=tracking,
     )
     with open_matching(args.db, _freshness(args)) as matching:
+        _check_before_scan(tracking, directory)
         progress = ScanProgress(console, not args.no_progress and console.is_terminal)
         try:
             return pipeline.scan(request, progress, matching)
@@ -382,6 +431,11 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
     if written.incomplete:
         console.print(
             "[yellow]warning:[/] incomplete: hosts or shards are missing (see the report)"
+        )
+    if written.unresolved:
+        console.print(
+            f"[yellow]warning:[/] {len(written.unresolved)} target(s) did not resolve to an "
+            "address and were not scanned (listed in the report)"
         )
     console.print(
         f"{written.hosts_up} hosts up, {written.services} services, "

@@ -119,6 +119,8 @@ class ScanSummary:
     """The scans a merged report (``brulee merge``) was built from; () for a single scan."""
     missing_shards: tuple[MissingShard, ...] = ()
     """Shards of a merged report's sites that none of its parts covers."""
+    unresolved: tuple[str, ...] = ()
+    """Target hostnames that resolved to no address before the scan: not scanned."""
 
 
 @dataclass(frozen=True, slots=True)

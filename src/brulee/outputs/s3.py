@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from brulee.errors import OutputError
+from brulee.errors import OutputError, UsageError
 
 try:
     import boto3
@@ -63,6 +63,19 @@ MAX_PARTS = 10_000  # S3's limit per multipart upload
 PARALLEL_PARTS = 4
 
 
+def _check_endpoint(url: str) -> None:
+    """UsageError now (before a scan) for an endpoint that is no http(s)://HOST[:PORT]; the URL
+    is not echoed, as it may carry a credential."""
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number or out of range
+    except ValueError:
+        usable = False
+    if not usable:
+        raise UsageError("invalid --endpoint-url: expected http(s)://HOST[:PORT]")
+
+
 class S3Sink(BucketSink["S3Client"]):
     """``s3://bucket/prefix``."""
 
@@ -72,6 +85,8 @@ class S3Sink(BucketSink["S3Client"]):
         self, url: str, *, endpoint_url: str | None = None, retry: Retry | None = None
     ) -> None:
         super().__init__(url, retry=retry)
+        if endpoint_url is not None:
+            _check_endpoint(endpoint_url)
         self.endpoint_url = endpoint_url
         # botocore logs request headers (Authorization, session tokens) at DEBUG level.
         redact_loggers("botocore.endpoint", "botocore.auth", "botocore.awsrequest")

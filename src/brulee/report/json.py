@@ -239,6 +239,8 @@ def scan_dict(report: Report, port_sets: Iterable[str] = ()) -> dict[str, Any]:
         "database_sources": sources_dict(scan.database_sources),
         "generated": scan.generated,
     }
+    if scan.unresolved:  # target names that resolved to no address: not scanned
+        data["unresolved"] = list(scan.unresolved)
     if scan.parts:  # a merged report (brulee merge); a single scan's report stays as it was
         data["parts"] = [part_dict(p) for p in scan.parts]
         data["missing_shards"] = [

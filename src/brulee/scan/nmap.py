@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from brulee.errors import NmapArgsError, NmapError
 from brulee.scan.progress import StatsReader, Status
@@ -162,6 +163,7 @@ class JobResult:
     job: Job
     returncode: int
     stderr: str
+    """The start of what Nmap wrote on stderr (its first :data:`STDERR_KEPT` bytes)."""
 
 
 def plan_jobs(scope: Scope, workers: int, user_args: Sequence[str], directory: Path) -> list[Job]:
@@ -197,9 +199,17 @@ def build_argv(
     if host_timeout:
         argv += ["--host-timeout", host_timeout]
     argv += ["--stats-every", "1s", "-oX", str(job.xml), "-iL", str(job.targets_file)]
-    if job.scope.excluded_hostnames:
-        argv += ["--exclude", ",".join(job.scope.excluded_hostnames)]
     return argv
+
+
+STDERR_KEPT = 64 << 10
+"""Bytes of Nmap's stderr kept (its first messages); the rest is read and dropped."""
+
+
+def _drain(stream: IO[bytes] | None, kept: bytearray) -> None:
+    for line in stream or ():
+        if len(kept) < STDERR_KEPT:
+            kept += line[: STDERR_KEPT - len(kept)]
 
 
 Progress = Callable[[int, Status], None]
@@ -252,8 +262,8 @@ class Runner:
                     "capabilities.add [NET_RAW] and allowPrivilegeEscalation: true)"
                 ) from exc
             self._procs[job.index] = proc
-        stderr: list[bytes] = []
-        drain = threading.Thread(target=lambda: stderr.extend(proc.stderr or ()), daemon=True)
+        stderr = bytearray()
+        drain = threading.Thread(target=_drain, args=(proc.stderr, stderr), daemon=True)
         drain.start()
         reader = StatsReader()
         for line in proc.stdout or ():
@@ -264,5 +274,4 @@ class Runner:
         drain.join()
         if returncode == 0:
             progress(job.index, Status(hosts_done=job.total, finished=True))
-        text = b"".join(stderr).decode("utf-8", "replace").strip()
-        return JobResult(job, returncode, text)
+        return JobResult(job, returncode, stderr.decode("utf-8", "replace").strip())

@@ -3,14 +3,21 @@
 Targets are attacker-influenced (target files come from inventories and tickets). Anything
 that could be read by Nmap as an option, or by a shell as syntax, is refused with the line
 that held it. Addresses are kept as merged integer intervals, never expanded one by one, so a
-/8 costs no memory; hostnames are passed to Nmap as they are.
+/8 costs no memory, and octet ranges are sized before they are expanded. Addresses are written
+one way only: spellings that resolvers read as another address (``0x7f.1``, ``127.1``,
+``010.0.0.1``) are refused. Hostnames are resolved once, here, before Nmap: exclusions apply to
+the addresses they resolve to, and Nmap is given those addresses, never a name to resolve again.
+Scoped IPv6 addresses (``fe80::1%eth0``) keep their zone id.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
-from collections.abc import Iterable, Iterator
+import socket
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -20,13 +27,19 @@ from brulee.errors import TargetError
 DEFAULT_MAX_SCOPE = 1 << 16  # a /16
 MAX_BLOCKS_PER_SLICE = 4096
 """Most address blocks (target-file lines, before CIDR merging) one worker's slice holds."""
+MAX_RANGE_BLOCKS = 1 << 16
+"""Most separate blocks one octet range (``10.0-255.0-255.1``) may expand to."""
+MAX_ADDRESSES_PER_NAME = 64
+"""Most addresses of one hostname that are scanned (the first ones the resolver gives)."""
+RESOLVER_THREADS = 16
 
 _HOSTNAME = re.compile(
     r"(?=.{1,253}\.?$)(?=.*[A-Za-z])"
     r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
     r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
 )
-_OCTET = re.compile(r"(\d{1,3})(?:-(\d{1,3}))?")
+_DECIMAL = r"(0|[1-9]\d{0,2})"  # no leading zero: resolvers read 010 as octal
+_OCTET = re.compile(f"{_DECIMAL}(?:-{_DECIMAL})?")
 _ALLOWED = re.compile(r"[A-Za-z0-9.:/%_\-\[\]]+")
 
 
@@ -51,14 +64,16 @@ class Interval:
 
 @dataclass(frozen=True, slots=True)
 class Spec:
-    """One parsed target: address intervals, or a hostname."""
+    """One parsed target: address intervals, a hostname, or a scoped IPv6 address."""
 
     text: str
     intervals: tuple[Interval, ...] = ()
     hostname: str = ""
+    scoped: str = ""
+    """An IPv6 address with its zone id (``fe80::1%eth0``), given to Nmap as written."""
 
 
-def _octet_ranges(text: str) -> list[range] | None:
+def _octet_ranges(text: str) -> list[tuple[int, int]] | None:
     parts = text.split(".")
     if len(parts) != 4:
         return None
@@ -71,8 +86,40 @@ def _octet_ranges(text: str) -> list[range] | None:
         high = int(match[2]) if match[2] is not None else low
         if not low <= high <= 255:
             return None
-        ranges.append(range(low, high + 1))
+        ranges.append((low, high))
     return ranges
+
+
+def _range_intervals(text: str, ranges: list[tuple[int, int]], origin: str) -> Spec:
+    """The intervals of an octet range, sized before they are made: trailing octets that span
+    0-255 join the octet before them into one block per combination of the leading octets."""
+    split = 4  # octets [split:] span 0-255
+    while split > 1 and ranges[split - 1] == (0, 255):
+        split -= 1
+    head, (low, high), shift = ranges[: split - 1], ranges[split - 1], 8 * (4 - split)
+    blocks = math.prod(h - lo + 1 for lo, h in head)
+    if blocks > MAX_RANGE_BLOCKS:
+        size = blocks * (high - low + 1) << shift
+        raise TargetError(
+            f"{origin}octet range {text!r} holds {size:,} addresses in {blocks:,} separate "
+            f"blocks, over the {MAX_RANGE_BLOCKS:,} blocks brulee expands; give CIDR blocks"
+        )
+    intervals = []
+    for prefix in product(*(range(lo, h + 1) for lo, h in head)):
+        base = 0
+        for octet in prefix:
+            base = base << 8 | octet
+        first, last = (base << 8 | low) << shift, (base << 8 | high) << shift | ((1 << shift) - 1)
+        intervals.append(Interval(4, first, last))
+    return Spec(text, tuple(intervals))
+
+
+def _resolver_reading(text: str) -> str | None:
+    """The IPv4 address a resolver (``inet_aton``) reads in ``text``, if any."""
+    try:
+        return socket.inet_ntoa(socket.inet_aton(text))
+    except OSError:
+        return None
 
 
 def parse_spec(text: str, where: str = "") -> Spec:
@@ -88,6 +135,12 @@ def parse_spec(text: str, where: str = "") -> Spec:
             "give one address, CIDR, range or hostname per entry"
         )
     bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    if "%" in bare:  # before ip_network, which accepts a zone id and drops it
+        try:
+            address = ipaddress.IPv6Address(bare)
+        except ValueError as exc:
+            raise TargetError(f"{origin}invalid scoped IPv6 address {text!r}") from exc
+        return Spec(text, scoped=str(address))  # Nmap takes it as given
     try:
         net = ipaddress.ip_network(bare, strict=False)
     except ValueError:
@@ -95,21 +148,15 @@ def parse_spec(text: str, where: str = "") -> Spec:
     else:
         first, last = int(net.network_address), int(net.broadcast_address)
         return Spec(text, (Interval(net.version, first, last),))
-    if "%" in bare:
-        try:
-            ipaddress.IPv6Address(bare)
-        except ValueError:
-            pass
-        else:
-            return Spec(text, hostname=bare)  # scoped link-local: Nmap takes it as given
     ranges = _octet_ranges(bare)
     if ranges is not None:
-        intervals = tuple(
-            Interval(4, (a << 24) | (b << 16) | (c << 8) | ranges[3][0],
-                     (a << 24) | (b << 16) | (c << 8) | ranges[3][-1])
-            for a, b, c in product(*ranges[:3])
-        )  # fmt: skip
-        return Spec(text, intervals)
+        return _range_intervals(text, ranges, origin)
+    reading = _resolver_reading(bare)
+    if reading is not None:
+        raise TargetError(
+            f"{origin}invalid address {text!r}: not dotted decimal, resolvers read it as "
+            f"{reading}; write {reading} if that is meant"
+        )
     if re.fullmatch(r"[\d.]+|[\d.\-/]+", bare) or ":" in bare or "/" in bare:
         raise TargetError(f"{origin}invalid address, CIDR or range {text!r}")
     if not _HOSTNAME.fullmatch(bare):
@@ -175,28 +222,27 @@ def _subtract(intervals: list[Interval], holes: list[Interval]) -> list[Interval
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """What will be scanned: merged address intervals and hostnames, exclusions applied."""
+    """What will be scanned: merged address intervals and scoped IPv6 addresses (``fe80::1%eth0``,
+    given to Nmap as written), exclusions applied."""
 
     intervals: tuple[Interval, ...]
-    hostnames: tuple[str, ...]
-    excluded_hostnames: tuple[str, ...] = ()
+    scoped: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
-        return sum(iv.size for iv in self.intervals) + len(self.hostnames)
+        return sum(iv.size for iv in self.intervals) + len(self.scoped)
 
     def lines(self) -> Iterator[str]:
         """Nmap target-file lines for the whole scope."""
         for iv in self.intervals:
             yield from iv.networks()
-        yield from self.hostnames
+        yield from self.scoped
 
     def family(self, version: int) -> Scope:
-        """The part of the scope of one IP version (hostnames travel with IPv4 by default)."""
+        """The part of the scope of one IP version."""
         return Scope(
             tuple(iv for iv in self.intervals if iv.version == version),
-            self.hostnames if version == 4 else (),
-            self.excluded_hostnames,
+            self.scoped if version == 6 else (),
         )
 
     def split(self, parts: int) -> list[Scope]:
@@ -204,14 +250,14 @@ class Scope:
 
         Addresses are dealt round-robin in blocks (single addresses for scopes up to
         ``parts * MAX_BLOCKS_PER_SLICE``; larger scopes in the smallest power-of-two blocks that
-        keep each slice's target list that short), then hostnames one by one. Live hosts that
+        keep each slice's target list that short), then scoped addresses one by one. Live hosts that
         cluster in one part of a network are thus shared among the workers, unlike contiguous
         slices (see ``shard``).
         """
         parts = max(1, min(parts, self.size))
         if not self.size:
             return []
-        addresses = self.size - len(self.hostnames)
+        addresses = self.size - len(self.scoped)
         block = 1
         while -(-addresses // block) > parts * MAX_BLOCKS_PER_SLICE:
             block *= 2
@@ -225,11 +271,9 @@ class Scope:
                 dealt[low // block % parts].append(piece)
                 low += block
             offset += iv.size
-        start = -(-addresses // block)  # hostnames continue the rotation
-        names = [self.hostnames[(i - start) % parts :: parts] for i in range(parts)]
-        slices = [
-            Scope(tuple(_merge(dealt[i])), names[i], self.excluded_hostnames) for i in range(parts)
-        ]
+        start = -(-addresses // block)  # scoped addresses continue the rotation
+        scoped = [self.scoped[(i - start) % parts :: parts] for i in range(parts)]
+        slices = [Scope(tuple(_merge(dealt[i])), scoped[i]) for i in range(parts)]
         return [s for s in slices if s.size]
 
     def shard(self, index: int, count: int) -> Scope:
@@ -239,7 +283,7 @@ class Scope:
         return self._slice(units * (index - 1) // count, units * index // count)
 
     def _slice(self, low: int, high: int) -> Scope:
-        """Units ``[low, high)``, counting addresses in order, then hostnames."""
+        """Units ``[low, high)``, counting addresses in order, then scoped addresses."""
         intervals = []
         offset = 0
         for iv in self.intervals:
@@ -248,8 +292,64 @@ class Scope:
                 base = iv.first - offset
                 intervals.append(Interval(iv.version, base + first, base + last - 1))
             offset += iv.size
-        names = self.hostnames[max(0, low - offset) : max(0, high - offset)]
-        return Scope(tuple(intervals), names, self.excluded_hostnames)
+        return Scope(tuple(intervals), self.scoped[max(0, low - offset) : max(0, high - offset)])
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Hostnames resolved once, before Nmap: each name's addresses, and the names that did not
+    resolve."""
+
+    addresses: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    unresolved: tuple[str, ...] = ()
+
+    def names(self) -> dict[str, str]:
+        """The hostname each resolved address was given as (the first, for a shared address)."""
+        named: dict[str, str] = {}
+        for name, addresses in self.addresses:
+            for address in addresses:
+                named.setdefault(address, name)
+        return named
+
+
+def _lookup(name: str, family: socket.AddressFamily) -> tuple[str, ...]:
+    try:
+        found = socket.getaddrinfo(name, None, family, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return ()
+    addresses = dict.fromkeys(str(info[4][0]) for info in found)
+    return tuple(addresses)[:MAX_ADDRESSES_PER_NAME]
+
+
+def resolve(specs: Iterable[Spec], *, ipv6: bool = False) -> Resolution:
+    """Resolve the hostnames among ``specs`` (several at a time) to their IPv4 addresses, or
+    their IPv6 ones for ``ipv6`` (Nmap's ``-6``), as Nmap itself would."""
+    names = list(dict.fromkeys(spec.hostname for spec in specs if spec.hostname))
+    if not names:
+        return Resolution()
+    family = socket.AF_INET6 if ipv6 else socket.AF_INET
+    with ThreadPoolExecutor(max_workers=min(RESOLVER_THREADS, len(names))) as pool:
+        found = list(pool.map(lambda name: _lookup(name, family), names))
+    return Resolution(
+        tuple((name, addresses) for name, addresses in zip(names, found, strict=True) if addresses),
+        tuple(name for name, addresses in zip(names, found, strict=True) if not addresses),
+    )
+
+
+def _addresses(specs: Sequence[Spec], resolved: Mapping[str, tuple[str, ...]]) -> list[Spec]:
+    """``specs`` with each hostname replaced by its addresses (none if it did not resolve)."""
+    result = []
+    for spec in specs:
+        if not spec.hostname:
+            result.append(spec)
+        else:
+            result += [parse_spec(a, spec.text) for a in resolved.get(spec.hostname, ())]
+    return result
+
+
+def _outside(scoped: str, holes: list[Interval]) -> bool:
+    number = int(ipaddress.IPv6Address(scoped))
+    return not any(h.version == 6 and h.first <= number <= h.last for h in holes)
 
 
 def build_scope(
@@ -257,22 +357,36 @@ def build_scope(
     exclusions: Iterable[Spec] = (),
     max_size: int = DEFAULT_MAX_SCOPE,
     allow_large: bool = False,
+    resolution: Resolution | None = None,
 ) -> Scope:
-    """Merge targets, remove exclusions, and enforce the scope limit."""
+    """Merge targets, remove exclusions (the addresses of excluded hostnames included), and
+    enforce the scope limit. Hostnames stand for the addresses ``resolution`` gives them (see
+    :func:`resolve`); one it does not resolve is not scanned."""
     specs = list(targets)
     if not specs:
         raise TargetError("no targets: give addresses, CIDRs, ranges or hostnames, or -iL FILE")
+    resolved = dict(resolution.addresses) if resolution else {}
     excluded = list(exclusions)
+    excluded_names = {s.hostname for s in excluded if s.hostname}
+    specs = [s for s in specs if not s.hostname or s.hostname not in excluded_names]
+    unresolved = list(
+        dict.fromkeys(s.hostname for s in specs if s.hostname and s.hostname not in resolved)
+    )
+    excluded = _addresses(excluded, resolved)
+    specs = _addresses(specs, resolved)
     holes = _merge(iv for spec in excluded for iv in spec.intervals)
     intervals = _subtract(_merge(iv for spec in specs for iv in spec.intervals), holes)
-    excluded_names = tuple(dict.fromkeys(s.hostname for s in excluded if s.hostname))
-    hostnames = tuple(
+    gone = {s.scoped for s in excluded if s.scoped}
+    scoped = tuple(
         name
-        for name in dict.fromkeys(s.hostname for s in specs if s.hostname)
-        if name not in excluded_names
+        for name in dict.fromkeys(s.scoped for s in specs if s.scoped)
+        if name not in gone and _outside(name, holes)
     )
-    scope = Scope(tuple(intervals), hostnames, excluded_names)
+    scope = Scope(tuple(intervals), scoped)
     if scope.size == 0:
+        if unresolved:
+            names = ", ".join(unresolved[:5]) + (" ..." if len(unresolved) > 5 else "")
+            raise TargetError(f"nothing left to scan: {names} did not resolve to an address")
         raise TargetError("every target is excluded: nothing left to scan")
     if scope.size > max_size and not allow_large:
         raise TargetError(

@@ -136,6 +136,7 @@ def build_view(report: Report) -> ReportView:
         ("locations", sum(g.location_count for g in report.services)),
         ("hosts up", run.hosts_up),
         ("hosts down", run.hosts_down),
+        *((("targets not resolved", len(scan.unresolved)),) if scan.unresolved else ()),
     )
     unverified = {v.id for g in report.services for v in g.vulnerabilities
                   if v.confidence == "unverified-backport"}  # fmt: skip
