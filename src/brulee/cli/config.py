@@ -116,6 +116,16 @@ def leaf_parsers(
         yield from leaf_parsers(child, (*words, name))
 
 
+def every_parser(
+    parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
+) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Brulee's parser (``""``), each group (``db``) and each command that runs."""
+    yield " ".join(words), parser
+    sub = _subcommands(parser)
+    for name, child in sub.choices.items() if sub is not None else ():
+        yield from every_parser(child, (*words, name))
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     """``--config`` at the top and on every command; ``-q/--quiet`` on every command."""
     parser.add_argument("--config", metavar="FILE",
@@ -403,13 +413,10 @@ def hide_secrets(secrets: frozenset[str]) -> None:
 def add_config_parser(commands: Any) -> None:
     """Add ``brulee config show`` to the CLI's sub-commands."""
     config = commands.add_parser("config", help="the settings from the environment and file")
-    actions = config.add_subparsers(dest="config_command", required=True)
+    actions = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND",
+                                    help="show: the effective settings")  # fmt: skip
     show = actions.add_parser(
-        "show",
-        help="each command's effective settings and where each came from (secrets redacted)",
-        epilog="examples:\n  brulee config show\n  brulee config show scan\n"
-        "  BRULEE_WORKERS=2 brulee config show scan",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "show", help="each command's effective settings and where each came from (secrets redacted)"
     )
     show.add_argument("words", nargs="*", metavar="COMMAND",
                       help="only this command's settings: scan, report, db update...")  # fmt: skip

@@ -32,6 +32,7 @@ from brulee.cli.config import (
 )
 from brulee.cli.db import add_db_parser, run_db
 from brulee.cli.explain import add_explain_parser, run_explain
+from brulee.cli.helptext import add_epilogs
 from brulee.cli.history import add_history_parsers, run_history
 from brulee.core.scan import Shard
 from brulee.errors import (
@@ -197,7 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="brulee", description="Network vulnerability scanner built on Nmap -sV.")
     parser.add_argument("--version", action="version", version=f"brulee {__version__}")
     parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND",
+        help="one of these; `brulee COMMAND --help` shows its options",
+    )  # fmt: skip
 
     scan = commands.add_parser("scan", help="scan targets with Nmap and write reports")
     scan.add_argument("targets", nargs="*", metavar="TARGET",
@@ -238,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_args(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
-    report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML")
+    report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML",
+                        help="Nmap XML (-oX) files, such as DIR/nmap/*.xml of a scan")  # fmt: skip
     report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(report)
     _db_arg(report)
@@ -263,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_parsers(commands)
     add_config_parser(commands)
     add_common_options(parser)
+    add_epilogs(parser)
     return parser
 
 
