@@ -7,7 +7,7 @@ FORMATS ?= json,html
 SCAN_ARGS ?=
 
 SCAN_PACKAGES := nmap
-TEST_PACKAGES := nmap iproute2 latexmk texlive-latex-base texlive-latex-recommended \
+TEST_PACKAGES := nmap iproute2 bash zsh fish groff-base latexmk texlive-latex-base texlive-latex-recommended \
 	texlive-latex-extra lmodern poppler-utils chromium podman buildah debootstrap runc postgresql
 # Real Debian daemons of tests/lab/test_real_daemons.py: installed but never started by apt
 # (scripts/ensure-lab-daemons); ProFTPD and Postfix conflict with vsftpd and Exim, so their .debs
