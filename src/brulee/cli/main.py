@@ -34,6 +34,7 @@ from brulee.cli.db import add_db_parser, run_db
 from brulee.cli.explain import add_explain_parser, run_explain
 from brulee.cli.helptext import add_epilogs
 from brulee.cli.history import add_history_parsers, run_history
+from brulee.cli.summary import summary
 from brulee.core.scan import Shard
 from brulee.errors import (
     EXIT_FINDINGS,
@@ -407,10 +408,9 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
         console.print(
             "[yellow]warning:[/] incomplete: hosts or shards are missing (see the report)"
         )
-    console.print(
-        f"{written.hosts_up} hosts up, {written.services} services, "
-        f"{written.vulnerable} vulnerable. Reports:"
-    )
+    for line in summary(written):
+        console.print(line, highlight=False, markup=False)
+    console.print("Reports:")
     for path in written.files:
         console.print(f"  {path}", highlight=False, markup=False)
     if written.history_problem:  # every report is written, without the history's part
