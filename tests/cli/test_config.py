@@ -189,7 +189,7 @@ def webhook() -> Iterator[str]:
     server.server_close()
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -246,7 +246,7 @@ def test_secrets_from_environment_and_file_stay_out_of_argv_logs_and_reports(
     second = _brulee("report", str(two), "-o", str(tmp_path / "r2"), env=env)
     try:
         assert _Hook.arrived.wait(60), "brulee posted nothing: the secret URL was not used"
-        argv = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in _tree(second.pid)]
+        argv = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in process_tree(second.pid)]
     finally:
         _Hook.release.set()
     out, err = second.communicate(timeout=120)
