@@ -133,6 +133,22 @@ def test_config_show_says_where_each_value_came_from_secrets_redacted(
     assert main(["config", "show", "scna"]) == 2
 
 
+def test_a_readable_file_with_credentials_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'history = "{PG}"\n', "utf-8")
+    config.chmod(0o644)
+    parsed(["scan"], tmp_path, {"BRULEE_CONFIG": str(config)})
+    assert caplog.messages == [
+        f"{config} holds credentials and other users may read it: chmod 600 {config}"
+    ]
+    caplog.clear()
+    config.chmod(0o600)
+    parsed(["scan"], tmp_path, {"BRULEE_CONFIG": str(config)})
+    assert caplog.messages == []
+
+
 def test_show_lists_every_command(tmp_path: Path) -> None:
     lines = show_lines(parsed(["config", "show"], tmp_path))
     assert {"[scan]", "[report]", "[merge]", '["db update"]', "[diff]"} <= set(lines)

@@ -32,6 +32,7 @@ from rich.console import Console
 from brulee.errors import EXIT_OK, UsageError
 from brulee.util.redact import ScrubSecrets, hide_password, redact_url, scrub, url_secrets
 
+log = logging.getLogger(__name__)
 CONFIG_ENV = "BRULEE_CONFIG"
 MAX_CONFIG_BYTES = 256 * 1024
 SYSTEM_CONFIG = Path("/etc/brulee/config.toml")
@@ -242,9 +243,13 @@ def read_config(path: Path | None, catalogue: Catalogue) -> ConfigFile:
         else:
             tables[""][key] = value
     config = ConfigFile(path, tables)
+    credentials = False
     for options in catalogue.commands.values():  # every value checked, not only the run's
         for option in options:
-            _from_file(option, config)
+            setting = _from_file(option, config)
+            credentials = credentials or bool(setting and _secrets(setting))
+    if credentials and path.stat().st_mode & 0o077:
+        log.warning("%s holds credentials and other users may read it: chmod 600 %s", path, path)
     return config
 
 
