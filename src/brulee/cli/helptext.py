@@ -22,7 +22,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "scan": (
         "brulee scan 10.0.0.0/24 -o reports/lan --format json,html",
         'brulee scan -iL hosts.txt --excludefile printers.txt --nmap-args "-p- -T3" --fail-on high',
-        "BRULEE_NOTIFY=https://hooks.example.com/T0/B0/XXXX brulee scan db.example.com -q",
+        "brulee --config /etc/brulee/nightly.toml scan 10.0.0.0/16 -q --fail-on critical",
     ),
     "report": (
         "brulee report reports/20261201T020000Z/nmap/*.xml -o rerendered --format md",
