@@ -105,18 +105,6 @@ def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[
     return None
 
 
-def leaf_parsers(
-    parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
-) -> Iterator[tuple[str, argparse.ArgumentParser]]:
-    """Each command that runs (``scan``, ``db update``...), with its parser."""
-    sub = _subcommands(parser)
-    if sub is None:
-        yield " ".join(words), parser
-        return
-    for name, child in sub.choices.items():
-        yield from leaf_parsers(child, (*words, name))
-
-
 def every_parser(
     parser: argparse.ArgumentParser, words: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, argparse.ArgumentParser]]:
@@ -125,6 +113,11 @@ def every_parser(
     sub = _subcommands(parser)
     for name, child in sub.choices.items() if sub is not None else ():
         yield from every_parser(child, (*words, name))
+
+
+def leaf_parsers(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.ArgumentParser]]:
+    """Each command that runs (``scan``, ``db update``...), with its parser."""
+    return [(words, p) for words, p in every_parser(parser) if _subcommands(p) is None]
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:

@@ -60,10 +60,6 @@ def _files(action: argparse.Action) -> str:
     return "file" if action.type is Path or metavar in _PATH_METAVARS else ""
 
 
-def _sub(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
-    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-
-
 def nodes(parser: argparse.ArgumentParser) -> Iterator[Node]:
     """Every parser of ``parser``, with what completion and the man page need of it."""
     helps = {"": parser.description or ""}
