@@ -464,7 +464,8 @@ def show_lines(parsed: Parsed, environ: Mapping[str, str] = os.environ) -> list[
             if setting.value is None:
                 lines.append(f"# {option.name}: not set ({option.env})")
             else:
-                lines.append(f"{option.name} = {shown(setting)}  # {setting.source}")
+                also = f"; {option.env}" if setting.source == "default" else ""
+                lines.append(f"{option.name} = {shown(setting)}  # {setting.source}{also}")
     return lines
 
 
