@@ -7,7 +7,7 @@ FORMATS ?= json,html
 SCAN_ARGS ?=
 
 SCAN_PACKAGES := nmap
-TEST_PACKAGES := nmap iproute2 latexmk texlive-latex-base texlive-latex-recommended \
+TEST_PACKAGES := nmap iproute2 bash zsh fish groff-base latexmk texlive-latex-base texlive-latex-recommended \
 	texlive-latex-extra lmodern poppler-utils chromium podman buildah debootstrap runc postgresql
 # Real Debian daemons of tests/lab/test_real_daemons.py: installed but never started by apt
 # (scripts/ensure-lab-daemons); ProFTPD and Postfix conflict with vsftpd and Exim, so their .debs
@@ -19,7 +19,7 @@ LAB_EXTRACTED_LIBS := libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-p
 	libdb5.3 libnsl2 libsasl2-2
 PDF_PACKAGES := latexmk texlive-latex-base texlive-latex-recommended texlive-latex-extra lmodern
 
-.PHONY: scan demo test lint bench clean
+.PHONY: scan demo test lint bench clean docs readme install uninstall
 
 $(VENV)/.runtime: requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,32 @@ $(VENV)/.dev: requirements-dev.lock pyproject.toml $(VENV)/.runtime
 scan: $(VENV)/.runtime
 	@scripts/ensure-packages $(SCAN_PACKAGES) $(if $(findstring pdf,$(FORMATS)),$(PDF_PACKAGES))
 	$(BIN)/brulee scan $(TARGETS) -f $(FORMATS) $(SCAN_ARGS)
+
+## make docs: shell completion (bash, zsh, fish) and the man page, generated from the parser
+docs: $(VENV)/.runtime
+	$(BIN)/python -m brulee.cli.docs build
+
+## make readme: the README's usage section, regenerated from `brulee --help`
+readme: $(VENV)/.runtime
+	$(BIN)/python -m brulee.cli.docs --readme README.md
+
+## make install [PREFIX=~/.local]: brulee on PATH (a link to .venv/bin/brulee, as pipx does),
+## with its completion and man page; make uninstall removes them
+PREFIX ?= $(HOME)/.local
+INSTALLED := $(PREFIX)/bin/brulee $(PREFIX)/share/bash-completion/completions/brulee \
+	$(PREFIX)/share/zsh/site-functions/_brulee $(PREFIX)/share/fish/vendor_completions.d/brulee.fish \
+	$(PREFIX)/share/man/man1/brulee.1
+install: docs
+	install -d $(PREFIX)/bin
+	ln -sfn $(CURDIR)/$(BIN)/brulee $(PREFIX)/bin/brulee
+	install -D -m 644 build/completion/brulee.bash $(PREFIX)/share/bash-completion/completions/brulee
+	install -D -m 644 build/completion/_brulee $(PREFIX)/share/zsh/site-functions/_brulee
+	install -D -m 644 build/completion/brulee.fish $(PREFIX)/share/fish/vendor_completions.d/brulee.fish
+	install -D -m 644 build/man/brulee.1 $(PREFIX)/share/man/man1/brulee.1
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: add $(PREFIX)/bin to PATH" ;; esac
+
+uninstall:
+	rm -f $(INSTALLED)
 
 ## make demo: a lab of network-namespace hosts with old banners, scanned, then torn down (root)
 demo: $(VENV)/.runtime

@@ -14,6 +14,7 @@ from pathlib import Path
 from brulee import __version__
 from brulee.core.findings import ServiceGroup
 from brulee.core.history import Changes, FindingGroup, ScanKind
+from brulee.core.ports import NO_PORTS, PortSet
 from brulee.core.report import MissingShard, PartSummary, Report, ScanSummary
 from brulee.core.scan import Host, Shard
 from brulee.errors import HistoryError, NmapError, OutputError, ReportError
@@ -99,6 +100,8 @@ class Written:
     groups: tuple[ServiceGroup, ...]
     new: tuple[FindingGroup, ...] = ()
     """Findings first seen in this scan (history on, and a previous scan of the scope)."""
+    ports: PortSet = NO_PORTS
+    """The ports Nmap was told to scan."""
     history_problem: str = ""
     """Why the history store could not be used: the reports lack its changes and suppressions
     (a runtime failure, exit 3, once they are written)."""
@@ -157,6 +160,7 @@ def write_reports(
         vulnerable=ready.report.status_counts().get("vulnerable", 0),
         groups=ready.report.services,
         new=new_findings(ready.report.changes),
+        ports=run.ports,
         history_problem=ready.problem,
         unresolved=ready.report.scan.unresolved,
     )

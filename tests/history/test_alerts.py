@@ -16,8 +16,9 @@ import pytest
 from brulee import __version__
 from brulee.core.history import ChangedLocation, FindingGroup
 from brulee.errors import UsageError
-from brulee.history.alerts import Delivery, check_webhook_url, detect_kind, notify, redact_url
+from brulee.history.alerts import Delivery, check_webhook_url, detect_kind, notify
 from brulee.history.payloads import NewFinding, NewFindings, build_payload
+from brulee.util.redact import redact_url
 
 SCAN = {"id": 42, "site": "dc1", "targets": ["10.0.0.0/24"], "finished": "2026-03-01T12:00:00Z"}
 SECRET = "T0AAAAAAA/B0BBBBBBB/XXXXsecretXXXXXXXXXXXX"  # noqa: S105 - a fake webhook token

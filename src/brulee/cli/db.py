@@ -25,12 +25,16 @@ def add_db_parser(
 ) -> None:
     """Add ``brulee db ...`` to the CLI's sub-commands."""
     db = commands.add_parser("db", help="the offline vulnerability database")
-    sub = db.add_subparsers(dest="db_command", required=True, parser_class=parser_class)
+    sub = db.add_subparsers(
+        dest="db_command", required=True, parser_class=parser_class, metavar="COMMAND",
+        help="`brulee db COMMAND --help` for its options",
+    )  # fmt: skip
     imp = sub.add_parser(
         "import",
         help="import feeds (NVD 2.0, KEV, EPSS, Debian tracker, Ubuntu OVAL) or a `db export` file",
     )
-    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                     help="feed files (.json.gz, .csv, .xml...) or a `db export` file")  # fmt: skip
     upd = sub.add_parser(
         "update", help="download the NVD, KEV, EPSS, Debian and Ubuntu data and rebuild"
     )
@@ -38,9 +42,9 @@ def add_db_parser(
     upd.add_argument("--source", choices=("feeds", "api"), default="feeds",
                      help="NVD 2.0 JSON feeds (default), or the CVE API 2.0")  # fmt: skip
     mir = sub.add_parser("mirror", help="download every file into DIR, to serve as --mirror")
-    mir.add_argument("directory", type=Path, metavar="DIR")
+    mir.add_argument("directory", type=Path, metavar="DIR", help="where the files go")
     exp = sub.add_parser("export", help="write the built database to FILE for air-gapped use")
-    exp.add_argument("file", type=Path, metavar="FILE")
+    exp.add_argument("file", type=Path, metavar="FILE", help="the archive to write (.tar.gz)")
     status = sub.add_parser("status", help="what the database holds, and its age")
     for command in (imp, upd, exp, status):
         db_arg(command)

@@ -24,26 +24,41 @@ log = logging.getLogger(__name__)
 def add_history_parsers(commands: Any) -> None:
     """Add ``brulee history`` and ``brulee diff`` to the CLI's sub-commands."""
     history = commands.add_parser("history", help="list past scans, reports and merges")
-    history.add_argument("--limit", type=int, default=20, metavar="N")
+    history.add_argument("--limit", type=int, default=20, metavar="N",
+                         help="the N most recent (default 20)")  # fmt: skip
     diff = commands.add_parser("diff", help="what changed between two scans")
     diff.add_argument("old", metavar="OLD", help="a scan id (see brulee history) or report.json")
     diff.add_argument("new", metavar="NEW", help="a scan id or report.json")
     diff.add_argument("--format", choices=("text", "json", "md", "html"), default="text",
                       help="text (default), json, md, or a self-contained html page")  # fmt: skip
     suppress = commands.add_parser("suppress", help="suppressions kept in the history store")
-    actions = suppress.add_subparsers(dest="suppress_command", required=True)
+    actions = suppress.add_subparsers(
+        dest="suppress_command", required=True, metavar="COMMAND",
+        help="`brulee suppress COMMAND --help` for its options",
+    )  # fmt: skip
     add = actions.add_parser("add", help="accept a finding (same fields as a YAML entry)")
-    add.add_argument("cve", metavar="CVE")
-    add.add_argument("--reason", required=True)
-    add.add_argument("--author", required=True)
-    for name in ("product", "version", "host", "port", "protocol", "cidr", "expires"):
-        add.add_argument(f"--{name}")
+    add.add_argument("cve", metavar="CVE", help="the accepted vulnerability, CVE-YYYY-NNNN")
+    add.add_argument("--reason", required=True, help="why it is accepted (required)")
+    add.add_argument("--author", required=True, help="who accepts it (required)")
+    for name, text in _SCOPE_HELP.items():
+        add.add_argument(f"--{name}", help=text)
     listing = actions.add_parser("list", help="the kept suppressions")
     remove = actions.add_parser("remove", help="forget a kept suppression")
-    remove.add_argument("id", type=int, metavar="ID")
+    remove.add_argument("id", type=int, metavar="ID", help="its number in `brulee suppress list`")
     for command in (history, diff, add, listing, remove):
         command.add_argument("--history", metavar="URL", help="the history store")
         command.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+_SCOPE_HELP = {
+    "product": "only for this product, as Nmap names it (OpenSSH)",
+    "version": "only for this version of it",
+    "host": "only on this address",
+    "port": "only on this port",
+    "protocol": "only over this protocol (tcp, udp)",
+    "cidr": "only on addresses in this network (10.0.0.0/24)",
+    "expires": "until this date (YYYY-MM-DD), then shown again",
+}
 
 
 def _where(loc: ChangedLocation) -> str:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console
 from rich.progress import (
@@ -22,9 +22,19 @@ from rich.progress import (
 )
 
 from brulee import __version__, pipeline
+from brulee.cli.config import (
+    SecretConsole,
+    add_common_options,
+    add_config_parser,
+    hide_secrets,
+    parse,
+    run_config,
+)
 from brulee.cli.db import add_db_parser, run_db
 from brulee.cli.explain import add_explain_parser, run_explain
+from brulee.cli.helptext import add_epilogs
 from brulee.cli.history import add_history_parsers, run_history
+from brulee.cli.summary import summary
 from brulee.core.scan import Shard
 from brulee.errors import (
     EXIT_FINDINGS,
@@ -68,7 +78,12 @@ _AGE_UNITS = {"d": "days", "h": "hours"}
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError instead of exiting, so errors are handled once."""
+    """argparse that raises UsageError instead of exiting, so errors are handled once, and takes
+    no abbreviation of a long option (``--format`` is not ``--formats``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see `{self.prog} --help`)")
@@ -184,7 +199,8 @@ def _output_args(parser: argparse.ArgumentParser) -> None:
         help="S3-compatible endpoint for s3:// outputs (also AWS_ENDPOINT_URL)",
     )  # fmt: skip
     parser.add_argument(
-        "-f", "--formats", type=formats, default=DEFAULT_FORMATS, metavar="FORMATS",
+        "-f", "--format", "--formats", dest="formats", type=formats, default=DEFAULT_FORMATS,
+        metavar="FORMATS",
         help=f"comma list of {','.join(FORMATS)} (default: {','.join(DEFAULT_FORMATS)})",
     )  # fmt: skip
 
@@ -193,7 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="brulee", description="Network vulnerability scanner built on Nmap -sV.")
     parser.add_argument("--version", action="version", version=f"brulee {__version__}")
     parser.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND",
+        help="one of these; `brulee COMMAND --help` shows its options",
+    )  # fmt: skip
 
     scan = commands.add_parser("scan", help="scan targets with Nmap and write reports")
     scan.add_argument("targets", nargs="*", metavar="TARGET",
@@ -202,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                       metavar="FILE", help="one target per line, # comments")  # fmt: skip
     scan.add_argument("--exclude", action="append", default=[], metavar="SPEC,...",
                       help="targets to leave out (comma list)")  # fmt: skip
-    scan.add_argument("--exclude-file", action="append", type=Path, default=[], metavar="FILE")
+    scan.add_argument("--exclude-file", "--excludefile", action="append", type=Path, default=[],
+                      metavar="FILE", help="targets to leave out, one per line, # comments "
+                      "(repeatable)")  # fmt: skip
     scan.add_argument("--nmap-args", default="", metavar='"ARGS"',
                       help='extra Nmap options, e.g. "-sU -p 53,161 -T4"')  # fmt: skip
     scan.add_argument("--workers", type=positive, metavar="N",
@@ -232,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_args(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
-    report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML")
+    report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML",
+                        help="Nmap XML (-oX) files, such as DIR/nmap/*.xml of a scan")  # fmt: skip
     report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(report)
     _db_arg(report)
@@ -255,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_parser(commands, _Parser, _db_arg)
     add_explain_parser(commands, _Parser, _db_arg)
     add_history_parsers(commands)
+    add_config_parser(commands)
+    add_common_options(parser)
+    add_epilogs(parser)
     return parser
 
 
@@ -437,14 +462,13 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
             f"[yellow]warning:[/] {len(written.unresolved)} target(s) did not resolve to an "
             "address and were not scanned (listed in the report)"
         )
-    console.print(
-        f"{written.hosts_up} hosts up, {written.services} services, "
-        f"{written.vulnerable} vulnerable. Reports:"
-    )
+    for line in summary(written):
+        console.print(line, highlight=False, markup=False)
+    console.print("Reports:")
     for path in written.files:
         console.print(f"  {path}", highlight=False, markup=False)
     if written.history_problem:  # every report is written, without the history's part
-        console.print(f"brulee: error: {written.history_problem}", highlight=False, markup=False)
+        _fail(console, written.history_problem)
         return EXIT_RUNTIME
     if args.fail_on:
         gate = FailOn(args.fail_on, args.strict_backports)
@@ -491,8 +515,13 @@ def _stop_on_sigterm(signum: int, frame: object) -> NoReturn:
     raise KeyboardInterrupt
 
 
+def _fail(console: Console, message: str) -> None:
+    console.quiet = False  # errors show with --quiet too
+    console.print(f"brulee: error: {message}", highlight=False, markup=False)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    console = Console(stderr=True, soft_wrap=True)
+    console = SecretConsole(stderr=True, soft_wrap=True)
     if argv is None:  # the real command, not a caller in this process
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -504,17 +533,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         force=True,
     )
     try:
-        return _run(build_parser().parse_args(normalise_argv(raw)), console)
+        parsed = parse(build_parser(), normalise_argv(raw))
+        console.secrets = frozenset(parsed.secrets())
+        hide_secrets(console.secrets)
+        args = parsed.args
+        debug = debug or args.debug
+        if debug or args.quiet:
+            logging.getLogger().setLevel(logging.DEBUG if debug else logging.ERROR)
+        console.quiet = args.quiet
+        if parsed.command == "config show":
+            return run_config(parsed)
+        return _run(args, console)
     except BruleeError as exc:
         if debug:
             log.exception("failed")
-        console.print(f"brulee: error: {exc}", highlight=False, markup=False)
+        _fail(console, str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
+        console.quiet = False
         console.print("brulee: interrupted", highlight=False, markup=False)
         return EXIT_RUNTIME
     except OSError as exc:
         if debug:
             log.exception("failed")
-        console.print(f"brulee: error: {exc}", highlight=False, markup=False)
+        _fail(console, str(exc))
         return EXIT_RUNTIME

@@ -34,6 +34,7 @@ from brulee.history.payloads import (
     build_payload,
     clip,
 )
+from brulee.util.redact import redact_url, scrub, secret_parts
 from brulee.util.retry import (
     RETRY_STATUSES,
     USER_AGENT,
@@ -99,21 +100,6 @@ def detect_kind(url: str) -> Kind:
     return "generic"
 
 
-def redact_url(url: str) -> str:
-    """``https://hooks.slack.com/<redacted>``: scheme, host and port only."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "<redacted URL>"
-    if not host:
-        return "<redacted URL>"
-    host = f"[{host}]" if ":" in host else host
-    netloc = f"{host}:{port}" if port is not None else host
-    return f"{parts.scheme}://{netloc}/<redacted>"
-
-
 def check_webhook_url(url: str) -> str:
     """The URL if brulee can post to it (``http(s)://host...``); UsageError (redacted) if not.
     Meant for argument parsing, so that a typo fails before the scan rather than after."""
@@ -136,17 +122,6 @@ def _url_problem(url: str) -> str:
     if any(c.isspace() or ord(c) < 32 for c in url):
         return "the URL contains spaces or control characters"
     return ""
-
-
-def _scrub(text: str, url: str) -> str:
-    """Remove the URL and its secret-bearing parts from a message."""
-    parts = urllib.parse.urlsplit(url)
-    secrets = {url, parts.path, parts.query, parts.fragment, parts.username, parts.password}
-    secrets.update(segment for segment in parts.path.split("/") if len(segment) >= 6)
-    secrets.update(value for _, value in urllib.parse.parse_qsl(parts.query) if len(value) >= 6)
-    for secret in sorted((s for s in secrets if s and len(s) > 1), key=len, reverse=True):
-        text = text.replace(secret, "<redacted>")
-    return text
 
 
 # -- delivery -------------------------------------------------------------------------------------
@@ -231,7 +206,7 @@ def _last(statuses: Sequence[int | None]) -> int | None:
 
 def _notice(url: str, target: str, reason: str) -> str:
     """``webhook https://host/<redacted>: reason``, the reason scrubbed of the URL's secrets."""
-    return f"webhook {target}: {_scrub(reason, url)}"
+    return f"webhook {target}: {scrub(reason, secret_parts(url))}"
 
 
 def _failed(

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import get_args
-from urllib.parse import urlsplit, urlunsplit
 
 from brulee.core.findings import ServiceGroup
 from brulee.core.history import Changes, ScanKind, ScanRef
@@ -40,6 +39,7 @@ from brulee.history.sqlite import SqliteBackend
 from brulee.history.suppressions.load import parse_suppression
 from brulee.scan.nmap import detection_options
 from brulee.util.clock import utc_now
+from brulee.util.redact import hide_password
 from brulee.util.resource import Resource
 from brulee.vulndb.store import default_db_path
 
@@ -384,15 +384,6 @@ def default_history_path(environ: Mapping[str, str] = os.environ) -> Path:
     return default_db_path(environ).parent / HISTORY_FILE
 
 
-def _redacted(url: str) -> str:
-    """A URL without its password and query."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = f"{parts.username or ''}:***@{netloc.rsplit('@', 1)[1]}"
-    return urlunsplit(parts._replace(netloc=netloc, query=""))
-
-
 def _target(url: str | Path | None, environ: Mapping[str, str]) -> tuple[str, str]:
     """(scheme, what to open): ``postgresql`` and its URL, or ``sqlite`` and a path; UsageError
     for anything else."""
@@ -404,7 +395,7 @@ def _target(url: str | Path | None, environ: Mapping[str, str]) -> tuple[str, st
         return "postgresql", target
     if scheme not in ("", "sqlite") or (scheme == "sqlite" and not target[len("sqlite://") :]):
         raise UsageError(
-            f"history store {target!r}: expected a path, sqlite:///PATH or postgresql://..."
+            f"history store {hide_password(target)!r}: expected a path, sqlite:///PATH or postgresql://..."
         )
     return "sqlite", target[len("sqlite://") :] if scheme else target
 
@@ -427,7 +418,7 @@ def open_store(
     UsageError for another URL scheme; HistoryError when the store cannot be opened."""
     scheme, target = _target(url, environ)
     if scheme == "postgresql":
-        where = _redacted(target)
+        where = hide_password(target)
         return HistoryStore(PostgresBackend(target, where), where, migrations)
     path = Path(target).expanduser()
     try:

@@ -1,0 +1,30 @@
+"""The line a person reads when a scan, report or merge is done."""
+
+from __future__ import annotations
+
+from brulee.pipeline import Written
+
+
+def counted(count: int, noun: str) -> str:
+    """``1 host``, ``2 hosts``, ``1,024 services``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def summary(written: Written) -> list[str]:
+    """What was found, in words; when nothing was, where brulee looked and how to look further."""
+    lines = [
+        f"{counted(written.hosts_up, 'host')} up, {counted(written.services, 'service')}, "
+        f"{written.vulnerable:,} vulnerable."
+    ]
+    if written.hosts_up == 0:
+        lines.append(
+            "No host answered. To find hosts that drop Nmap's ping probes, scan with "
+            '--nmap-args "-Pn" (every target taken as up; slower).'
+        )
+    elif written.services == 0:
+        lines.append(
+            f"No open service on the ports scanned ({written.ports.describe()}). To look "
+            'further, scan with --nmap-args "-p-" (all 65,535 TCP ports) or '
+            '"-sU --top-ports 100" (UDP; as root).'
+        )
+    return lines
