@@ -84,6 +84,10 @@ class Written:
     services: int
     vulnerable: int
     groups: tuple[ServiceGroup, ...]
+    possibly_vulnerable: int = 0
+    """Services whose findings are all possible (none certain)."""
+    known_exploited: int = 0
+    """Distinct certain findings in CISA KEV: the KEV box's "fix first"."""
     new: tuple[FindingGroup, ...] = ()
     """Findings first seen in this scan (history on, and a previous scan of the scope)."""
     history_problem: str = ""
@@ -134,13 +138,16 @@ def write_reports(
         where = f"other reports were written to {directory}" if files else "no report was written"
         raise ReportError("; ".join(failed) + f" ({where})")
     run = ready.report.scan.run
+    statuses = ready.report.status_counts()
     return Written(
         files=tuple(files),
         incomplete=not run.complete,
         hosts_up=run.hosts_up,
         services=len(ready.report.services),
-        vulnerable=ready.report.status_counts().get("vulnerable", 0),
+        vulnerable=statuses.get("vulnerable", 0),
         groups=ready.report.services,
+        possibly_vulnerable=statuses.get("possibly-vulnerable", 0),
+        known_exploited=ready.report.kev_counts()[0],
         new=new_findings(ready.report.changes),
         history_problem=ready.problem,
     )

@@ -152,8 +152,9 @@ def _gate_args(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when a finding at or above this severity (or in CISA KEV) exists",
     )  # fmt: skip
     parser.add_argument(
-        "--strict-backports", action="store_true",
-        help="let unverified distribution backports count for --fail-on",
+        "--strict", "--strict-backports", dest="strict", action="store_true",
+        help="let possible findings (conditional, version-range, unbounded, reported, "
+        "unverified backport) count for --fail-on, not only certain ones",
     )  # fmt: skip
 
 
@@ -383,9 +384,11 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
         console.print(
             "[yellow]warning:[/] incomplete: hosts or shards are missing (see the report)"
         )
+    kev = f", {written.known_exploited} known exploited" if written.known_exploited else ""
     console.print(
         f"{written.hosts_up} hosts up, {written.services} services, "
-        f"{written.vulnerable} vulnerable. Reports:"
+        f"{written.vulnerable} vulnerable{kev}, {written.possibly_vulnerable} possibly "
+        "vulnerable. Reports:"
     )
     for path in written.files:
         console.print(f"  {path}", highlight=False, markup=False)
@@ -393,7 +396,7 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
         console.print(f"brulee: error: {written.history_problem}", highlight=False, markup=False)
         return EXIT_RUNTIME
     if args.fail_on:
-        gate = FailOn(args.fail_on, args.strict_backports)
+        gate = FailOn(args.fail_on, args.strict)
         failing = (
             gate.failing_new(written.new) if args.fail_on_new else gate.failing(written.groups)
         )
