@@ -206,7 +206,7 @@ def render_reports(
             generated=(now or utc_now()).isoformat(timespec="seconds"),
             tool_version=__version__,
             inputs=tuple(str(p) for p in xml_files),
-            warnings=(*matching.warnings, *warnings),
+            warnings=(*matching.warnings, *matching.notices(), *warnings),
             database=matching.database,
             database_date=matching.database_date,
             database_sources=matching.source_dates,
