@@ -72,7 +72,11 @@ class BackportJudge:
                     f"{data} has no entries for {evidence.release} (it predates the release or "
                     "does not track it): nothing is decided for it"
                 )
-                self._warn(f"{evidence.label} found, but {why}; update the database")
+                self._warn(
+                    f"{data} has no entries for Debian {evidence.release}, which this scan "
+                    "found: nothing is decided for it, and findings on its packages stay "
+                    "unverified backports; update the database (brulee db update)"
+                )
                 decided = [unverified(v, why, confirm) for v in assessment.vulnerabilities]
             elif evidence.distro in _DEBIAN_DATA and evidence.revision and evidence.release:
                 decided = [
