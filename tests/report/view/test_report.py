@@ -41,7 +41,9 @@ def test_view_of_the_sample_report(report: Report) -> None:
     assert {c.name: c.count for c in view.possible_severities} == {
         "critical": 1, "high": 3, "medium": 2, "low": 0, "unscored": 1,
     }  # fmt: skip
-    assert [c.share for c in view.possible_severities][:2] == [1 / 3, 1.0]
+    # one scale: the largest certain + possible sum (high: 1 + 3) is the full bar
+    assert [c.share for c in view.possible_severities][:2] == [1 / 4, 3 / 4]
+    assert [c.share for c in view.severities][:2] == [1 / 4, 1 / 4]
     assert [c.name for c in view.statuses] == list(STATUSES)
     statuses = {c.name: c.count for c in view.statuses}
     assert statuses.pop("vulnerable") == statuses.pop("possibly-vulnerable") == 2

@@ -149,7 +149,8 @@ def build_view(report: Report) -> ReportView:
         ("hosts up", run.hosts_up),
         ("hosts down", run.hosts_down),
     )
-    top = max((*severities.values(), *possible.values()), default=0)
+    # One scale for both, so that a certain bar and its possible one, side by side, fit.
+    top = max(severities[name] + possible[name] for name in SEVERITIES)
     unverified = {v.id for g in report.services for v in g.vulnerabilities
                   if v.confidence == "unverified-backport"}  # fmt: skip
     fixed = {v.id for g in report.services for v in g.fixed}
