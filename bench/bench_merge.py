@@ -192,7 +192,7 @@ def shard_report(number: int, count: int, seed: int) -> str:
         )
     scan = _scan(number, site, number % per_site + 1, per_site, old_data)
     return (
-        '{\n  "schema_version": "2.0",\n  "generator": {"name": "brulee", "version": "0.1.0"},\n'
+        '{\n  "schema_version": "2.1",\n  "generator": {"name": "brulee", "version": "0.1.0"},\n'
         f'  "scan": {json.dumps(scan)},\n  "summary": {{"services": {len(services)}, '
         '"by_status": {}, "by_severity": {}},\n  "services": [\n    '
         + ",\n    ".join(services)

@@ -98,6 +98,10 @@ class Written:
     services: int
     vulnerable: int
     groups: tuple[ServiceGroup, ...]
+    possibly_vulnerable: int = 0
+    """Services whose findings are all possible (none certain)."""
+    known_exploited: int = 0
+    """Distinct certain findings in CISA KEV: the KEV box's "fix first"."""
     new: tuple[FindingGroup, ...] = ()
     """Findings first seen in this scan (history on, and a previous scan of the scope)."""
     ports: PortSet = NO_PORTS
@@ -152,13 +156,16 @@ def write_reports(
         where = f"other reports were written to {directory}" if files else "no report was written"
         raise ReportError("; ".join(failed) + f" ({where})")
     run = ready.report.scan.run
+    statuses = ready.report.status_counts()
     return Written(
         files=tuple(files),
         incomplete=not run.complete,
         hosts_up=run.hosts_up,
         services=len(ready.report.services),
-        vulnerable=ready.report.status_counts().get("vulnerable", 0),
+        vulnerable=statuses.get("vulnerable", 0),
         groups=ready.report.services,
+        possibly_vulnerable=statuses.get("possibly-vulnerable", 0),
+        known_exploited=ready.report.kev_counts()[0],
         new=new_findings(ready.report.changes),
         ports=run.ports,
         history_problem=ready.problem,
@@ -233,7 +240,12 @@ def render_reports(
             generated=(now or utc_now()).isoformat(timespec="seconds"),
             tool_version=__version__,
             inputs=tuple(str(p) for p in xml_files),
-            warnings=(*_unresolved_warning(unresolved), *matching.warnings, *warnings),
+            warnings=(
+                *_unresolved_warning(unresolved),
+                *matching.warnings,
+                *matching.notices(),
+                *warnings,
+            ),
             database=matching.database,
             database_date=matching.database_date,
             database_sources=matching.source_dates,

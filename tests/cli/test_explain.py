@@ -100,3 +100,22 @@ def test_a_missing_database_is_exit_3(tmp_path: Path, capsys: pytest.CaptureFixt
     code = main(["explain", "--product", "OpenSSH", "--db", str(tmp_path / "none.sqlite")])
     assert code == 3
     assert "no vulnerability database at" in one_line_error(capsys.readouterr().err)
+
+
+def test_a_service_with_only_possible_findings_is_possibly_vulnerable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Debian bookworm's OpenSSH: the bundled Debian data has nothing for bookworm, so every
+    # finding is an unverified backport: possible, none certain.
+    args = ["explain", "--cpe", "cpe:/a:openbsd:openssh:9.2p1", "--version",
+            "9.2p1 Debian 2+deb12u3"]  # fmt: skip
+    assert main([*args, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "possibly-vulnerable"
+    applied = [c for c in data["cves"] if c["applies"]]
+    assert applied and {c["finding"]["confidence"] for c in applied} == {"unverified-backport"}
+    assert main(args) == 0
+    assert (
+        f"possibly-vulnerable: {len(applied)} CVEs apply (0 certain, {len(applied)} possible)"
+        in (capsys.readouterr().out)
+    )

@@ -264,7 +264,8 @@ def test_first_run_builds_the_starter_database(
         (SSH, ["--fail-on", "kev"], 0),
         (EXIM, ["--fail-on", "kev"], 1),  # CVE-2019-10149 is in CISA KEV
         (SSH_STRETCH, ["--fail-on", "low"], 0),  # only unverified backports remain
-        (SSH_STRETCH, ["--fail-on", "low", "--strict-backports"], 1),
+        (SSH_STRETCH, ["--fail-on", "low", "--strict-backports"], 1),  # --strict's old name
+        (SSH_STRETCH, ["--fail-on", "low", "--strict"], 1),
         (SSH, [], 0),
     ],
 )
@@ -276,6 +277,15 @@ def test_fail_on_gates_the_exit_code(
     assert (tmp_path / "o" / "report.json").is_file()  # the report is written either way
     if code == 1:
         assert f"--fail-on {argv[1]}:" in capsys.readouterr().err
+
+
+def test_the_summary_line_counts_possibly_vulnerable_services_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH_STRETCH)))
+    assert main(["report", str(xml), "-o", str(tmp_path / "o"), "-f", "json"]) == 0
+    # Only unverified backports remain: not vulnerable, possibly vulnerable.
+    assert "1 services, 0 vulnerable, 1 possibly vulnerable." in capsys.readouterr().err
 
 
 def test_stale_database_warns_in_the_report_or_fails_when_required(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brulee.core.findings import ServiceGroup
-from brulee.findings.grouping import ServiceGrouper
+from brulee.core.findings import ServiceGroup, group_order
+from brulee.core.scan import Service
+from brulee.core.vulnerability import KevEntry, Vulnerability
+from brulee.findings.grouping import GroupBuilder, ServiceGrouper
 from brulee.findings.spool import Spool
 from brulee.match.assess import Assessor
 from brulee.match.vulners import VulnersSource
@@ -53,7 +55,8 @@ def test_cves_from_every_host_are_united_not_just_the_first(tmp_path: Path) -> N
     )  # fmt: skip
     groups, where = group(path)
     (ssh,) = groups
-    assert ssh.status == "vulnerable"
+    # vulners's CVEs are reported, not verified by brulee: possible, none established.
+    assert ssh.status == "possibly-vulnerable"
     assert [v.id for v in ssh.vulnerabilities] == ["CVE-2023-38408", "CVE-2016-10009"]
     assert ssh.location_count == 3
     # Numeric address order, not string order (10.0.0.10 after 10.0.0.9).
@@ -114,7 +117,8 @@ def test_vulnerable_groups_sort_first_and_by_severity(tmp_path: Path) -> None:
     )  # fmt: skip
     groups, _ = group(path)
     assert [g.service.label for g in groups] == ["Apache httpd 2.4.49", "OpenSSH 7.4p1", "http"]
-    assert groups[0].severity_counts()["critical"] == 1
+    assert groups[0].severity_counts(possible=True)["critical"] == 1
+    assert groups[0].severity_counts()["critical"] == 0  # reported: not established
 
 
 def test_overlapping_files_count_each_location_once(tmp_path: Path) -> None:
@@ -137,9 +141,52 @@ def test_highest_severity_is_not_the_first_listed() -> None:
     from brulee.core.vulnerability import EpssScore, Vulnerability, merge_vulnerabilities
 
     vulns = merge_vulnerabilities([
-        Vulnerability("CVE-2000-0001", "critical"),
-        Vulnerability("CVE-2000-0002", "medium", epss=EpssScore(0.9, 0.99)),
+        Vulnerability("CVE-2000-0001", "critical", confidence="certain"),
+        Vulnerability("CVE-2000-0002", "medium", epss=EpssScore(0.9, 0.99), confidence="certain"),
     ])  # fmt: skip
     assert [v.id for v in vulns] == ["CVE-2000-0002", "CVE-2000-0001"]  # EPSS orders first
     group = ServiceGroup("k", Service(), "tcp", "vulnerable", (), vulns, (), 1)
     assert group.max_severity == "critical"
+
+
+def _builder_group(*vulns: Vulnerability, label: str = "svc") -> ServiceGroup:
+    builder = GroupBuilder(Service(product=label, version="1"), "tcp")
+    builder.add("vulnerable", vulns)
+    return builder.finish(label, 1)
+
+
+def test_a_service_whose_findings_are_all_possible_is_possibly_vulnerable() -> None:
+    possible = [
+        Vulnerability("CVE-2017-7494", "critical", confidence=c)
+        for c in ("conditional", "reported", "version-range", "unbounded", "unverified-backport")
+    ]
+    for vuln in possible:
+        group = _builder_group(vuln)
+        assert group.status == "possibly-vulnerable", vuln.confidence
+        assert group.max_severity is None and group.possible_severity == "critical"
+        assert group.severity_counts()["critical"] == 0
+        assert group.severity_counts(possible=True)["critical"] == 1
+    one_certain = _builder_group(*possible, Vulnerability("CVE-1", "low", confidence="certain"))
+    assert one_certain.status == "vulnerable"
+    assert one_certain.max_severity == "low"
+    assert [v.id for v in one_certain.established] == ["CVE-1"]
+
+
+def test_services_are_ordered_by_kev_then_certain_severity_then_the_rest() -> None:
+    kev = KevEntry("2023-01-01", "", "", "", "", "", "Unknown", "")
+    groups = [
+        _builder_group(Vulnerability("C1", "critical", confidence="unbounded", kev=kev),
+                       label="possible-kev-critical"),
+        _builder_group(Vulnerability("C2", "high", confidence="certain"), label="certain-high"),
+        _builder_group(Vulnerability("C3", "low", confidence="certain", kev=kev),
+                       label="certain-kev-low"),
+        _builder_group(Vulnerability("C4", "critical", confidence="certain"),
+                       label="certain-critical"),
+        _builder_group(Vulnerability("C5", "medium", confidence="conditional"),
+                       label="possible-medium"),
+    ]  # fmt: skip
+    ordered = [g.key for g in sorted(groups, key=group_order)]
+    assert ordered == [
+        "certain-kev-low", "certain-critical", "certain-high", "possible-kev-critical",
+        "possible-medium",
+    ]  # fmt: skip

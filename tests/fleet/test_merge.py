@@ -128,10 +128,9 @@ def test_vulnerabilities_are_united_by_cve_keeping_kev_epss_and_every_source(
     # The vulners script's findings and the database's meet on the same CVEs.
     assert any({"nvd", "vulners"} <= set(v["sources"])
                for s in data["services"] for v in s["vulnerabilities"])  # fmt: skip
-    by_severity = data["summary"]["by_severity"]
-    assert sum(by_severity.values()) == len(
-        {v["id"] for s in data["services"] for v in s["vulnerabilities"]}
-    )
+    summary = data["summary"]
+    counted = sum(summary["by_severity"].values()) + sum(summary["by_severity_possible"].values())
+    assert counted == len({v["id"] for s in data["services"] for v in s["vulnerabilities"]})
 
 
 def test_hosts_of_every_shard_once_each(tmp_path: Path, fleet: Path) -> None:
@@ -284,12 +283,14 @@ def test_findings_that_differ_between_shards_follow_the_grouping_rules(
     tmp_path: Path, matching: Matching
 ) -> None:
     # The same scan matched with the database and with no source at all: the software is
-    # vulnerable, with only some locations' data, and the databases differ.
+    # (possibly) vulnerable, with only some locations' data, and the databases differ.
     write_shard(tmp_path / "s1", "same-service-two-hosts.xml", matching, Shard(1, 2))
     write_shard(tmp_path / "s2", "same-service-two-hosts.xml", Matching(()), Shard(2, 2))
     _, data = merge(tmp_path, tmp_path / "s1", tmp_path / "s2")
     (ssh,) = data["services"]
-    assert ssh["status"] == "vulnerable" and ssh["vulnerabilities"]
+    # Its findings are all possible (unverified backports, conditional): possibly vulnerable.
+    assert ssh["status"] == "possibly-vulnerable" and ssh["vulnerabilities"]
+    assert all(v["confidence"] != "certain" for v in ssh["vulnerabilities"])
     assert ssh["notes"] == [
         "vulnerability data came from only some locations of this service; the vulnerabilities "
         "listed apply to the same software at all of them"
@@ -422,7 +423,7 @@ def _corrupt(edit: Callable[[Json], Any]) -> Callable[[str], str]:
         (lambda t: "[1, 2]", "the document is not an object"),
         (lambda t: '{"name": "x"}', "not a brulee report: unexpected key 'name'"),
         (_corrupt(lambda d: d.update(schema_version="3.0")),
-         "schema_version '3.0' is not supported (expected one of 1.0, 1.1, 2.0)"),
+         "schema_version '3.0' is not supported (expected one of 1.0, 1.1, 2.0, 2.1)"),
         (_corrupt(lambda d: d["scan"].pop("hosts_up")), "'hosts_up' is missing"),
         (_corrupt(lambda d: d.pop("hosts")), "not a brulee report (hosts missing)"),
         (_corrupt(lambda d: d["generator"].update(name="other")),

@@ -28,7 +28,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def vuln(cve: str, severity: Severity = "high") -> Vulnerability:
-    return Vulnerability(id=cve, severity=severity)
+    return Vulnerability(id=cve, severity=severity, confidence="certain")
 
 
 def group(

@@ -19,11 +19,12 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 from brulee.report.markdown import md_escape
 
-from .daemon_fixtures import RealScan
+from .daemon_fixtures import BRULEE, RealScan
 from .daemons import (
     DAEMONS,
     Daemon,
@@ -185,6 +186,83 @@ def test_summary_lists_every_service_and_what_it_rests_on(real_scan: RealScan) -
     assert len(rows) == len(real_scan.report["services"])
     samba = next(row for row in rows if row.startswith("| Samba smbd 4.6.2 (Nmap label)"))
     assert re.search(r"artefact \d+", samba)
+
+
+# --- headlines rest on established (certain) findings only (issue 12, item 2) ---------------
+
+
+def _certain(vuln: dict[str, object]) -> bool:
+    return vuln["confidence"] == "certain"
+
+
+def test_a_service_with_only_possible_findings_is_not_vulnerable(real_scan: RealScan) -> None:
+    for service in real_scan.report["services"]:
+        vulns = service["vulnerabilities"]
+        if any(map(_certain, vulns)):
+            assert service["status"] == "vulnerable", service["product"]
+        elif vulns:
+            assert service["status"] == "possibly-vulnerable", service["product"]
+        else:
+            assert service["status"] not in ("vulnerable", "possibly-vulnerable")
+    # OpenSSH 9.2p1's findings are all unverified backports (the data has nothing for bookworm):
+    # no critical badge, a "possibly critical" one.
+    (ssh,) = real_scan.services_at("openssh")
+    assert ssh["status"] == "possibly-vulnerable"
+    doc = lxml.html.parse(str(real_scan.out / "report.html")).getroot()
+    (article,) = doc.xpath("//article[@data-status='possibly-vulnerable'][contains(@data-label, "
+                           "'openssh')]")  # fmt: skip
+    chips = article.xpath(".//div[@class='chips']/span[contains(@class, 'badge')]/text()")
+    assert "critical" not in chips and "possibly critical" in chips
+
+
+def test_no_kev_fix_first_entry_rests_on_a_possible_finding(real_scan: RealScan) -> None:
+    services = real_scan.report["services"]
+    certain_kev = {v["id"] for s in services for v in s["vulnerabilities"]
+                   if v["kev"] and _certain(v)}  # fmt: skip
+    doc = lxml.html.parse(str(real_scan.out / "report.html")).getroot()
+    cells = doc.xpath("//section[@id='kev']//table[@class='kevs']/tbody/tr/td[@class='id']")
+    listed = [cell.text_content().split()[0] for cell in cells]
+    assert sorted(listed) == sorted(certain_kev)
+    known = real_scan.report["summary"]["known_exploited"]
+    possible_kev = {v["id"] for s in services for v in s["vulnerabilities"] if v["kev"]}
+    assert known == {"established": len(certain_kev), "possible": len(possible_kev - certain_kev)}
+    # The headline counts are those of the certain findings; the possible ones apart.
+    by_severity = real_scan.report["summary"]["by_severity"]
+    certain = {v["id"]: v["severity"] for s in services for v in s["vulnerabilities"]
+               if _certain(v)}  # fmt: skip
+    assert sum(by_severity.values()) == len(certain)
+
+
+def test_fail_on_counts_only_certain_findings_unless_strict(
+    real_scan: RealScan, tmp_path: Path
+) -> None:
+    (xml,) = (real_scan.out / "nmap").glob("scan-*.xml")
+    certain = {v["id"] for s in real_scan.report["services"] for v in s["vulnerabilities"]
+               if _certain(v) and v["severity"] == "critical"}  # fmt: skip
+    critical = {v["id"] for s in real_scan.report["services"] for v in s["vulnerabilities"]
+                if v["severity"] == "critical"}  # fmt: skip
+    for strict, expected in (([], certain), (["--strict"], critical)):
+        done = subprocess.run(
+            [BRULEE, "report", str(xml), "-o", str(tmp_path / f"o{len(strict)}"), "-f", "json",
+             "--no-history", "--fail-on", "critical", *strict],
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == (1 if expected else 0), done.stderr
+        failing = re.search(r"--fail-on critical: \d+ finding\(s\): (.*)", done.stderr)
+        assert set(failing.group(1).split(", ") if failing else ()) == expected
+    assert critical - certain  # the lab has possible critical findings (OpenSSH's backports)
+
+
+def test_debian_data_without_the_detected_release_is_said(real_scan: RealScan) -> None:
+    """The bundled Debian tracker data predates bookworm: warned, and each finding says so."""
+    (warning,) = [w for w in real_scan.report["scan"]["warnings"] if "bookworm" in w]
+    assert "has no entries for Debian bookworm" in warning
+    assert "nothing is decided for it" in warning
+    assert "has no entries for Debian bookworm" in " ".join(real_scan.stderr.split())
+    assert any(w.startswith("the Debian security tracker data is ")
+               for w in real_scan.report["scan"]["warnings"])  # fmt: skip
+    (ssh,) = real_scan.services_at("openssh")
+    assert all("has no entries for bookworm" in v["reason"] for v in ssh["vulnerabilities"])
 
 
 # --- the lab's own life cycle ---------------------------------------------------------------

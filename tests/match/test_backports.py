@@ -134,3 +134,33 @@ def test_bind_buster_package_is_decided_despite_debian_respelling(assessor: Asse
     result = assessor(Port("udp", 53, "open", service=service))
     _, fixed = decided(result)
     assert fixed.get("CVE-2021-25215") == "DSA-4909-1"
+
+
+def test_a_release_the_debian_data_has_no_entries_for_is_said_and_warned(
+    starter_db: Path,
+) -> None:
+    # The bundled tracker data (advisories to 2023-04-02) has no bookworm entries at all.
+    with VulnDb.open(starter_db) as db:
+        releases, dated = db.debian_data()
+        assert "bookworm" not in releases and "stretch" in releases
+        judge = BackportJudge(db)
+        result = Assessor([NvdSource(db)], judge.judge)(ssh("9.2p1 Debian 2+deb12u3"))
+    assert result.vulnerabilities
+    assert {v.confidence for v in result.vulnerabilities} == {"unverified-backport"}
+    assert all(
+        f"the Debian data here (advisories to {dated}) has no entries for bookworm" in v.reason
+        for v in result.vulnerabilities
+    )
+    (warning,) = judge.warnings()
+    assert warning == (
+        f"the Debian data here (advisories to {dated}) has no entries for Debian bookworm, "
+        "which this scan found: nothing is decided for it, and findings on its packages stay "
+        "unverified backports; update the database (brulee db update)"
+    )
+    assert judge.warnings() == (warning,)  # once, however many services
+
+
+def test_a_finding_no_advisory_names_says_which_data_was_checked(assessor: Assessor) -> None:
+    result = assessor(ssh("7.4p1 Debian 10+deb9u7"))
+    reasons = [v.reason for v in result.vulnerabilities if v.confidence == "unverified-backport"]
+    assert reasons and all("in the Debian data here (advisories to 20" in r for r in reasons)

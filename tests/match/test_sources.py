@@ -55,7 +55,9 @@ def test_first_use_builds_the_starter_database_at_the_default_path(
         assert matching.judge is not None
         database, date, warnings = describe(info)
         assert (matching.database, matching.database_date) == (database, date)
-        assert matching.warnings == warnings
+        # the starter's Debian tracker data (2023) is always older than the default max age
+        assert matching.warnings[:-1] == warnings
+        assert matching.warnings[-1].startswith("the Debian security tracker data is")
     assert f"building the bundled starter vulnerability database at {no_default_db}" in caplog.text
     with VulnDb.open(no_default_db) as db:
         assert db.info().cves == info.cves
@@ -118,7 +120,13 @@ def test_describe_a_full_database_without_dates(info: DbInfo) -> None:
     )
 
 
+def nvd_only(info: DbInfo) -> DbInfo:
+    """The database without its Debian data's dates (the NVD age alone is checked)."""
+    return replace(info, debian_dsa_date=None, debian_dla_date=None)
+
+
 def test_fresh_data_gives_no_warning(info: DbInfo) -> None:
+    info = nvd_only(info)
     assert info.nvd_timestamp is not None
     limit = info.nvd_timestamp + DEFAULT_MAX_AGE
     assert Freshness().check(info, limit) == ()
@@ -126,6 +134,7 @@ def test_fresh_data_gives_no_warning(info: DbInfo) -> None:
 
 
 def test_old_data_gives_a_warning(info: DbInfo, caplog: pytest.LogCaptureFixture) -> None:
+    info = nvd_only(info)
     assert info.nvd_timestamp is not None
     now = info.nvd_timestamp + timedelta(days=10, hours=5)
     with caplog.at_level(logging.WARNING):
@@ -139,6 +148,7 @@ def test_old_data_gives_a_warning(info: DbInfo, caplog: pytest.LogCaptureFixture
 
 
 def test_a_limit_under_a_day_is_said_in_hours(info: DbInfo) -> None:
+    info = nvd_only(info)
     assert info.nvd_timestamp is not None
     now = info.nvd_timestamp + timedelta(days=1)
     (warning,) = Freshness(max_age=timedelta(hours=12)).check(info, now)
@@ -146,6 +156,7 @@ def test_a_limit_under_a_day_is_said_in_hours(info: DbInfo) -> None:
 
 
 def test_old_data_is_an_error_when_freshness_is_required(info: DbInfo) -> None:
+    info = nvd_only(info)
     assert info.nvd_timestamp is not None
     now = info.nvd_timestamp + timedelta(days=30)
     with pytest.raises(DatabaseError, match=r"30 days old .* \(--require-fresh-db\)$"):
@@ -153,11 +164,25 @@ def test_old_data_is_an_error_when_freshness_is_required(info: DbInfo) -> None:
 
 
 def test_without_nvd_dates_the_age_is_that_of_the_build(info: DbInfo) -> None:
+    info = nvd_only(info)
     undated = replace(info, sources=())
     built = datetime.fromisoformat(undated.built_at)
     assert Freshness().check(undated, built + timedelta(days=2)) == ()
     (warning,) = Freshness().check(undated, built + timedelta(days=8))
     assert warning.startswith("the vulnerability data is 8 days old, older than the 7 days")
+
+
+def test_old_debian_data_gives_its_own_warning(
+    info: DbInfo, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert info.nvd_timestamp is not None and info.debian_dsa_date is not None
+    with caplog.at_level(logging.WARNING):
+        (warning,) = Freshness().check(info, info.nvd_timestamp)  # NVD fresh, Debian not
+    newest = max(filter(None, (info.debian_dsa_date, info.debian_dla_date)))
+    assert warning.startswith("the Debian security tracker data is ")
+    assert f"(advisories to {newest}), older than the 7 days allowed by --max-db-age" in warning
+    assert warning in caplog.text
+    assert Freshness(max_age=timedelta(days=36500)).check(info, info.nvd_timestamp) == ()
 
 
 def test_open_matching_adds_the_age_warning_after_the_database_ones(
@@ -166,7 +191,8 @@ def test_open_matching_adds_the_age_warning_after_the_database_ones(
     assert info.nvd_timestamp is not None
     late = info.nvd_timestamp + timedelta(days=100)
     with open_matching(starter_db, Freshness(max_age=timedelta(days=60)), now=late) as matching:
-        first, second = matching.warnings
+        first, second, debian = matching.warnings
+    assert debian.startswith("the Debian security tracker data is")
     assert first.startswith(STARTER_WARNING)
     assert second.startswith("the vulnerability data is 100 days old")
     assert "older than the 60 days allowed" in second

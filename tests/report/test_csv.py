@@ -125,12 +125,14 @@ def test_vulnerability_columns_round_trip(report: Report, tmp_path: Path) -> Non
         "reason": "cpe:2.3:a:apache:http_server:2.4.49:*:*:*:*:*:*:* matches 2.4.49",
         "description": "Path traversal and file disclosure in Apache HTTP Server 2.4.49.",
         "url": "https://nvd.nist.gov/vuln/detail/CVE-2021-41773", "cwe": "CWE-22", "vex": "",
+        "certainty": "certain",
     }  # fmt: skip
     assert next(r for r in rows if r["cve"] == "CVE-2021-44790")["cwe"] == "CWE-787; NVD-CWE-Other"
     unscored = next(r for r in rows if r["cve"] == "CVE-2024-40898")
     assert (unscored["severity"], unscored["cvss"], unscored["epss"], unscored["kev"]) == (
         "unscored", "", "", "no",
     )  # fmt: skip
+    assert unscored["certainty"] == "possible"  # reported by a third party
     scp = next(r for r in rows if r["cve"] == "CVE-2019-6111")
     assert scp["advisory"] == "DSA-4387-1"
     assert scp["remediation"].startswith("upgrade the Debian stretch package to 1:7.4p1-10+deb9u5")

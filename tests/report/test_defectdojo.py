@@ -104,7 +104,12 @@ def test_cvss_confidence_and_remediation(report: Report, tmp_path: Path) -> None
     assert unscored["severity"] == "Info" and "Unscored" in unscored["severity_justification"]
     assert "cvssv3_score" not in unscored and unscored["scanner_confidence"] == 7
     (conditional,) = findings(data, "CVE-2021-33193 in Apache httpd")
-    assert conditional["scanner_confidence"] == 4 and "cvssv3" not in conditional  # no vector
+    # Conditional is possible, not established: Tentative (6), tagged so.
+    assert conditional["scanner_confidence"] == 6 and "cvssv3" not in conditional  # no vector
+    assert (
+        "possible" in conditional["tags"]
+        and "possible" not in findings(data, "CVE-2021-41773 in Apache httpd")[0]["tags"]
+    )
     assert conditional["cvssv3_score"] == 5.3
     (scp,) = findings(data, "CVE-2019-6111")
     assert scp["fix_available"] is True

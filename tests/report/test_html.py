@@ -101,7 +101,9 @@ def test_summary_scan_and_hosts(html: Path) -> None:
     assert "INCOMPLETE scan" in doc.xpath("//*[@id='incomplete']")[0].text_content()
     assert "host timeout" in doc.xpath("//*[@id='scan-errors']")[0].text_content()
     assert "45 days old" in doc.xpath("//*[@id='scan-warnings']")[0].text_content()
-    assert len(doc.xpath("//svg//rect[@fill]")) == 5
+    # 5 certain bars, and a pale one for each severity with possible findings
+    assert len(doc.xpath("//svg//rect[@fill]")) == 5 + 4
+    assert len(doc.xpath("//svg//rect[@fill-opacity]")) == 4
     assert len(doc.xpath("//table[@class='hosts']/tbody/tr")) == 4
     assert len(doc.xpath("//div[@class='locs']//tbody/tr")) == LOCATIONS
     links = doc.xpath("//a[text()='CVE-2021-41773']/@href")  # KEV list, Apache, EVIL
@@ -123,18 +125,23 @@ def test_database_and_known_exploited_summary(html: Path) -> None:
     (data,) = doc.xpath("//*[@id='scan']//dt[text()='Vulnerability data']/following-sibling::dd[1]")
     assert data.text.startswith("2,299 CVEs, NVD data to 2024-03-17; CISA KEV 2024.03.15; EPSS")
     (total,) = doc.xpath("//div[@class='total kev alert']")
-    assert [total.findtext("b"), total.findtext("span")] == ["2", "known exploited (KEV)"]
+    assert [total.findtext("b"), total.findtext("span")] == ["1", "known exploited (KEV)"]
     (kev,) = doc.xpath("//section[@id='kev'][@class='card alert']")
     assert "fix them first" in kev.text_content()
-    rows = kev.xpath(".//tbody/tr")
+    rows = kev.xpath(".//table[@class='kevs']/tbody/tr")
     assert [_cells(r) for r in rows] == [
         [
             "CVE-2021-41773 ransomware", "2021-11-03", "high", "7.5 (v3.1)", "94.4% (p99)",
             f"1. Apache httpd 2.4.49 tcp 3. {HOSTILE} {HOSTILE} tcp conditional",
         ],
+    ]  # fmt: skip
+    # A KEV CVE that is possible wherever found is shown apart, labelled, not to fix first.
+    assert "Possibly known exploited" in _text_of(kev.xpath(".//h3[@id='kev-possible']")[0])
+    rows = kev.xpath(".//table[@class='kevs possible']/tbody/tr")
+    assert [_cells(r) for r in rows] == [
         [
             "CVE-2021-42013", "2021-11-03", "high", "7.5 (v3.1)", "0.040% (p10)",
-            f"3. {HOSTILE} {HOSTILE} tcp",
+            f"3. {HOSTILE} {HOSTILE} tcp reported",
         ],
     ]  # fmt: skip
     assert "EPSS" in _text_of(doc.xpath("//*[@id='legend']")[0])
@@ -149,16 +156,16 @@ def test_vulnerability_rows_show_kev_epss_and_confidence(html: Path) -> None:
         "KEV",
         "critical",
         "vulnerable",
-        "4 vulnerabilities (1 known exploited) · 2 locations",
+        "2 vulnerabilities (1 known exploited) · 2 possible · 2 locations",
     ]
     rows = apache.xpath(".//table[@class='vulns']/tbody/tr")
     assert [_cells(r)[:5] for r in rows] == [
         ["CVE-2021-41773", "KEV 2021-11-03 ransomware", "high", "7.5 (v3.1)", "94.4% (p99)"],
         ["CVE-2021-44790", "", "critical", "9.8 (v3.1)", "12.3% (p95)"],
         ["CVE-2021-33193 conditional", "", "medium", "5.3 (v3.1)", "0.51% (p76)"],
-        ["CVE-2024-40898", "", "unscored", "n/a", "n/a"],
+        ["CVE-2024-40898 reported", "", "unscored", "n/a", "n/a"],  # possible: marked
     ]
-    assert [r.get("class") for r in rows] == [None, None, "conditional", None]
+    assert [r.get("class") for r in rows] == [None, None, "conditional", "possible"]
     assert [len(r.xpath(".//span[@class='badge c-conditional']")) for r in rows] == [0, 0, 1, 0]
     details = [_cells(r)[5] for r in rows]
     assert details[0].startswith(
@@ -170,9 +177,10 @@ def test_vulnerability_rows_show_kev_epss_and_confidence(html: Path) -> None:
     assert details[2].endswith(f"only if {CONDITION} (not visible to the scan)")
     assert "Confidence: reported" in details[3]
     index = doc.xpath("//tbody[@id='index-body']/tr")
+    # Certain findings' severity and KEV count; a possibly vulnerable service says "possibly".
     assert [_cells(r)[3:5] for r in index] == [
-        ["critical", "1"], ["critical", ""], ["high", "2"], ["high", ""], ["", ""], ["", ""],
-        ["", ""], ["", ""],
+        ["critical", "1"], ["medium", ""], ["possibly high", ""], ["possibly high", ""],
+        ["", ""], ["", ""], ["", ""], ["", ""],
     ]  # fmt: skip
 
 
@@ -250,13 +258,14 @@ def test_summary_backport_totals_and_legend(html: Path) -> None:
     doc = _doc(html)
     (line,) = doc.xpath("//section[@id='summary']//p[@id='backports']")
     assert _text_of(line) == (
-        "Distribution backports 4 unverified backports (kept, counted above) "
+        "Distribution backports 4 unverified backports (kept, among the possible) "
         "1 fixed by the distribution (set aside, not counted)"
     )
     totals = {t.findtext("span"): t.findtext("b") for t in doc.xpath("//div[@class='totals']/div")}
-    assert totals["vulnerabilities"] == "10"  # the set-aside CVE is not one of them
-    counts = [int(t) for t in doc.xpath("//svg//rect[@fill]/following-sibling::text[1]/text()")]
-    assert sum(counts) == 10
+    assert totals["vulnerabilities"] == "3"  # the set-aside CVE is not one of them
+    assert totals["possible vulnerabilities"] == "7"
+    counts = doc.xpath("//svg/text[position() mod 2 = 0]/text()")
+    assert counts == ["1 +1", "1 +3", "1 +2", "0", "0 +1"]  # certain +possible
     legend = _text_of(doc.xpath("//*[@id='legend']")[0])
     assert "UNVERIFIED BACKPORT: kept but uncertain" in legend
     assert "fixed by distribution: the distribution's advisory fixed it" in legend
@@ -380,8 +389,8 @@ def test_filter_by_text_severity_and_status(visit: Callable[[bool], Visit]) -> N
     assert len(seen.labels(visible_only=True)) == 3
     page.fill("#filter-text", "")
     assert len(seen.labels(visible_only=True)) == SERVICES
-    page.select_option("#filter-severity", "critical")
-    assert seen.labels(visible_only=True) == ["apache httpd 2.4.49", STRETCH_LABEL]
+    page.select_option("#filter-severity", "critical")  # certain findings' severities
+    assert seen.labels(visible_only=True) == ["apache httpd 2.4.49"]
     page.select_option("#filter-severity", "")
     page.select_option("#filter-status", "unversioned")
     assert seen.labels(visible_only=True) == ["mysql"]
@@ -402,8 +411,9 @@ def test_sorting_reorders_services_and_index(visit: Callable[[bool], Visit]) -> 
     assert index == articles
     page.select_option("#sort", "locations")
     assert seen.labels()[:2] == ["apache httpd 2.4.49", "openssh 8.9p1"]
-    page.select_option("#sort", "kev")  # the hostile service has two KEV vulnerabilities
-    assert seen.labels()[:3] == [urgent[2], "apache httpd 2.4.49", STRETCH_LABEL]
+    # by certain KEV findings: the hostile service's two KEV vulnerabilities are possible
+    page.select_option("#sort", "kev")
+    assert seen.labels()[:3] == ["apache httpd 2.4.49", STRETCH_LABEL, urgent[2]]
     page.select_option("#sort", "urgency")
     assert seen.labels() == urgent
     seen.assert_quiet()

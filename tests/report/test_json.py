@@ -47,18 +47,21 @@ def test_report_is_valid_and_grouped(tmp_path: Path) -> None:
         x.host("10.0.0.2", x.port(80, WEB, scripts)),
         x.host("10.0.0.1", x.port(8080, WEB)),
     )
-    assert data["schema_version"] == "2.0"
+    assert data["schema_version"] == "2.1"
     (service,) = data["services"]
-    assert service["status"] == "vulnerable"
+    assert service["status"] == "possibly-vulnerable"  # vulners's CVEs: reported, possible
     assert [v["id"] for v in service["vulnerabilities"]] == ["CVE-2021-42013", "CVE-2021-41773"]
     assert service["references"] == ["EDB-ID:50383"]
     assert service["location_count"] == 2
     assert [(loc["address"], loc["port"]) for loc in service["locations"]] == [
         ("10.0.0.1", 8080), ("10.0.0.2", 80),
     ]  # fmt: skip
-    assert data["summary"]["by_severity"] == {
+    assert data["summary"]["by_severity"] == dict.fromkeys(("critical", "high", "medium", "low",
+                                                           "unscored"), 0)  # fmt: skip
+    assert data["summary"]["by_severity_possible"] == {
         "critical": 1, "high": 1, "medium": 0, "low": 0, "unscored": 0,
     }  # fmt: skip
+    assert data["summary"]["known_exploited"] == {"established": 0, "possible": 0}
     assert [h["address"] for h in data["hosts"]] == ["10.0.0.1", "10.0.0.2"]
 
 

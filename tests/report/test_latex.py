@@ -104,7 +104,7 @@ def test_content(tex: str) -> None:
 
 def test_database_kev_epss_and_confidence(tex: str) -> None:
     assert "Vulnerability data & 2,299 CVEs, NVD data to 2024-03-17; CISA KEV" in tex
-    assert r"\alerttotal{2}{known exploited (KEV)}" in tex
+    assert r"\alerttotal{1}{known exploited (KEV)}" in tex
     assert r"\subsection*{Known exploited vulnerabilities (CISA KEV)}" in tex
     assert r"{CVE-2021-41773}}\newline\badge{ransomware} & 2021-11-03 & \badge{high}" in tex
     kev = r"\badge{kev}\newline{\footnotesize 2021-11-03}\newline\badge{ransomware} & \badge{high}"
@@ -173,10 +173,11 @@ def test_distribution_backports(tex: str, hostile: str) -> None:
 def test_summary_backport_totals_and_legend(tex: str) -> None:
     assert (
         r"{\small\textcolor{muted}{Distribution backports:}\hspace{1.2em}"
-        r"\textbf{\textcolor{c-unverified-backport-ink}{4}} unverified backports (kept, counted "
-        r"above)\hspace{1.2em}\textbf{\textcolor{c-clean}{1}} fixed by the distribution (set "
-        r"aside, not counted)\par}"
+        r"\textbf{\textcolor{c-unverified-backport-ink}{4}} unverified backports (kept, among "
+        r"the possible)\hspace{1.2em}\textbf{\textcolor{c-clean}{1}} fixed by the distribution "
+        r"(set aside, not counted)\par}"
     ) in tex
-    assert r"\total{10}{vulnerabilities}" in tex
+    assert r"\total{3}{vulnerabilities}" in tex
+    assert r"\total{7}{possible vulnerabilities}" in tex
     assert "UNVERIFIED BACKPORT: kept but uncertain" in tex
     assert r"\textbf{Distribution}: the distribution and package revision" in tex

@@ -116,16 +116,20 @@ def test_database_kev_epss_and_confidence(markdown: Path) -> None:
     assert facts["Vulnerability data"].startswith("2,299 CVEs, NVD data to 2024-03-17; CISA KEV")
     totals = doc.xpath("//h2[text()='Summary']/following-sibling::table[1]")[0]
     assert totals.xpath("string(./thead/tr/th[1])") == "Known exploited (KEV)"
-    assert _rows(totals)[0][0] == "2"
+    assert _rows(totals)[0][0] == "1"  # certain ones only
     kev = doc.xpath("//h3[starts-with(text(), 'Known exploited')]/following-sibling::table[1]")
     assert _rows(kev[0]) == [
         [
             "CVE-2021-41773 RANSOMWARE", "2021-11-03", "HIGH", "7.5 (v3.1)", "94.4% (p99)",
             f"1. Apache httpd 2.4.49 (tcp) 3. {HOSTILE} {HOSTILE} (tcp) CONDITIONAL",
         ],
+    ]  # fmt: skip
+    lead = "//p[strong/text()='Possibly known exploited.']"
+    possible = doc.xpath(lead + "/following-sibling::table[1]")
+    assert _rows(possible[0]) == [
         [
             "CVE-2021-42013", "2021-11-03", "HIGH", "7.5 (v3.1)", "0.040% (p10)",
-            f"3. {HOSTILE} {HOSTILE} (tcp)",
+            f"3. {HOSTILE} {HOSTILE} (tcp) REPORTED",
         ],
     ]  # fmt: skip
     assert doc.xpath("//li/strong[text()='EPSS']")  # the legend
@@ -136,7 +140,7 @@ def test_database_kev_epss_and_confidence(markdown: Path) -> None:
          "certain"],
         ["CVE-2021-44790", "", "CRITICAL", "9.8 (v3.1)", "12.3% (p95)", "certain"],
         ["CVE-2021-33193", "", "MEDIUM", "5.3 (v3.1)", "0.51% (p76)", "CONDITIONAL"],
-        ["CVE-2024-40898", "", "UNSCORED", "n/a", "n/a", "reported"],
+        ["CVE-2024-40898", "", "UNSCORED", "n/a", "n/a", "REPORTED"],
     ]  # fmt: skip
     assert rows[0][6].startswith(f"{TRAVERSAL.description} CISA KEV: added 2021-11-03, ")
     assert rows[2][7].endswith(f"only if {CONDITION} (not visible to the scan)")
@@ -215,14 +219,16 @@ def test_summary_backport_totals_and_legend(markdown: Path) -> None:
     doc = _to_html(markdown)
     (line,) = doc.xpath("//p[starts-with(text(), 'Distribution backports:')]")
     assert line.text_content() == (
-        "Distribution backports: 4 unverified backports (kept, counted above) · "
+        "Distribution backports: 4 unverified backports (kept, among the possible) · "
         "1 fixed by the distribution (set aside, not counted)"
     )
     totals = doc.xpath("//h2[text()='Summary']/following-sibling::table[1]")[0]
     headers = totals.xpath("./thead/tr/th/text()")
-    assert _rows(totals)[0][headers.index("Vulnerabilities")] == "10"
+    assert _rows(totals)[0][headers.index("Vulnerabilities")] == "3"
+    assert _rows(totals)[0][headers.index("Possible vulnerabilities")] == "7"
     severities = doc.xpath("//h2[text()='Summary']/following-sibling::table[2]")[0]
-    assert sum(int(r[1]) for r in _rows(severities)) == 10
+    assert sum(int(r[1]) for r in _rows(severities)) == 3
+    assert sum(int(r[2]) for r in _rows(severities)) == 7
     legend = doc.xpath("//li[strong/text()='Confidence']")[0].text_content()
     assert "UNVERIFIED BACKPORT: kept but uncertain" in legend
     assert doc.xpath("//li/strong[text()='Distribution']")

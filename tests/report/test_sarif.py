@@ -140,7 +140,7 @@ def test_levels_follow_severity_and_confidence(report: Report, tmp_path: Path) -
     levels = {(r["ruleId"], r["properties"]["address"]): r["level"] for r in results}
     assert levels[("CVE-2021-44790", "192.0.2.10")] == "error"  # critical
     assert levels[("CVE-2021-41773", "192.0.2.10")] == "error"  # high
-    assert levels[("CVE-2021-33193", "192.0.2.10")] == "warning"  # medium
+    assert levels[("CVE-2021-33193", "192.0.2.10")] == "note"  # medium, but conditional: possible
     assert levels[("CVE-2024-40898", "192.0.2.10")] == "note"  # unscored
     assert levels[("CVE-2019-6111", "192.0.2.20")] == "warning"
     # A critical CVE that the distribution may have fixed is only a note, and says why.
@@ -148,6 +148,8 @@ def test_levels_follow_severity_and_confidence(report: Report, tmp_path: Path) -
     assert backport["level"] == "note"
     assert backport["properties"]["unverified-backport"] is True
     assert backport["properties"]["confidence"] == "unverified-backport"
+    assert backport["properties"]["possible"] is True
+    assert not next(r for r in results if r["ruleId"] == "CVE-2021-44790")["properties"]["possible"]
     assert "UNVERIFIED BACKPORT" in backport["message"]["text"]
     flagged = {r["ruleId"] for r in results if r["properties"]["unverified-backport"]}
     assert flagged == {"CVE-2023-38408", "CVE-2020-15778", "CVE-2021-23017", "CVE-2019-20372"}

@@ -11,7 +11,7 @@ from typing import Any
 from brulee.core.cpe import ANY, NA, CpeError, parse_cpe
 from brulee.core.distro import DistroEvidence
 from brulee.core.scan import Service
-from brulee.core.vulnerability import Vulnerability
+from brulee.core.vulnerability import Status, Vulnerability, established, findings_status
 from brulee.errors import EXIT_OK, UsageError
 from brulee.match.configurations import EntryVerdict
 from brulee.match.explain import CveExplanation, Explanation, explain
@@ -176,7 +176,7 @@ def explanation_json(
         "in_database": _pairs(found.lookup.known),
         "respelled": _pairs(found.lookup.respelled),
         "by_product_name": found.lookup.by_name,
-        "status": found.assessment.status,
+        "status": _status(found),
         "note": found.assessment.note,
         "candidates": found.candidates,
         "cve": cve,
@@ -236,13 +236,23 @@ def _cve_lines(item: CveExplanation, detailed: bool) -> list[str]:
     return lines
 
 
+def _status(found: Explanation) -> Status:
+    """The service's status as the reports say it: with findings, ``vulnerable`` only when one
+    is established (certain), else ``possibly-vulnerable``."""
+    vulns = found.assessment.vulnerabilities
+    return findings_status(vulns) if vulns else found.assessment.status
+
+
 def _status_text(found: Explanation) -> str:
     assessment = found.assessment
-    if assessment.status != "vulnerable":
-        return f"{assessment.status}: {assessment.note}" if assessment.note else assessment.status
-    words = [f"{len(assessment.vulnerabilities)} CVEs apply"]
+    status = _status(found)
+    if not assessment.vulnerabilities:
+        return f"{status}: {assessment.note}" if assessment.note else status
+    vulns = assessment.vulnerabilities
+    certain = sum(map(established, vulns))
+    words = [f"{len(vulns)} CVEs apply ({certain} certain, {len(vulns) - certain} possible)"]
     words += [f"{len(assessment.fixed)} fixed by the distribution"] if assessment.fixed else []
-    return f"vulnerable: {', '.join(words)}"
+    return f"{status}: {', '.join(words)}"
 
 
 def explanation_text(

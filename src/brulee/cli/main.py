@@ -177,8 +177,9 @@ def _gate_args(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when a finding at or above this severity (or in CISA KEV) exists",
     )  # fmt: skip
     parser.add_argument(
-        "--strict-backports", action="store_true",
-        help="let unverified distribution backports count for --fail-on",
+        "--strict", "--strict-backports", dest="strict", action="store_true",
+        help="let possible findings (conditional, version-range, unbounded, reported, "
+        "unverified backport) count for --fail-on, not only certain ones",
     )  # fmt: skip
 
 
@@ -471,7 +472,7 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
         _fail(console, written.history_problem)
         return EXIT_RUNTIME
     if args.fail_on:
-        gate = FailOn(args.fail_on, args.strict_backports)
+        gate = FailOn(args.fail_on, args.strict)
         failing = (
             gate.failing_new(written.new) if args.fail_on_new else gate.failing(written.groups)
         )

@@ -12,9 +12,15 @@ def counted(count: int, noun: str) -> str:
 
 def summary(written: Written) -> list[str]:
     """What was found, in words; when nothing was, where brulee looked and how to look further."""
+    kev = f", {written.known_exploited:,} known exploited" if written.known_exploited else ""
+    possibly = (
+        f", {written.possibly_vulnerable:,} possibly vulnerable"
+        if written.possibly_vulnerable
+        else ""
+    )
     lines = [
         f"{counted(written.hosts_up, 'host')} up, {counted(written.services, 'service')}, "
-        f"{written.vulnerable:,} vulnerable."
+        f"{written.vulnerable:,} vulnerable{kev}{possibly}."
     ]
     if written.hosts_up == 0:
         lines.append(

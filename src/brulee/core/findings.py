@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from brulee.core.distro import DistroEvidence
 from brulee.core.ports import NO_PORTS, PortSet
 from brulee.core.scan import Service
-from brulee.core.vulnerability import SEVERITIES, SEVERITY_RANK, Severity, Status, Vulnerability
+from brulee.core.vulnerability import (
+    SEVERITIES,
+    SEVERITY_RANK,
+    Severity,
+    Status,
+    Vulnerability,
+    established,
+)
 
 STATUS_ORDER: dict[Status, int] = {
     "vulnerable": 0, "possibly-vulnerable": 1, "unknown": 2, "unchecked": 3, "unversioned": 4,
@@ -77,15 +84,39 @@ class ServiceGroup:
         return sum(1 for v in self.vulnerabilities if v.confidence == "unverified-backport")
 
     @property
-    def max_severity(self) -> Severity | None:
-        """The highest severity (vulnerabilities are ordered by KEV and EPSS, not severity)."""
-        if not self.vulnerabilities:
-            return None
-        return min((v.severity for v in self.vulnerabilities), key=SEVERITY_RANK.__getitem__)
+    def established(self) -> tuple[Vulnerability, ...]:
+        """The findings headlines rest on (``brulee.core.vulnerability.ESTABLISHED``)."""
+        return tuple(filter(established, self.vulnerabilities))
 
-    def severity_counts(self) -> dict[Severity, int]:
-        counts = Counter(v.severity for v in self.vulnerabilities)
+    @property
+    def possible(self) -> tuple[Vulnerability, ...]:
+        """The findings shown as possible: kept, never in the headlines."""
+        return tuple(v for v in self.vulnerabilities if not established(v))
+
+    @property
+    def max_severity(self) -> Severity | None:
+        """The highest severity of the established findings (vulnerabilities are ordered by KEV
+        and EPSS, not severity); None without one."""
+        return _highest(self.established)
+
+    @property
+    def possible_severity(self) -> Severity | None:
+        """The highest severity of the possible findings; None without one."""
+        return _highest(self.possible)
+
+    @property
+    def kev_established(self) -> bool:
+        """An established finding is in CISA's KEV catalog."""
+        return any(v.kev is not None for v in self.established)
+
+    def severity_counts(self, *, possible: bool = False) -> dict[Severity, int]:
+        """Established findings per severity; with ``possible``, the possible ones."""
+        counts = Counter(v.severity for v in (self.possible if possible else self.established))
         return {name: counts.get(name, 0) for name in SEVERITIES}
+
+
+def _highest(vulns: tuple[Vulnerability, ...]) -> Severity | None:
+    return min((v.severity for v in vulns), key=SEVERITY_RANK.__getitem__, default=None)
 
 
 def group_key(service: Service, protocol: str) -> str:
@@ -94,12 +125,18 @@ def group_key(service: Service, protocol: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-def group_order(group: ServiceGroup) -> tuple[int, int, int, str, str]:
-    """Vulnerable first, most severe first, most CVEs first, then by name."""
-    severity = group.max_severity
+def group_order(group: ServiceGroup) -> tuple[bool, int, int, int, int, int, str, str]:
+    """Established known exploited first; then by status (vulnerable, possibly vulnerable, not
+    checked, clean); then by established severity and count; then the rest by possible severity
+    and count; then by name."""
+    none = len(SEVERITIES)
+    severity, possible = group.max_severity, group.possible_severity
     return (
+        not group.kev_established,
         STATUS_ORDER[group.status],
-        SEVERITY_RANK[severity] if severity else len(SEVERITIES),
+        SEVERITY_RANK[severity] if severity else none,
+        -len(group.established),
+        SEVERITY_RANK[possible] if possible else none,
         -len(group.vulnerabilities),
         group.service.label.lower(),
         group.key,

@@ -12,14 +12,15 @@ from brulee.core.history import Changes
 from brulee.core.ports import NO_PORTS, PortSet
 from brulee.core.scan import Outcome, ScanRun, Shard
 from brulee.core.suppression import Applied
-from brulee.core.vulnerability import SEVERITIES, Severity, Status
+from brulee.core.vulnerability import SEVERITIES, Severity, Status, established
 
-SCHEMA_VERSION = "2.0"
+SCHEMA_VERSION = "2.1"
 """Version of the JSON report's layout (``schema/report.schema.json``). 1.1 added each service's
 ``nvd_names``; 2.0 what each scan looked at and how it ended (``outcome``, ``ports``,
-``port_sets``, hosts' ``port_set``) and the grouped ``changes``. Reports of 1.0 and 1.1 are
+``port_sets``, hosts' ``port_set``) and the grouped ``changes``; 2.1 the summary's possible
+findings apart (``by_severity_possible``, ``known_exploited``). Reports of 1.0, 1.1 and 2.0 are
 still read (what they looked at, and their services' names for 1.0, are not known)."""
-READABLE_VERSIONS = ("1.0", "1.1", SCHEMA_VERSION)
+READABLE_VERSIONS = ("1.0", "1.1", "2.0", SCHEMA_VERSION)
 
 
 class ReportData(Protocol):
@@ -144,13 +145,26 @@ class Report:
     def hosts(self) -> Iterator[HostRecord]:
         return self.spool.hosts()
 
-    def severity_counts(self) -> dict[Severity, int]:
-        """Distinct vulnerabilities per severity, over all services."""
+    def severity_counts(self, *, possible: bool = False) -> dict[Severity, int]:
+        """Distinct established vulnerabilities per severity, over all services; with
+        ``possible``, the distinct ones that are possible wherever they were found (a CVE
+        established on one service and possible on another counts once, as established)."""
+        known = {v.id for group in self.services for v in group.established}
         best: dict[str, Severity] = {}
         for group in self.services:
-            for vuln in group.vulnerabilities:
-                best.setdefault(vuln.id, vuln.severity)
+            for vuln in group.possible if possible else group.established:
+                if not possible or vuln.id not in known:
+                    best.setdefault(vuln.id, vuln.severity)
         return {name: sum(1 for s in best.values() if s == name) for name in SEVERITIES}
+
+    def kev_counts(self) -> tuple[int, int]:
+        """Distinct KEV CVEs established on a service, and those possible wherever found."""
+        kev = {v.id: established(v) for g in self.services for v in g.vulnerabilities if v.kev}
+        for group in self.services:
+            for vuln in group.established:
+                if vuln.kev:
+                    kev[vuln.id] = True
+        return sum(kev.values()), len(kev) - sum(kev.values())
 
     def status_counts(self) -> dict[Status, int]:
         counts: dict[Status, int] = {}

@@ -8,7 +8,13 @@ from typing import cast
 
 from brulee.core.findings import ServiceGroup
 from brulee.core.history import FindingGroup
-from brulee.core.vulnerability import SEVERITY_RANK, Severity, Vulnerability
+from brulee.core.vulnerability import (
+    ESTABLISHED,
+    SEVERITY_RANK,
+    Confidence,
+    Severity,
+    Vulnerability,
+)
 
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "kev")
 
@@ -16,14 +22,17 @@ FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "kev")
 @dataclass(frozen=True, slots=True)
 class FailOn:
     """The CI gate: a finding at or above ``threshold`` (a severity, or ``kev`` for known
-    exploited) fails the run. Unverified backports count only with ``strict_backports``;
-    findings fixed by the distribution never count."""
+    exploited) fails the run. Only established findings (``ESTABLISHED``) count, unless
+    ``strict``: then every possible one counts too (unverified backports, conditional,
+    version-range, unbounded, reported). Findings fixed by the distribution never count."""
 
     threshold: str
-    strict_backports: bool = False
+    strict: bool = False
 
     def _fails(self, severity: Severity, kev: bool, confidence: str) -> bool:
-        if confidence == "unverified-backport" and not self.strict_backports:
+        if confidence == "fixed-by-distribution":
+            return False
+        if not self.strict and cast(Confidence, confidence) not in ESTABLISHED:
             return False
         if self.threshold == "kev":
             return kev

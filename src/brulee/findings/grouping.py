@@ -16,7 +16,13 @@ from brulee.core.findings import (
     group_order,
 )
 from brulee.core.scan import Host, Port, Service
-from brulee.core.vulnerability import Assessment, Status, Vulnerability, merge_vulnerabilities
+from brulee.core.vulnerability import (
+    Assessment,
+    Status,
+    Vulnerability,
+    findings_status,
+    merge_vulnerabilities,
+)
 from brulee.findings.spool import Spool
 
 _NO_SERVICE = Service()
@@ -77,10 +83,14 @@ class GroupBuilder:
 
     def finish(self, key: str, locations: int) -> ServiceGroup:
         vulns = merge_vulnerabilities(self.vulns.values())
-        # The most cautious status wins: one location with data makes the software vulnerable.
-        status = "vulnerable" if vulns else min(self.statuses, key=STATUS_ORDER.__getitem__)
+        # The most cautious status wins: one location with data makes the software vulnerable
+        # (possibly vulnerable when none of its findings is established).
+        if vulns:
+            status = findings_status(vulns)
+        else:
+            status = min(self.statuses, key=STATUS_ORDER.__getitem__)
         notes = tuple(self.notes)
-        if status == "vulnerable" and len(self.statuses) > 1:
+        if vulns and len(self.statuses) > 1:
             notes = (_PARTIAL_DATA,)
         return ServiceGroup(
             key=key,

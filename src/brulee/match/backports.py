@@ -17,6 +17,7 @@ Ubuntu services are decided with Canonical's data (:mod:`brulee.match.ubuntu_bac
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from brulee.core.distro import DistroEvidence
@@ -30,6 +31,7 @@ from brulee.match.ubuntu_backports import UbuntuBackports
 from brulee.vulndb.store import DebianFix, VulnDb
 
 _DEBIAN_DATA = frozenset({"debian", "raspbian"})
+log = logging.getLogger(__name__)
 
 
 class BackportJudge:
@@ -38,6 +40,17 @@ class BackportJudge:
     def __init__(self, db: VulnDb) -> None:
         self._db = db
         self._ubuntu = UbuntuBackports(db)
+        self._warnings: dict[str, None] = {}
+
+    def warnings(self) -> tuple[str, ...]:
+        """What the scan should warn about the distribution data: a release it ran that the
+        data has no entries for (each once, in the order met)."""
+        return tuple(self._warnings)
+
+    def _warn(self, text: str) -> None:
+        if text not in self._warnings:
+            self._warnings[text] = None
+            log.warning(text)
 
     def judge(self, service: Service | None, assessment: Assessment) -> Assessment:
         """The assessment with each finding decided by the distribution's data, where it can be."""
@@ -51,7 +64,21 @@ class BackportJudge:
             decided = list(ubuntu)
         else:
             confirm = confirm_on_host(evidence, service_products(service))
-            if evidence.distro in _DEBIAN_DATA and evidence.revision and evidence.release:
+            releases, dated = self._db.debian_data()
+            data = f"the Debian data here (advisories to {dated or 'no date'})"
+            missing = bool(releases and evidence.release and evidence.release not in releases)
+            if evidence.distro in _DEBIAN_DATA and missing:
+                why = (
+                    f"{data} has no entries for {evidence.release} (it predates the release or "
+                    "does not track it): nothing is decided for it"
+                )
+                self._warn(
+                    f"{data} has no entries for Debian {evidence.release}, which this scan "
+                    "found: nothing is decided for it, and findings on its packages stay "
+                    "unverified backports; update the database (brulee db update)"
+                )
+                decided = [unverified(v, why, confirm) for v in assessment.vulnerabilities]
+            elif evidence.distro in _DEBIAN_DATA and evidence.revision and evidence.release:
                 decided = [
                     self._debian(service, evidence, v, confirm) for v in assessment.vulnerabilities
                 ]
@@ -91,7 +118,8 @@ class BackportJudge:
         if not fixes:
             return unverified(
                 vuln,
-                f"no Debian advisory names it for {evidence.release}, so whether the "
+                f"no Debian advisory names it for {evidence.release} in the Debian data here "
+                f"(advisories to {self._db.debian_data()[1] or 'no date'}), so whether the "
                 f"{evidence.revision} package carries a fix cannot be decided here",
                 confirm,
             )

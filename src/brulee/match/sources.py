@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,6 +34,9 @@ class Matching:
     database_date: str = ""
     warnings: tuple[str, ...] = ()
     source_dates: tuple[SourceDate, ...] = ()
+    notices: Callable[[], tuple[str, ...]] = tuple
+    """What matching found to warn about once the scan is matched (a distribution release the
+    data has no entries for)."""
 
 
 def describe(info: DbInfo) -> tuple[str, str, tuple[str, ...]]:
@@ -90,8 +93,9 @@ class Freshness:
     def check(self, info: DbInfo, now: datetime) -> tuple[str, ...]:
         """A warning when the data is too old; DatabaseError instead when freshness is required."""
         age = info.age(now)
+        debian = _debian_age(info, now, self.max_age)
         if age <= self.max_age:
-            return ()
+            return debian
         stamp = info.nvd_timestamp
         message = (
             f"the vulnerability data is {duration_text(age)} old"
@@ -102,7 +106,23 @@ class Freshness:
         if self.required:
             raise DatabaseError(message + " (--require-fresh-db)")
         log.warning(message)
-        return (message,)
+        return (message, *debian)
+
+
+def _debian_age(info: DbInfo, now: datetime, max_age: timedelta) -> tuple[str, ...]:
+    """A warning when the Debian tracker data is older than ``max_age``."""
+    newest = max(filter(None, (info.debian_dsa_date, info.debian_dla_date)), default=None)
+    when = parse_instant(newest) if newest else None
+    if when is None or now - when <= max_age:
+        return ()
+    message = (
+        f"the Debian security tracker data is {duration_text(now - when)} old (advisories to "
+        f"{newest}), older than the {duration_text(max_age)} allowed by --max-db-age: Debian's "
+        "later fixes are not known, so more findings stay unverified backports; update the "
+        "database (brulee db update)"
+    )
+    log.warning(message)
+    return (message,)
 
 
 def duration_text(age: timedelta) -> str:
@@ -149,11 +169,13 @@ def open_matching(
         info = db.info()
         database, date, warnings = describe(info)
         warnings += (freshness or Freshness()).check(info, now or utc_now())
+        judge = BackportJudge(db)
         yield Matching(
             (NvdSource(db), VulnersSource()),
-            BackportJudge(db).judge,
+            judge.judge,
             database,
             date,
             warnings,
             source_dates(info),
+            judge.warnings,
         )

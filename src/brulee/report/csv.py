@@ -10,7 +10,7 @@ from pathlib import Path
 
 from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
-from brulee.core.vulnerability import Vulnerability
+from brulee.core.vulnerability import Vulnerability, established
 from brulee.errors import ReportError
 from brulee.report.interface import Renderer
 from brulee.report.view.text import printable, safe_url, vex_text
@@ -19,11 +19,14 @@ COLUMNS: tuple[str, ...] = (
     "service", "product", "version", "extrainfo", "protocol", "port", "address", "hostname",
     "status", "cve", "severity", "cvss", "cvss_version", "epss", "epss_percentile", "kev",
     "confidence", "advisory", "remediation", "reason", "description", "url", "cwe", "vex",
+    "certainty",
 )  # fmt: skip
 """The header row. ``status`` is the service's; the vulnerability columns are empty on the one
 row of a location where no vulnerability applies (``reason`` then holds the service's notes).
-``cwe`` (NVD's weakness ids, ``;``-separated) and ``vex`` (the OpenVEX statements that keep the
-finding, ``;``-separated) come last, so that earlier columns keep their places."""
+``cwe`` (NVD's weakness ids, ``;``-separated), ``vex`` (the OpenVEX statements that keep the
+finding, ``;``-separated) and ``certainty`` (``certain``: counted in the headlines; ``possible``:
+shown apart; '' for a CVE the distribution fixed) come last, so that earlier columns keep their
+places."""
 
 _CVE, _REASON = COLUMNS.index("cve"), COLUMNS.index("reason")
 _FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
@@ -56,8 +59,14 @@ def _decimal(fraction: float) -> str:
     return f"{Decimal(repr(fraction)):f}"
 
 
+def _certainty(vuln: Vulnerability) -> str:
+    if vuln.confidence == "fixed-by-distribution":
+        return ""
+    return "certain" if established(vuln) else "possible"
+
+
 def vulnerability_cells(vuln: Vulnerability) -> list[str]:
-    """The cells from ``cve`` to ``vex``, guarded."""
+    """The cells from ``cve`` to ``certainty``, guarded."""
     cvss, epss = vuln.cvss, vuln.epss
     cells = (
         vuln.id,
@@ -75,6 +84,7 @@ def vulnerability_cells(vuln: Vulnerability) -> list[str]:
         safe_url(vuln.url),
         "; ".join(vuln.cwes),
         "; ".join(vex_text(note) for note in vuln.vex),
+        _certainty(vuln),
     )
     return [guard_cell(c) for c in cells]
 

@@ -33,7 +33,7 @@ from typing import IO, Any
 from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
 from brulee.core.suppression import Suppressed, Suppression, ip_address_of
-from brulee.core.vulnerability import Confidence, Severity, Vulnerability, cwe_numbers
+from brulee.core.vulnerability import Confidence, Severity, Vulnerability, cwe_numbers, established
 from brulee.report.interface import Renderer, report_file
 from brulee.report.markdown import md_escape, md_link
 from brulee.report.view.report import INCOMPLETE
@@ -54,10 +54,11 @@ SEVERITIES: dict[Severity, str] = {
     "critical": "Critical", "high": "High", "medium": "Medium", "low": "Low", "unscored": "Info",
 }  # fmt: skip
 SCANNER_CONFIDENCE: dict[Confidence, int] = {
-    "certain": 1, "conditional": 4, "reported": 7, "unverified-backport": 7,
-    "fixed-by-distribution": 1,
+    "certain": 1, "conditional": 6, "reported": 7, "version-range": 6, "unbounded": 7,
+    "unverified-backport": 7, "fixed-by-distribution": 1,
 }  # fmt: skip
-"""DefectDojo reads 1-2 as Certain, 3-5 as Firm, 6 and above as Tentative."""
+"""DefectDojo reads 1-2 as Certain, 3-5 as Firm, 6 and above as Tentative: every possible
+finding (not ``ESTABLISHED``) is Tentative."""
 _CVSS3 = re.compile(r"CVSS:3\.[01](/[A-Z]{1,3}:[A-Z])+")
 _CVSS4 = re.compile(r"CVSS:4\.0(/[A-Z]{1,3}:[A-Z])+")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -237,7 +238,8 @@ def _finding(
 ) -> dict[str, Any]:
     service = group.service
     lines = _lines(group, vuln) + (_accepted_lines(accepted) if accepted else [])
-    tags = ["brulee", vuln.confidence] + (["kev"] if vuln.kev else [])
+    tags = ["brulee", vuln.confidence] + ([] if established(vuln) else ["possible"])
+    tags += ["kev"] if vuln.kev else []
     numbers = cwe_numbers(vuln)
     data: dict[str, Any] = {
         "title": _clip("title", f"{vuln.id} in {service.label}"),

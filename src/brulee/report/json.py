@@ -255,6 +255,8 @@ def summary_dict(report: Report) -> dict[str, Any]:
         "services": len(report.services),
         "by_status": report.status_counts(),
         "by_severity": report.severity_counts(),
+        "by_severity_possible": report.severity_counts(possible=True),
+        "known_exploited": dict(zip(("established", "possible"), report.kev_counts(), strict=True)),
     }
 
 

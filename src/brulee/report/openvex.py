@@ -11,9 +11,10 @@ the upstream version every other OpenSSH 7.4p1 shares.
   the vulnerability's aliases;
 - suppressed findings: ``not_affected`` with the entry's reason, author and origin as the impact
   statement; findings a VEX statement took out keep its status, justification and statement;
-- open findings: ``affected`` when brulee is certain (the remediation, when known, as the action
-  statement), ``under_investigation`` when it is not (a platform condition it cannot see, a
-  third party's report, an unverified distribution backport), its confidence and reason in
+- open findings: ``affected`` when established (``ESTABLISHED``: certain; the remediation, when
+  known, as the action statement), ``under_investigation`` when possible (a platform condition it
+  cannot see, a third party's report, a version range, an unbounded NVD entry, an unverified
+  distribution backport), its confidence and reason in
   ``status_notes``; a VEX statement that kept the finding decides instead.
 
 A report with no finding at all gives a document with no statements: OpenVEX's JSON schema asks
@@ -33,7 +34,7 @@ from brulee.core.cpe import Cpe, CpeError, parse_cpe
 from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
 from brulee.core.suppression import Suppressed, Suppression, ip_address_of
-from brulee.core.vulnerability import VexStatus, Vulnerability
+from brulee.core.vulnerability import VexStatus, Vulnerability, established
 from brulee.match.nvd import service_products
 from brulee.report.interface import Renderer, report_file
 from brulee.report.view.text import fixed_text, printable, safe_url
@@ -94,7 +95,7 @@ def _vulnerability(vuln: Vulnerability) -> dict[str, Any]:
 def _open(group: ServiceGroup, vuln: Vulnerability) -> dict[str, Any]:
     """brulee's decision on a finding it keeps."""
     notes = [f"brulee: confidence {vuln.confidence}" + (f"; {vuln.reason}" if vuln.reason else "")]
-    status: VexStatus = "affected" if vuln.confidence == "certain" else "under_investigation"
+    status: VexStatus = "affected" if established(vuln) else "under_investigation"
     action = ""
     for note in vuln.vex:  # a VEX statement that kept it decides (the latest applied)
         status = note.status

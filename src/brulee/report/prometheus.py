@@ -19,7 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from brulee.core.report import Report, SourceDate
-from brulee.core.vulnerability import CONFIDENCE_RANK, SEVERITIES, Confidence, Severity
+from brulee.core.vulnerability import (
+    CONFIDENCE_RANK,
+    SEVERITIES,
+    Confidence,
+    Severity,
+    established,
+)
 from brulee.report.interface import Renderer, report_file
 from brulee.report.view.services import STATUSES
 from brulee.report.view.text import printable
@@ -85,18 +91,20 @@ def findings(report: Report) -> Counter[tuple[Severity, Confidence, str]]:
 
 
 def kev_findings(report: Report) -> tuple[int, int]:
-    """(open findings, distinct vulnerabilities) in CISA's KEV catalog."""
+    """(open established findings, distinct established vulnerabilities) in CISA's KEV
+    catalog: the KEV box's "fix first"."""
     ids: set[str] = set()
     located = 0
     for group in report.services:
-        for vuln in group.vulnerabilities:
+        for vuln in group.established:
             if vuln.kev is not None:
                 ids.add(vuln.id)
                 located += group.location_count
     applied = report.suppressed
     for item in applied.suppressed if applied else ():
         for s in item.partial:
-            located -= len(s.locations) if s.vulnerability.kev else 0
+            if s.vulnerability.kev and established(s.vulnerability):
+                located -= len(s.locations)
     return located, len(ids)
 
 
@@ -139,21 +147,35 @@ def families(report: Report) -> Iterator[str]:
     severities = report.severity_counts()
     yield _family(
         "vulnerabilities",
-        "Distinct open vulnerabilities by severity (the report's summary).",
+        "Distinct open certain vulnerabilities by severity (the report's summary).",
         [((("severity", sev),), severities[sev]) for sev in SEVERITIES],
+        common,
+    )
+    possible = report.severity_counts(possible=True)
+    yield _family(
+        "possible_vulnerabilities",
+        "Distinct open vulnerabilities certain on no service (conditional, version-range, "
+        "unbounded, reported, unverified backport), by severity; not in the headlines.",
+        [((("severity", sev),), possible[sev]) for sev in SEVERITIES],
         common,
     )
     located, distinct = kev_findings(report)
     yield _family(
         "kev_findings",
-        "Open findings in CISA's Known Exploited Vulnerabilities catalog.",
+        "Open certain findings in CISA's Known Exploited Vulnerabilities catalog.",
         [((), located)],
         common,
     )
     yield _family(
         "kev_vulnerabilities",
-        "Distinct open vulnerabilities in CISA's KEV catalog.",
+        "Distinct open certain vulnerabilities in CISA's KEV catalog (fix first).",
         [((), distinct)],
+        common,
+    )
+    yield _family(
+        "possible_kev_vulnerabilities",
+        "Distinct open vulnerabilities in CISA's KEV catalog that are certain on no service.",
+        [((), report.kev_counts()[1])],
         common,
     )
     statuses = report.status_counts()

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from brulee.core.findings import Location, ServiceGroup
 from brulee.core.report import Report
-from brulee.core.vulnerability import Severity, Status, Vulnerability, cwe_numbers
+from brulee.core.vulnerability import Severity, Status, Vulnerability, cwe_numbers, established
 from brulee.report.interface import Renderer, report_file
 from brulee.report.json import scan_dict, summary_dict, vex_note_dict, vulnerability_dict
 from brulee.report.view.report import INCOMPLETE
@@ -72,8 +72,9 @@ def message_text(value: object) -> str:
 
 def level_of(vuln: Vulnerability) -> str:
     """``error`` for critical/high, ``warning`` for medium, ``note`` below, and ``note`` for
-    an unverified backport or a CVE the distribution fixed, whatever its severity."""
-    if vuln.confidence in ("unverified-backport", "fixed-by-distribution"):
+    a possible finding (not ``ESTABLISHED``: conditional, version-range, unbounded, reported,
+    unverified backport) or a CVE the distribution fixed, whatever its severity."""
+    if not established(vuln):
         return "note"
     return LEVELS[vuln.severity]
 
@@ -261,6 +262,7 @@ def _finding(group: ServiceGroup, vuln: Vulnerability, index: int) -> _Finding:
     before = f"{vuln.id} ({severity}) in {service.label} on "
     properties = {
         "confidence": vuln.confidence,
+        "possible": vuln.confidence != "fixed-by-distribution" and not established(vuln),
         "unverified-backport": vuln.confidence == "unverified-backport",
         "fixed-by-distribution": vuln.confidence == "fixed-by-distribution",
         "reason": vuln.reason,

@@ -291,6 +291,17 @@ class VulnDb(Resource):
             self._debian_fixes[key] = found
         return found
 
+    def debian_data(self) -> tuple[frozenset[str], str]:
+        """(the Debian releases the advisories name, the date of the newest advisory: ISO
+        ``2023-04-02``, '' without any)."""
+        return self._cached(
+            ("debian",),
+            lambda: (
+                frozenset(r for (r,) in self._query("SELECT DISTINCT release FROM debian_fix", ())),
+                self._query("SELECT max(date) FROM debian_advisory", ())[0][0] or "",
+            ),
+        )
+
     def ubuntu_releases(self) -> Mapping[str, str]:
         """Ubuntu release -> when Canonical generated the CVE OVAL held for it (UTC ISO 8601)."""
         return self._cached(

@@ -34,15 +34,30 @@ def test_the_banner_says_why_a_scan_is_incomplete(report: Report) -> None:
 def test_view_of_the_sample_report(report: Report) -> None:
     view = build_view(report)
     assert [c.name for c in view.severities] == list(SEVERITIES)
+    # Certain and possible findings are counted apart, on one scale.
     assert {c.name: c.count for c in view.severities} == {
-        "critical": 2, "high": 4, "medium": 3, "low": 0, "unscored": 1,
+        "critical": 1, "high": 1, "medium": 1, "low": 0, "unscored": 0,
     }  # fmt: skip
+    assert {c.name: c.count for c in view.possible_severities} == {
+        "critical": 1, "high": 3, "medium": 2, "low": 0, "unscored": 1,
+    }  # fmt: skip
+    # one scale: the largest certain + possible sum (high: 1 + 3) is the full bar
+    assert [c.share for c in view.possible_severities][:2] == [1 / 4, 3 / 4]
+    assert [c.share for c in view.severities][:2] == [1 / 4, 1 / 4]
     assert [c.name for c in view.statuses] == list(STATUSES)
-    assert all(c.count == 1 for c in view.statuses if c.name != "vulnerable")
+    statuses = {c.name: c.count for c in view.statuses}
+    assert statuses.pop("vulnerable") == statuses.pop("possibly-vulnerable") == 2
+    assert all(count == 1 for count in statuses.values())
     assert view.totals == (
-        ("known exploited (KEV)", 2), ("services", 8), ("vulnerabilities", 10),
-        ("locations", 10), ("hosts up", 3), ("hosts down", 1),
+        ("known exploited (KEV)", 1), ("services", 8), ("vulnerabilities", 3),
+        ("possible vulnerabilities", 7), ("locations", 10), ("hosts up", 3), ("hosts down", 1),
     )  # fmt: skip
+    # Fix first: KEV CVEs certain somewhere; the hostile banner's are possible, shown apart.
+    assert [k.vuln.vuln.id for k in view.kev] == ["CVE-2021-41773"]
+    assert view.kev[0].vuln.vuln.confidence == "certain"
+    assert [x.vuln.confidence for _, x in view.kev[0].where] == ["certain", "conditional"]
+    assert [k.vuln.vuln.id for k in view.kev_possible] == ["CVE-2021-42013"]
+    assert "not in the fix-first list" in view.kev_possible_lead
     assert view.incomplete
     assert ("Finished", "not finished") in view.facts
     assert dict(view.facts)["Vulnerability data"] == report.scan.database
@@ -59,11 +74,12 @@ def test_view_of_the_sample_report(report: Report) -> None:
     assert apache.max_severity == "critical"
     assert apache.max_score == 9.8
     assert apache.kev_count == 1
-    assert apache.summary == "4 vulnerabilities (1 known exploited) \u00b7 2 locations"
+    assert apache.summary == (
+        "2 vulnerabilities (1 known exploited) \u00b7 2 possible \u00b7 2 locations"
+    )
     assert [x.conditional for x in apache.vulns] == [False, False, True, False]
     assert not any(x.unverified for x in apache.vulns)
     assert (apache.distribution, apache.backports, apache.fixed) == ("", (), ())
-    assert [k.vuln.vuln.id for k in view.kev] == ["CVE-2021-41773", "CVE-2021-42013"]
     where = [(s.number, x.vuln.confidence) for s, x in view.kev[0].where]
     assert where == [(1, "certain"), (3, "conditional")]
     assert view.kev_lead.endswith("fix them first.")
@@ -94,10 +110,12 @@ def test_distribution_backports(report: Report) -> None:
     view = build_view(report)
     # distinct ids over all services; the set-aside one is no vulnerability (not in the chart)
     assert view.backports == (
-        Tally(4, "unverified backports (kept, counted above)", "unverified"),
+        Tally(4, "unverified backports (kept, among the possible)", "unverified"),
         Tally(1, "fixed by the distribution (set aside, not counted)", "fixed"),
     )
-    assert sum(c.count for c in view.severities) == dict(view.totals)["vulnerabilities"] == 10
+    assert sum(c.count for c in view.severities) == dict(view.totals)["vulnerabilities"] == 3
+    possible = sum(c.count for c in view.possible_severities)
+    assert possible == dict(view.totals)["possible vulnerabilities"] == 7
     by_label = {s.label: s for s in view.services}
     ssh = by_label["OpenSSH 7.4p1 Debian 10+deb9u4"]
     assert ssh.number == 2
@@ -107,7 +125,7 @@ def test_distribution_backports(report: Report) -> None:
         (1, "fixed by the distribution"), (1, "still open"), (2, "unverified backport"),
     ]  # fmt: skip
     assert [x.unverified for x in ssh.vulns] == [True, True, False]
-    assert ssh.summary == "3 vulnerabilities \u00b7 1 location"
+    assert ssh.summary == "1 vulnerability \u00b7 2 possible \u00b7 1 location"
     assert [(f.vuln.id, f.detail) for f in ssh.fixed] == [("CVE-2018-15473", FIXED_REASON)]
     nginx = by_label["nginx 1.14.0"]
     assert (nginx.distribution, nginx.distribution_evidence) == ("Ubuntu", UBUNTU_EVIDENCE)

@@ -17,7 +17,7 @@ from brulee.core.suppression import (
     SuppressedAt,
     Suppression,
 )
-from brulee.core.vulnerability import VexNote, VexStatus
+from brulee.core.vulnerability import VexNote, VexStatus, findings_status
 from brulee.match.nvd import service_products
 
 LocationsOf = Callable[[ServiceGroup], Iterable[Location]]
@@ -60,7 +60,10 @@ class Suppressions:
                 suppressed.append(result)
                 gone = {s.vulnerability.id for s in result.suppressed if s.complete}
                 remaining = tuple(v for v in found.vulnerabilities if v.id not in gone)
-                status = found.status if remaining or found.status != "vulnerable" else "clean"
+                if remaining:
+                    status = findings_status(remaining)
+                else:
+                    status = "clean" if found.vulnerabilities else found.status
                 group = replace(found, vulnerabilities=remaining, status=status)
             kept.append(_noted(group, notes_by_cve, locations_of) if notes_by_cve else group)
         order = {g.key: i for i, g in enumerate(sorted(kept, key=group_order))}

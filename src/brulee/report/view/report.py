@@ -55,8 +55,9 @@ class Count:
     """``count`` relative to the largest count of its chart, 0..1."""
 
 
-def _counts(counts: dict[Any, int], names: tuple[str, ...]) -> tuple[Count, ...]:
-    top = max((counts.get(n, 0) for n in names), default=0) or 1
+def _counts(counts: dict[Any, int], names: tuple[str, ...], top: int = 0) -> tuple[Count, ...]:
+    """One bar per name, scaled to ``top`` (to the largest count when 0)."""
+    top = top or max((counts.get(n, 0) for n in names), default=0) or 1
     return tuple(Count(n, counts.get(n, 0), counts.get(n, 0) / top) for n in names)
 
 
@@ -79,11 +80,18 @@ class ReportView:
     """Distinct CVEs kept as unverified backports (among the vulnerabilities), and set aside as
     fixed by the distribution (not among them)."""
     severities: tuple[Count, ...]
+    """Established (certain) vulnerabilities per severity: the headline chart."""
+    possible_severities: tuple[Count, ...]
+    """Possible vulnerabilities per severity, counted apart (scaled with ``severities``)."""
     statuses: tuple[Count, ...]
     services: tuple[ServiceView, ...]
     kev: tuple[KevFinding, ...]
+    """Known exploited and established somewhere: fix these first."""
     kev_lead: str
     """The sentence above the KEV list, or saying why it is empty."""
+    kev_possible: tuple[KevFinding, ...]
+    """In KEV, but possible wherever found: shown apart, never in "fix first"."""
+    kev_possible_lead: str
     legend: tuple[tuple[str, str], ...]
     fleet: FleetView | None = None
     """Coverage per site and part; None unless the report was merged from parts."""
@@ -127,26 +135,34 @@ def build_view(report: Report) -> ReportView:
         ("Report generated", f"{scan.generated} by brulee {scan.tool_version}"),
     ]
     services = tuple(service_view(n, g) for n, g in enumerate(report.services, 1))
-    kev = kev_findings(services)
+    every_kev = kev_findings(services)
+    kev = tuple(k for k in every_kev if k.established)
+    kev_possible = tuple(k for k in every_kev if not k.established)
     severities = report.severity_counts()
+    possible = report.severity_counts(possible=True)
     totals = (
         ("known exploited (KEV)", len(kev)),
         ("services", len(report.services)),
         ("vulnerabilities", sum(severities.values())),
+        ("possible vulnerabilities", sum(possible.values())),
         ("locations", sum(g.location_count for g in report.services)),
         ("hosts up", run.hosts_up),
         ("hosts down", run.hosts_down),
         *((("targets not resolved", len(scan.unresolved)),) if scan.unresolved else ()),
     )
+    # One scale for both, so that a certain bar and its possible one, side by side, fit.
+    top = max(severities[name] + possible[name] for name in SEVERITIES)
     unverified = {v.id for g in report.services for v in g.vulnerabilities
                   if v.confidence == "unverified-backport"}  # fmt: skip
     fixed = {v.id for g in report.services for v in g.fixed}
     backports = (
-        Tally(len(unverified), "unverified backports (kept, counted above)", "unverified"),
+        Tally(len(unverified), "unverified backports (kept, among the possible)", "unverified"),
         Tally(len(fixed), "fixed by the distribution (set aside, not counted)", "fixed"),
     )
     if kev:
         kev_lead = "CISA lists these as exploited in the wild: fix them first."
+    elif kev_possible:
+        kev_lead = "None of the certain findings is in CISA's KEV catalog."
     elif scan.database:
         kev_lead = "None of the vulnerabilities found is in CISA's KEV catalog."
     else:
@@ -172,11 +188,17 @@ def build_view(report: Report) -> ReportView:
         warnings=scan.warnings,
         totals=totals,
         backports=backports,
-        severities=_counts(dict(severities), SEVERITIES),
+        severities=_counts(dict(severities), SEVERITIES, top),
+        possible_severities=_counts(dict(possible), SEVERITIES, top),
         statuses=_counts(dict(report.status_counts()), STATUSES),
         services=services,
         kev=kev,
         kev_lead=kev_lead,
+        kev_possible=kev_possible,
+        kev_possible_lead=(
+            "In CISA's KEV catalog, but possible findings here (not certain: see each "
+            "confidence): verify them on the host; not in the fix-first list or the counts."
+        ),
         legend=LEGEND,
         fleet=fleet,
         changes=changes_view(report.changes) if report.changes is not None else None,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from brulee.core.findings import ServiceGroup
-from brulee.core.vulnerability import Severity, Status, Vulnerability, vulnerability_order
+from brulee.core.vulnerability import (
+    Severity,
+    Status,
+    Vulnerability,
+    established,
+    vulnerability_order,
+)
 from brulee.report.view.text import (
     count_text,
     cvss_text,
@@ -15,11 +21,15 @@ from brulee.report.view.text import (
     vex_text,
 )
 
-STATUSES: tuple[Status, ...] = ("vulnerable", "unknown", "unchecked", "unversioned", "clean")
+STATUSES: tuple[Status, ...] = (
+    "vulnerable", "possibly-vulnerable", "unknown", "unchecked", "unversioned", "clean",
+)  # fmt: skip
 """Display order: most urgent first, ``clean`` last."""
 
 STATUS_MEANING: dict[Status, str] = {
     "vulnerable": "known vulnerabilities apply to this version",
+    "possibly-vulnerable": "known vulnerabilities may apply: none is certain (each is "
+    "conditional, on a version range, unbounded, reported or an unverified backport)",
     "clean": "checked: no known CVE applies to this version",
     "unknown": "NOT CHECKED: the product is not in the vulnerability database",
     "unchecked": "NOT CHECKED: no vulnerability data was available for this service",
@@ -33,6 +43,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     "low": ("2F6DB5", "FFFFFF"),
     "unscored": ("6B7280", "FFFFFF"),
     "vulnerable": ("B42318", "FFFFFF"),
+    "possibly-vulnerable": ("F4D3CF", "8A1C12"),
     "unknown": ("B54708", "FFFFFF"),
     "unchecked": ("B54708", "FFFFFF"),
     "unversioned": ("B54708", "FFFFFF"),
@@ -41,6 +52,7 @@ PALETTE: dict[str, tuple[str, str]] = {
     "ransomware": ("1F2328", "FFFFFF"),
     "conditional": ("FCE7B2", "7A3E00"),
     "unverified-backport": ("E0E4FF", "3B2FA0"),
+    "possible": ("ECEEF1", "3F4754"),
 }
 """Severity, status and marker colours (fill, text) as RGB hex, shared by every format."""
 
@@ -59,11 +71,16 @@ LEGEND: tuple[tuple[str, str], ...] = (
     (
         "Confidence",
         "certain: NVD's applicability rules hold for what the scan saw. CONDITIONAL: they hold "
-        "only if the platform condition named in the reason holds too, which the scan cannot "
-        "see. reported: listed by a third-party source, not verified by brulee. UNVERIFIED "
-        "BACKPORT: kept but uncertain: the upstream version matches, but the service is a "
-        "distribution's package, which may carry a backported fix that no data here can "
-        "confirm or rule out (the reason says why). fixed by distribution: the distribution's "
+        "only if the platform condition named in the reason holds too, which the scan cannot see."
+        " REPORTED: listed by a third-party source, not verified by brulee. VERSION-RANGE: the "
+        "version is a label of Nmap's fingerprint that stands for a range, and the CVE applies to"
+        " only part of it. UNBOUNDED: NVD lists every version of the product, with no bounds. "
+        "UNVERIFIED BACKPORT: kept but uncertain: the upstream version matches, but the service "
+        "is a distribution's package, which may carry a backported fix that no data here can "
+        "confirm or rule out (the reason says why). Only certain findings make a service "
+        "vulnerable and count in the headlines (status, severity counts, KEV fix-first list, "
+        "--fail-on); the others are possible: shown and counted apart, and a service with only "
+        "possible findings is possibly-vulnerable. fixed by distribution: the distribution's "
         "advisory fixed it at or below the running package revision; listed apart under the "
         "service, never counted as a finding.",
     ),
@@ -73,7 +90,12 @@ LEGEND: tuple[tuple[str, str], ...] = (
         "many CVEs matching its upstream version the distribution fixed, are still open, or "
         "are unverified backports.",
     ),
-    ("Order", "known exploited first, then by EPSS, then by CVSS score."),
+    (
+        "Order",
+        "services: certain known exploited first, then by status, certain severity, then "
+        "possible severity; vulnerabilities: known exploited first, then by EPSS, then by CVSS "
+        "score.",
+    ),
 )
 """What the vulnerability tables' columns and markers mean, shown with the summary."""
 
@@ -110,6 +132,11 @@ class VulnView:
     def unverified(self) -> bool:
         """Kept, but the distribution's package may carry a fix no data here decides."""
         return self.vuln.confidence == "unverified-backport"
+
+    @property
+    def possible(self) -> bool:
+        """Not established: shown, never in the headlines (``ESTABLISHED``)."""
+        return not established(self.vuln)
 
 
 def vuln_view(vuln: Vulnerability) -> VulnView:
@@ -173,12 +200,15 @@ class ServiceView:
     vulns: tuple[VulnView, ...]
     """Known exploited first, then by EPSS, then by CVSS (``vulnerability_order``)."""
     kev_count: int
+    """Established findings in CISA KEV."""
     max_severity: Severity | None
+    """The highest established severity: the service's badge."""
     max_score: float
     severities: dict[Severity, int]
+    """Established findings per severity."""
     summary: str
-    """``3 vulnerabilities (1 known exploited) · 2 locations``; never a vulnerability count for
-    an unchecked one."""
+    """``3 vulnerabilities (1 known exploited) · 2 possible · 2 locations``; never a
+    vulnerability count for an unchecked one."""
     distribution: str
     """``Debian stretch, package revision 10+deb9u7``; '' when no distribution was recognised."""
     distribution_evidence: str
@@ -187,6 +217,12 @@ class ServiceView:
     """Fixed by the distribution, still open, unverified; () unless checked with a distribution."""
     fixed: tuple[FixedView, ...]
     """Set aside: not findings, not in any count but their own."""
+    possible_severity: Severity | None = None
+    """The highest severity of the possible findings: a ``possibly <severity>`` badge."""
+    possible_severities: dict[Severity, int] | None = None
+    """Possible findings per severity; None for none."""
+    possible_kev: int = 0
+    """Possible findings in CISA KEV."""
 
     @property
     def key(self) -> str:
@@ -222,12 +258,17 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         ("CPE", " ".join(service.cpes) or "none"),
         ("Looked up as", lookup_text(group)),
     ]
-    checked = group.status in ("vulnerable", "clean")
+    checked = group.status in ("vulnerable", "possibly-vulnerable", "clean")
     vulns = tuple(vuln_view(v) for v in group.vulnerabilities)
-    kev_count = sum(x.kev for x in vulns)
-    found = count_text(len(vulns), "vulnerability") if checked else "not checked"
+    kev_count = sum(x.kev for x in vulns if not x.possible)
+    possible_kev = sum(x.kev for x in vulns if x.possible)
+    possible = len(group.vulnerabilities) - len(group.established)
+    found = count_text(len(vulns) - possible, "vulnerability") if checked else "not checked"
     if kev_count:
         found += f" ({kev_count} known exploited)"
+    if possible:
+        found += f" \u00b7 {possible} possible"
+        found += f" ({possible_kev} in KEV)" if possible_kev else ""
     distro = group.distribution
     return ServiceView(
         number=number,
@@ -246,6 +287,9 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         distribution_evidence=distro.evidence if distro else "",
         backports=backport_tallies(group) if distro and checked else (),
         fixed=tuple(fixed_view(v) for v in group.fixed),
+        possible_severity=group.possible_severity,
+        possible_severities=group.severity_counts(possible=True) if possible else None,
+        possible_kev=possible_kev,
     )
 
 
@@ -257,13 +301,22 @@ class KevFinding:
     where: tuple[tuple[ServiceView, VulnView], ...]
     """Each service, with the vulnerability as found there (its confidence may differ)."""
 
+    @property
+    def established(self) -> bool:
+        """Established on at least one service: to be fixed first."""
+        return any(not x.possible for _, x in self.where)
+
 
 def kev_findings(services: tuple[ServiceView, ...]) -> tuple[KevFinding, ...]:
-    """Every distinct KEV vulnerability, most likely exploited first."""
+    """Every distinct KEV vulnerability, most likely exploited first; ``vuln`` is its
+    best-founded record (established where it is established)."""
     found: dict[str, list[tuple[ServiceView, VulnView]]] = {}
     for service in services:
         for x in service.vulns:
             if x.kev:
                 found.setdefault(x.vuln.id, []).append((service, x))
-    findings = (KevFinding(where[0][1], tuple(where)) for where in found.values())
+    findings = (
+        KevFinding(min((x for _, x in where), key=lambda x: x.possible), tuple(where))
+        for where in found.values()
+    )
     return tuple(sorted(findings, key=lambda k: vulnerability_order(k.vuln.vuln)))
