@@ -285,7 +285,7 @@ def test_the_summary_line_counts_possibly_vulnerable_services_apart(
     xml = x.write(tmp_path / "in.xml", x.host("10.0.0.1", x.port(22, SSH_STRETCH)))
     assert main(["report", str(xml), "-o", str(tmp_path / "o"), "-f", "json"]) == 0
     # Only unverified backports remain: not vulnerable, possibly vulnerable.
-    assert "1 services, 0 vulnerable, 1 possibly vulnerable." in capsys.readouterr().err
+    assert "1 service, 0 vulnerable, 1 possibly vulnerable." in capsys.readouterr().err
 
 
 def test_stale_database_warns_in_the_report_or_fails_when_required(
