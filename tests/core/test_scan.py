@@ -39,6 +39,7 @@ from brulee.core.scan import Service, stable_extrainfo
         ("time zone: UTC", "time zone: UTC"),
         ("model DIR-685, version 1.00", "model DIR-685, version 1.00"),
         ("", ""),
+        ("  =1+1 ;x", "  =1+1 ;x"),  # nothing volatile: the text as Nmap gave it
     ],
 )
 def test_stable_extrainfo(extrainfo: str, stable: str) -> None:

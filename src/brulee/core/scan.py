@@ -118,12 +118,13 @@ def stable_extrainfo(extrainfo: str) -> str:
     ``uptime 11 seconds`` gives "", Redis' ``uptime 688 seconds; Ubuntu`` gives ``Ubuntu``."""
     if len(extrainfo) > _EXTRAINFO_LIMIT:  # Nmap bounds it well below; never scan a huge one
         return extrainfo
-    kept = []
+    kept, dropped = [], False
     for item in extrainfo.split(";"):
         parts = [p for p in item.split(",") if not _VOLATILE.fullmatch(p.strip())]
+        dropped = dropped or len(parts) < item.count(",") + 1
         if parts:
             kept.append(",".join(parts).strip())
-    return "; ".join(part for part in kept if part)
+    return "; ".join(part for part in kept if part) if dropped else extrainfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,8 +54,8 @@ SEVERITIES: dict[Severity, str] = {
     "critical": "Critical", "high": "High", "medium": "Medium", "low": "Low", "unscored": "Info",
 }  # fmt: skip
 SCANNER_CONFIDENCE: dict[Confidence, int] = {
-    "certain": 1, "conditional": 4, "reported": 7, "unverified-backport": 7,
-    "fixed-by-distribution": 1,
+    "certain": 1, "conditional": 4, "reported": 7, "version-range": 7, "unbounded": 7,
+    "unverified-backport": 7, "fixed-by-distribution": 1,
 }  # fmt: skip
 """DefectDojo reads 1-2 as Certain, 3-5 as Firm, 6 and above as Tentative."""
 _CVSS3 = re.compile(r"CVSS:3\.[01](/[A-Z]{1,3}:[A-Z])+")
