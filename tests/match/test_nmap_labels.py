@@ -96,6 +96,11 @@ def test_captured_versions_stay_versions(table_7_93: LabelTable) -> None:
     assert table_7_93.reading("Apache httpd", "2.2.9").is_range
     # the label line gives no extrainfo: a service with some is not from it
     assert not table_7_93.reading("Samba smbd", "4.6.2", "workgroup: WORKGROUP").is_range
+    # a line's extrainfo template: its substitutions match anything, within bounds
+    (workgroup,) = [x for x in table_7_93.labels["Samba smbd"] if x.info]
+    assert workgroup.fits("workgroup: LAB")
+    assert not workgroup.fits("domain: LAB")
+    assert not workgroup.fits("workgroup: " + "x" * 2000)
     assert table_7_93.reading("OpenSSH", "9.2p1 Debian 2+deb12u3").version == "9.2"
 
 

@@ -44,6 +44,7 @@ MAX_PROBES_BYTES = 32 * 1024 * 1024
 """A probes file larger than this is not read (Nmap 7.93's is 2.5 MB)."""
 MAX_LINE = 64 * 1024
 _MAX_FIELD = 256
+_MAX_EXTRAINFO = 1024
 _FIELD = re.compile(r"\s*(?:(?P<cpe>cpe:)|(?P<name>[pvihod]))(?P<delim>[^\w\s])")
 _SUBSTITUTION = re.compile(r"\$(?:\d|P\(\d\)|SUBST\(\d,\"[^\"]*\",\"[^\"]*\"\)|I\(\d,\"[<>]\"\))")
 
@@ -61,8 +62,12 @@ class Label:
     info: str | None = None
 
     def fits(self, extrainfo: str) -> bool:
+        """Whether a service's ``extrainfo`` can come from this line (one longer than any
+        banner field Nmap writes is not matched against the pattern at all)."""
         if self.info is None:
             return not extrainfo
+        if len(extrainfo) > _MAX_EXTRAINFO:
+            return False
         return _info_pattern(self.info).fullmatch(extrainfo) is not None
 
 
