@@ -293,7 +293,7 @@ def rule_note(criterion: Criterion, subject: Subject) -> str:
 
 
 def doubt(criterion: Criterion, subject: Subject) -> str:
-    if subject.is_range and match_span(criterion, subject) == UNKNOWN:
-        return f"Nmap version range {subject.label} is only partly within {criterion.description}"
+    """What keeps ``criterion`` from matching surely: attributes the scan cannot see (a range
+    the criterion straddles is said by the ``version-range`` confidence instead)."""
     attributes = ", ".join(f"{name} {value}" for name, value in criterion.restricted)
     return f"{attributes} (required by {criterion.description}; not detected by the scan)"
