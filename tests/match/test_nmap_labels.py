@@ -101,6 +101,11 @@ def test_captured_versions_stay_versions(table_7_93: LabelTable) -> None:
     assert workgroup.fits("workgroup: LAB")
     assert not workgroup.fits("domain: LAB")
     assert not workgroup.fits("workgroup: " + "x" * 2000)
+    # several substitutions, as a template can hold: in order, each anything
+    many = Label("1.0", "a $1 b $2 c $P(3)")
+    assert many.fits("a x b y c z") and many.fits("a  b  c ") and many.fits("a b b c c c")
+    assert not many.fits("a x c y b z") and not many.fits("b x a y c z")
+    assert Label("1.0", "exact").fits("exact") and not Label("1.0", "exact").fits("exact!")
     assert table_7_93.reading("OpenSSH", "9.2p1 Debian 2+deb12u3").version == "9.2"
 
 

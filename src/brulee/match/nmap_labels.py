@@ -68,7 +68,7 @@ class Label:
             return not extrainfo
         if len(extrainfo) > _MAX_EXTRAINFO:
             return False
-        return _info_pattern(self.info).fullmatch(extrainfo) is not None
+        return _glob_match(_SUBSTITUTION.split(self.info), extrainfo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +111,22 @@ def _low_end(product: str, label: str) -> str:
     return parsed.low if parsed.is_range else parsed.label.lower()
 
 
-@lru_cache(maxsize=256)
-def _info_pattern(template: str) -> re.Pattern[str]:
-    parts = _SUBSTITUTION.split(template)
-    return re.compile(".*".join(re.escape(part) for part in parts), re.S)
+def _glob_match(literals: list[str], text: str) -> bool:
+    """Whether ``text`` is ``literals`` joined by any strings (each substitution of a template
+    matches anything): the first literal starts it, the last ends it, the others follow in
+    order, each at its first place (which is enough for such patterns; linear, no regex)."""
+    if len(literals) == 1:
+        return text == literals[0]
+    first, last = literals[0], literals[-1]
+    if len(text) < len(first) + len(last) or not text.startswith(first):
+        return False
+    position, end = len(first), len(text) - len(last)
+    for literal in literals[1:-1]:
+        found = text.find(literal, position, end)
+        if found < 0:
+            return False
+        position = found + len(literal)
+    return text.endswith(last)
 
 
 # -- reading the probes file -----------------------------------------------------------------
