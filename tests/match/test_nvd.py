@@ -257,3 +257,17 @@ def test_a_red_hat_condition_on_a_debian_banner_is_dropped(source: NvdSource) ->
     (rhel,) = [v for v in plain.vulnerabilities if v.id == "CVE-2008-3844"]
     assert rhel.confidence == "conditional"
     assert "redhat:enterprise_linux" in rhel.reason
+
+
+def test_a_windows_installer_cve_is_dropped_on_a_linux_ostype(source: NvdSource) -> None:
+    """CVE-2019-10211 needs Windows (PostgreSQL's Windows installer): a PostgreSQL Nmap reports
+    with ostype Linux is not exposed; without an OS it stays possible."""
+    linux = Service(name="postgresql", product="PostgreSQL DB", version="11.4", ostype="Linux",
+                    cpes=("cpe:/a:postgresql:postgresql:11.4",))  # fmt: skip
+    found = {v.id for v in source.assess(Port("tcp", 5432, "open", service=linux)).vulnerabilities}
+    assert "CVE-2019-10211" not in found
+    assert "CVE-2019-10208" in found  # a CVE of PostgreSQL itself still applies
+    bare = port("PostgreSQL DB", "11.4", "cpe:/a:postgresql:postgresql:11.4")
+    (windows,) = [v for v in source.assess(bare).vulnerabilities if v.id == "CVE-2019-10211"]
+    assert windows.confidence == "conditional"
+    assert "microsoft:windows" in windows.reason
