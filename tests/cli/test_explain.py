@@ -34,7 +34,8 @@ def test_json_lists_every_candidate_cve(capsys: pytest.CaptureFixture[str]) -> N
             "--cpe", "cpe:/a:proftpd:proftpd:1.3.5"]  # fmt: skip
     assert main(args) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["reading"] == {"version": "1.3.5", "update": None, "suffix": None, "range": None}
+    assert data["reading"] == {"version": "1.3.5", "update": None, "suffix": None, "range": None,
+                               "fingerprint": None}  # fmt: skip
     assert data["nvd_names"] == ["proftpd:proftpd", "proftpd_project:proftpd"]
     assert data["status"] == "vulnerable"
     assert len(data["cves"]) == data["candidates"] > 0
@@ -119,3 +120,20 @@ def test_a_service_with_only_possible_findings_is_possibly_vulnerable(
         f"possibly-vulnerable: {len(applied)} CVEs apply (0 certain, {len(applied)} possible)"
         in (capsys.readouterr().out)
     )
+
+
+def test_nmaps_label_and_a_contradicted_platform_are_explained(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["explain", "--product", "Samba smbd", "--version", "4.6.2",
+                 "--cve", "CVE-2017-7494"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert (
+        "version       4.6.2: a range, 4.6.2 to any (Nmap's fingerprint says 4.6.2 for every "
+        "Samba smbd from 4.6.2 on)"
+    ) in out
+    assert main(["explain", "--product", "OpenSSH", "--version", "9.2p1 Debian 2+deb12u3",
+                 "--cve", "CVE-2008-3844", "--json"]) == 0  # fmt: skip
+    (item,) = json.loads(capsys.readouterr().out)["cves"]
+    assert item["finding"] is None
+    assert "which the scan contradicts: it shows cpe:/o:debian:debian_linux:12" in item["why_not"]

@@ -190,3 +190,24 @@ def test_services_are_ordered_by_kev_then_certain_severity_then_the_rest() -> No
         "certain-kev-low", "certain-critical", "certain-high", "possible-kev-critical",
         "possible-medium",
     ]  # fmt: skip
+
+
+def test_volatile_extrainfo_is_kept_per_location_not_in_the_identity() -> None:
+    """Two real Memcached 1.6.18 of the real-daemon lab, ``uptime 21 seconds`` and ``uptime 9
+    seconds``: one service, each uptime at its location."""
+    assessor = Assessor([VulnersSource()])
+    path = Path(__file__).parents[1] / "assets" / "nmap" / "real-debian-daemons.xml"
+    with Spool() as spool:
+        grouper = ServiceGrouper(spool)
+        for host in NmapXmlReader(path).hosts():
+            grouper.add_host(host, [(p, assessor(p)) for p in host.open_ports])
+        groups = list(grouper.groups())
+        (memcached,) = [g for g in groups if g.service.product == "Memcached"]
+        where = [(loc.address, loc.extrainfo) for loc in spool.locations(memcached.key)]
+        ssh = next(g for g in groups if g.service.product == "OpenSSH")
+        (ssh_at,) = spool.locations(ssh.key)
+    assert memcached.location_count == 2
+    assert memcached.service.extrainfo == ""
+    assert where == [("10.213.77.113", "uptime 21 seconds"), ("10.213.77.114", "uptime 9 seconds")]
+    # extrainfo without volatile items stays the service's, and no location repeats it
+    assert (ssh.service.extrainfo, ssh_at.extrainfo) == ("protocol 2.0", "")

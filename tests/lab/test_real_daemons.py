@@ -155,11 +155,15 @@ def test_debian_name_is_found(real_scan: RealScan, name: str) -> None:
 
 
 def test_two_memcached_hosts_are_both_found(real_scan: RealScan) -> None:
-    """memcached-2 starts later, so Nmap sees two uptimes (issue 12: one service, not two)."""
-    found = [s for s in real_scan.report["services"] if s["product"] == "Memcached"]
-    addresses = sorted(loc["address"] for s in found for loc in s["locations"])
+    """memcached-2 starts later, so Nmap sees two uptimes: one service, each uptime kept at its
+    location (issue 12)."""
+    (found,) = [s for s in real_scan.report["services"] if s["product"] == "Memcached"]
+    addresses = sorted(loc["address"] for loc in found["locations"])
     assert addresses == sorted(d.address for d in DAEMONS if d.name.startswith("memcached"))
-    assert all(s["extrainfo"].startswith("uptime ") for s in found)
+    assert found["extrainfo"] == ""
+    uptimes = [loc["extrainfo"] for loc in found["locations"]]
+    assert all(uptime.startswith("uptime ") for uptime in uptimes)
+    assert len(set(uptimes)) == 2
 
 
 def test_every_format_was_written(real_scan: RealScan) -> None:

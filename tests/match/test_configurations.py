@@ -16,6 +16,7 @@ import pytest
 
 from brulee.core.cpe import parse_cpe
 from brulee.match.configurations import Applicability, CompiledConfigurations, Evidence, evaluate
+from brulee.match.nmap_labels import packaged
 from brulee.match.products import nvd_products, nvd_products_for_name
 from brulee.match.versions import parse_nmap_version
 
@@ -95,9 +96,11 @@ CERTAIN_OR_NOT: list[tuple[str, str, str, str | None]] = [
     ("CVE-2017-15906", "OpenSSH", "7.5p1", "openssh:7.5:*:"),
     ("CVE-2017-15906", "OpenSSH", "6.6.1p1", None),
     ("CVE-2017-15906", "OpenSSH", "7.6p1", None),
-    # legacy "every version" criterion
-    ("CVE-2007-2768", "OpenSSH", "9.9p1", "openssh:*:*:*:*:*:*:*:* matches"),
-    ("CVE-2007-2768", "OpenSSH", "", "openssh:*:*:*:*:*:*:*:* matches any version"),
+    # an enumerated version beside an "every version" entry: the version wins
+    ("CVE-2004-0399", "Exim smtpd", "3.35", "exim:3.35:*:"),
+    # a version captured from the banner: Samba 3.0.20 (Metasploitable's 445/tcp), SambaCry's
+    # predecessor usermap_script
+    ("CVE-2007-2447", "Samba smbd", "3.0.20-Debian", "samba:3.0.20:*:"),
     # range bound with a letter: ProFTPD <= 1.3.5b
     ("CVE-2019-12815", "ProFTPD", "1.3.3c", "versionEndIncluding 1.3.5b"),
     ("CVE-2019-12815", "ProFTPD", "1.3.5", "versionEndIncluding 1.3.5b"),
@@ -246,6 +249,8 @@ PLATFORM: list[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] = 
         (RHEL_DESKTOP,),
     ),
     ("CVE-2008-3844", "4.3p2", ("cpe:/o:debian:debian_linux",), None, ()),
+    ("CVE-2008-3844", "4.3p2", ("cpe:/o:debian:debian_linux:12",), None, ()),
+    ("CVE-2008-3844", "4.3p2", ("cpe:/o:microsoft:windows",), None, ()),
     ("CVE-2008-3844", "4.3p2", ("cpe:/a:openssl:openssl:1.0.2k",), "conditional", (RHEL,)),
     # CVE-2010-4755: AND(OpenSSH <= 5.8, one of four BSDs), the BSDs marked vulnerable; another
     # FreeBSD release rules out the FreeBSD entries and, being an OS, the other vendors' ones
@@ -253,6 +258,8 @@ PLATFORM: list[tuple[str, str, tuple[str, ...], str | None, tuple[str, ...]]] = 
     ("CVE-2010-4755", "5.3p1", ("cpe:/o:freebsd:freebsd:8.1",), "certain", ()),
     ("CVE-2010-4755", "5.3p1", ("cpe:/o:freebsd:freebsd:9.0",), None, ()),
     ("CVE-2010-4755", "5.3p1", ("cpe:/o:microsoft:windows",), None, ()),
+    # Linux is no BSD (os families: linux_kernel contradicts other families' OSes only)
+    ("CVE-2010-4755", "5.3p1", ("cpe:/o:linux:linux_kernel",), None, ()),
     ("CVE-2010-4755", "5.9p1", ("cpe:/o:freebsd:freebsd:8.1",), None, ()),
     # configurations where the OS itself is the vulnerable component do not touch OpenSSH
     ("CVE-2018-15473", "7.8p1", ("cpe:/o:debian:debian_linux:9.0",), None, ()),
@@ -319,20 +326,60 @@ def test_service_attribute_restriction_is_conditional() -> None:
     )
 
 
+# -- NVD entries naming every version, with no bounds ---------------------------------------
+
+UNBOUNDED: list[tuple[str, str, str, str]] = [
+    # "OpenSSH, when using OPIE": every OpenSSH, no version
+    ("CVE-2007-2768", "OpenSSH", "9.9p1", "openbsd:openssh:*:*:"),
+    ("CVE-2007-2768", "OpenSSH", "", "openbsd:openssh:*:*:"),
+    ("CVE-2007-2768", "OpenSSH", "9.0 or later", "openbsd:openssh:*:*:"),
+    # "Exim 3.35, and other versions before 4": exim:* beside exim:3.35
+    ("CVE-2004-0399", "Exim smtpd", "4.96", "university_of_cambridge:exim:*:*:"),
+    # mod_auth_shadow, filed under every Apache HTTP Server
+    ("CVE-2010-1151", "Apache httpd", "2.4.71", "apache:apache_http_server:*:*:"),
+]
+
+
+@pytest.mark.parametrize(("cve", "product", "version", "criterion"), UNBOUNDED)
+def test_every_version_entries_are_unbounded(
+    cve: str, product: str, version: str, criterion: str
+) -> None:
+    result = check(cve, evidence(product, version))
+    assert result is not None
+    assert result.confidence == "unbounded"
+    assert criterion in result.reason
+    assert "with no version bound" in result.reason
+
+
+def test_versioned_configuration_wins_over_unbounded_one() -> None:
+    """An unbounded configuration first, a certain versioned one second: the second decides."""
+    cfgs = configurations("CVE-2004-0399")
+    versioned = copy.deepcopy(cfgs[0])
+    versioned["nodes"][0]["cpeMatch"] = [
+        {**versioned["nodes"][0]["cpeMatch"][0], "versionEndExcluding": "4.97"}
+    ]
+    result = CompiledConfigurations.compile([*cfgs, versioned]).evaluate(
+        evidence("Exim smtpd", "4.96")
+    )
+    assert result is not None
+    assert result.confidence == "certain"
+    assert "versionEndExcluding 4.97 matches 4.96" in result.reason
+
+
 # -- Nmap version ranges and missing versions ------------------------------------------------
 
 RANGES: list[tuple[str, str, str, str | None]] = [
     ("CVE-2024-6387", "OpenSSH", "8.6 - 9.7p1", "certain"),
-    ("CVE-2024-6387", "OpenSSH", "9.6 - 9.9", "conditional"),
-    ("CVE-2024-6387", "OpenSSH", "9.0 or later", "conditional"),
+    ("CVE-2024-6387", "OpenSSH", "9.6 - 9.9", "version-range"),
+    ("CVE-2024-6387", "OpenSSH", "9.0 or later", "version-range"),
     ("CVE-2024-6387", "OpenSSH", "7.0 - 8.4", None),
     ("CVE-2024-6387", "OpenSSH", "9.8.1 - 9.9", None),
-    ("CVE-2017-7494", "Samba smbd", "3.X - 4.X", "conditional"),
+    ("CVE-2017-7494", "Samba smbd", "3.X - 4.X", "version-range"),
     ("CVE-2017-7494", "Samba smbd", "4.6.3 - 4.6.3", "certain"),
-    ("CVE-2017-7494", "Samba smbd", "4.6.0 - 4.6.3", "conditional"),
+    ("CVE-2017-7494", "Samba smbd", "4.6.0 - 4.6.3", "version-range"),
     ("CVE-2017-7494", "Samba smbd", "4.7.0 - 4.8.0", None),
     ("CVE-2019-12815", "ProFTPD", "1.3.0 - 1.3.4", "certain"),
-    ("CVE-2019-12815", "ProFTPD", "1.3.5 - 1.3.6", "conditional"),
+    ("CVE-2019-12815", "ProFTPD", "1.3.5 - 1.3.6", "version-range"),
 ]
 
 
@@ -344,9 +391,13 @@ def test_nmap_version_ranges(cve: str, product: str, version: str, confidence: s
         return
     assert result is not None
     assert result.confidence == confidence
-    if confidence == "conditional":
-        assert result.unverified[0].startswith(f"Nmap version range {version} is only partly")
+    if confidence == "version-range":
+        assert result.unverified == ()
         assert "may match" in result.reason
+        assert result.reason.endswith(
+            f"; Nmap reports a range, {version}, so the running version is unknown, and the "
+            "CVE applies to only part of that range"
+        )
 
 
 @pytest.mark.parametrize(
@@ -477,3 +528,77 @@ def test_unknown_operator_is_malformed() -> None:
     assert evaluate(cfgs, evidence("OpenSSH", "7.3p1")) is None
     cfgs[0]["nodes"][0].pop("operator")
     assert evaluate(cfgs, evidence("OpenSSH", "7.3p1")) is not None
+
+
+# -- Nmap's literal version labels (brulee.match.nmap_labels) --------------------------------
+
+
+def test_sambacry_on_nmaps_samba_label_is_a_version_range() -> None:
+    """``Samba smbd 4.6.2`` is the label of every Samba from 4.6.2 on (Samba 4.17 included):
+    SambaCry (fixed in 4.6.4) covers only part of that."""
+    reading = packaged().reading("Samba smbd", "4.6.2")
+    result = check("CVE-2017-7494", Evidence(nvd_products_for_name("Samba smbd"), reading))
+    assert result is not None
+    assert result.confidence == "version-range"
+    assert result.unverified == ()
+    assert result.reason.endswith(
+        "may match 4.6.2; Nmap's fingerprint says 4.6.2 for every Samba smbd from 4.6.2 on, so "
+        "the running version is unknown, and the CVE applies to only part of that range"
+    )
+
+
+def test_a_cve_covering_the_whole_label_range_stays_certain() -> None:
+    """SambaCry's record with its entries replaced by one from 3.5.0 on, without an end: it
+    applies to every Samba from 4.6.2 on, the whole label range."""
+    cfgs = configurations("CVE-2017-7494")
+    cfgs[0]["nodes"][0]["cpeMatch"] = [
+        {
+            "vulnerable": True,
+            "criteria": "cpe:2.3:a:samba:samba:*:*:*:*:*:*:*:*",
+            "versionStartIncluding": "3.5.0",
+        }
+    ]
+    reading = packaged().reading("Samba smbd", "4.6.2")
+    result = CompiledConfigurations.compile(cfgs).evaluate(
+        Evidence(nvd_products_for_name("Samba smbd"), reading)
+    )
+    assert result is not None
+    assert result.confidence == "certain"
+
+
+def test_a_captured_samba_version_stays_certain() -> None:
+    reading = packaged().reading("Samba smbd", "3.0.20-Debian", "workgroup: WORKGROUP")
+    result = check("CVE-2007-2447", Evidence(nvd_products_for_name("Samba smbd"), reading))
+    assert result is not None
+    assert result.confidence == "certain"
+    assert "samba:3.0.20:" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("platform", "confidence"),
+    [((), "conditional"), (("cpe:/o:microsoft:windows",), "certain"),
+     (("cpe:/o:linux:linux_kernel",), None), (("cpe:/o:debian:debian_linux:12",), None)],
+)  # fmt: skip
+def test_a_windows_installer_cve_on_a_linux_host_is_dropped(
+    platform: tuple[str, ...], confidence: str | None
+) -> None:
+    """CVE-2019-10211, PostgreSQL's Windows installer: AND(PostgreSQL < 11.5, Windows)."""
+    result = check("CVE-2019-10211", evidence("PostgreSQL DB", "11.4", *platform))
+    assert (result.confidence if result else None) == confidence
+
+
+def test_contradicted_conditions_are_named_with_what_contradicts_them() -> None:
+    linux = Evidence(
+        nvd_products_for_name("PostgreSQL DB"),
+        parse_nmap_version("PostgreSQL DB", "11.4"),
+        (parse_cpe("cpe:/o:linux:linux_kernel"),),
+        ('ostype "Linux"',),
+    )
+    compiled = CompiledConfigurations.compile(configurations("CVE-2019-10211"))
+    assert compiled.contradicted(linux) == (
+        "cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*, which the scan contradicts: it shows "
+        'cpe:/o:linux:linux_kernel (ostype "Linux")',
+    )
+    # a version the CVE does not cover is why it does not apply, not the platform
+    fixed = Evidence(linux.products, parse_nmap_version("PostgreSQL DB", "11.5"), linux.platform)
+    assert compiled.contradicted(fixed) == ()

@@ -11,6 +11,7 @@ from brulee.match.distro import (
     debian_release,
     detect_distro,
     package_version_as,
+    platform_facts,
     same_upstream,
     ubuntu_release,
 )
@@ -759,3 +760,29 @@ def test_rpm_package_version() -> None:
 )
 def test_label(evidence: DistroEvidence, label: str) -> None:
     assert evidence.label == label
+
+
+@pytest.mark.parametrize(
+    ("service", "facts"),
+    [
+        (Service(product="OpenSSH", version="9.2p1 Debian 2+deb12u3", ostype="Linux"),
+         (("cpe:/o:debian:debian_linux:12", 'version "9.2p1 Debian 2+deb12u3"'),
+          ("cpe:/o:linux:linux_kernel", 'ostype "Linux"'))),
+        (Service(product="Apache httpd", version="2.4.62", extrainfo="(Debian)"),
+         (("cpe:/o:debian:debian_linux", 'extrainfo "(Debian)"'),)),
+        (Service(product="OpenSSH", version="8.2p1 Ubuntu 4ubuntu0.5",
+                 cpes=("cpe:/o:canonical:ubuntu_linux:20.04",)),
+         (("cpe:/o:canonical:ubuntu_linux:20.04",
+           'version "8.2p1 Ubuntu 4ubuntu0.5"; cpe "cpe:/o:canonical:ubuntu_linux:20.04"'),)),
+        (Service(product="ISC BIND", version="9.11.4-P2-RedHat-9.11.4-26.P2.el7"),
+         (("cpe:/o:redhat:enterprise_linux:7",
+           'version "9.11.4-P2-RedHat-9.11.4-26.P2.el7"'),)),
+        (Service(product="Microsoft IIS httpd", version="10.0", ostype="Windows"),
+         (("cpe:/o:microsoft:windows", 'ostype "Windows"'),)),
+        # CentOS's CVEs may name RHEL: no fact that would contradict them
+        (Service(product="Apache httpd", version="2.4.6", extrainfo="(CentOS)"), ()),
+        (Service(product="nginx", version="1.22.1"), ()),
+    ],
+)  # fmt: skip
+def test_platform_facts(service: Service, facts: tuple[tuple[str, str], ...]) -> None:
+    assert tuple((cpe.to_uri(), origin) for cpe, origin in platform_facts(service)) == facts

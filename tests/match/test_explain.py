@@ -96,3 +96,32 @@ def test_an_unknown_or_unversioned_service_is_said_so(db: VulnDb) -> None:
     assert bare.assessment.status == "unversioned"
     (item,) = bare.cves
     assert item.why_not == "no version was detected, so no CVE can be matched"
+
+
+def test_a_platform_the_banner_contradicts_is_named(db: VulnDb) -> None:
+    """OpenSSH 9.2p1 on Debian 12, as Nmap 7.93 reports it: CVE-2008-3844 needs Red Hat."""
+    debian = Service(
+        name="ssh", product="OpenSSH", version="9.2p1 Debian 2+deb12u3",
+        extrainfo="protocol 2.0", ostype="Linux",
+        cpes=("cpe:/a:openbsd:openssh:9.2p1", "cpe:/o:linux:linux_kernel"),
+    )  # fmt: skip
+    (item,) = explain(debian, db, "CVE-2008-3844").cves
+    assert item.finding is None
+    assert item.why_not.startswith(
+        "an entry matches, but its configuration needs "
+        "cpe:2.3:o:redhat:enterprise_linux:4.5.z:*:as:*:*:*:*:* or "
+    )
+    assert item.why_not.endswith(
+        ", which the scan contradicts: it shows cpe:/o:linux:linux_kernel; "
+        'cpe:/o:debian:debian_linux:12 (version "9.2p1 Debian 2+deb12u3"); '
+        'cpe:/o:linux:linux_kernel (ostype "Linux")'
+    )
+
+
+def test_a_label_is_read_as_the_range_it_stands_for(db: VulnDb) -> None:
+    found = explain(Service(product="Samba smbd", version="4.6.2",
+                            cpes=("cpe:/a:samba:samba:4.6.2",)), db, "CVE-2017-7494")  # fmt: skip
+    assert (found.reading.low, found.reading.high) == ("4.6.2", "")
+    assert found.reading.fingerprint.startswith("Nmap's fingerprint says 4.6.2")
+    (item,) = found.cves
+    assert item.finding is not None and item.finding.confidence == "version-range"

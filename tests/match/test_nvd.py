@@ -199,3 +199,75 @@ def test_a_cpe_without_a_product_names_nothing(source: NvdSource) -> None:
     by_name = source.assess(port("Exim smtpd", "4.89", "cpe:/a:exim"))
     (wizard,) = [v for v in by_name.vulnerabilities if v.id == "CVE-2019-10149"]
     assert "(looked up by Nmap's product name 'Exim smtpd'; Nmap gave no CPE)" in wizard.reason
+
+
+# -- issue 12: Nmap's labels, unbounded entries, contradicted platforms ----------------------
+
+
+def test_nmaps_samba_label_gives_version_range_findings(source: NvdSource) -> None:
+    """Samba 4.17 on Debian 12, as Nmap 7.93 reports it: its fixed label ``4.6.2``."""
+    label = port("Samba smbd", "4.6.2", "cpe:/a:samba:samba:4.6.2", name="netbios-ssn")
+    (sambacry,) = [v for v in source.assess(label).vulnerabilities if v.id == "CVE-2017-7494"]
+    assert sambacry.confidence == "version-range"
+    assert "Nmap's fingerprint says 4.6.2 for every Samba smbd from 4.6.2 on" in sambacry.reason
+    assert sambacry.kev is not None  # in CISA KEV: the headlines must not take it as certain
+
+
+def test_a_captured_samba_version_gives_certain_findings(source: NvdSource) -> None:
+    captured = Service(
+        name="netbios-ssn", product="Samba smbd", version="3.0.20-Debian",
+        extrainfo="workgroup: WORKGROUP", cpes=("cpe:/a:samba:samba:3.0.20",),
+    )  # fmt: skip
+    found = source.assess(Port("tcp", 445, "open", service=captured)).vulnerabilities
+    (usermap,) = [v for v in found if v.id == "CVE-2007-2447"]
+    assert usermap.confidence == "certain"
+    assert {v.confidence for v in found} <= {"certain", "conditional", "unbounded"}
+
+
+@pytest.mark.parametrize(
+    ("cve", "product", "version", "cpe"),
+    [
+        ("CVE-2004-0399", "Exim smtpd", "4.96", "cpe:/a:exim:exim:4.96"),
+        ("CVE-2010-1151", "Apache httpd", "2.4.62", "cpe:/a:apache:http_server:2.4.62"),
+        ("CVE-2007-2768", "OpenSSH", "9.2p1", "cpe:/a:openbsd:openssh:9.2p1"),
+    ],
+)
+def test_entries_naming_every_version_are_unbounded(
+    source: NvdSource, cve: str, product: str, version: str, cpe: str
+) -> None:
+    (found,) = [
+        v for v in source.assess(port(product, version, cpe)).vulnerabilities if v.id == cve
+    ]
+    assert found.confidence == "unbounded"
+    assert "with no version bound" in found.reason
+
+
+def test_a_red_hat_condition_on_a_debian_banner_is_dropped(source: NvdSource) -> None:
+    """CVE-2008-3844 (trojaned OpenSSH packages of Red Hat Enterprise Linux) needs RHEL: a
+    Debian 12 banner contradicts it, an OpenSSH that names no distribution leaves it open."""
+    debian = Service(
+        name="ssh", product="OpenSSH", version="9.2p1 Debian 2+deb12u3",
+        extrainfo="protocol 2.0", ostype="Linux",
+        cpes=("cpe:/a:openbsd:openssh:9.2p1", "cpe:/o:linux:linux_kernel"),
+    )  # fmt: skip
+    assert "CVE-2008-3844" not in {
+        v.id for v in source.assess(Port("tcp", 22, "open", service=debian)).vulnerabilities
+    }
+    plain = source.assess(port("OpenSSH", "9.2p1", "cpe:/a:openbsd:openssh:9.2p1"))
+    (rhel,) = [v for v in plain.vulnerabilities if v.id == "CVE-2008-3844"]
+    assert rhel.confidence == "conditional"
+    assert "redhat:enterprise_linux" in rhel.reason
+
+
+def test_a_windows_installer_cve_is_dropped_on_a_linux_ostype(source: NvdSource) -> None:
+    """CVE-2019-10211 needs Windows (PostgreSQL's Windows installer): a PostgreSQL Nmap reports
+    with ostype Linux is not exposed; without an OS it stays possible."""
+    linux = Service(name="postgresql", product="PostgreSQL DB", version="11.4", ostype="Linux",
+                    cpes=("cpe:/a:postgresql:postgresql:11.4",))  # fmt: skip
+    found = {v.id for v in source.assess(Port("tcp", 5432, "open", service=linux)).vulnerabilities}
+    assert "CVE-2019-10211" not in found
+    assert "CVE-2019-10208" in found  # a CVE of PostgreSQL itself still applies
+    bare = port("PostgreSQL DB", "11.4", "cpe:/a:postgresql:postgresql:11.4")
+    (windows,) = [v for v in source.assess(bare).vulnerabilities if v.id == "CVE-2019-10211"]
+    assert windows.confidence == "conditional"
+    assert "microsoft:windows" in windows.reason

@@ -15,7 +15,8 @@ from brulee.core.report import Report
 from brulee.match.sources import Freshness, Matching, open_matching
 from brulee.match.vulners import VulnersSource
 from brulee.pipeline import render_reports
-from brulee.report.json import JsonRenderer, location_json
+from brulee.report.json import JsonRenderer, location_dict, location_json
+from brulee.report.reader import read_location
 from tests import xmlsnippets as x
 
 VULNERS_ONLY = Matching((VulnersSource(),))
@@ -131,3 +132,32 @@ def test_cwes_and_vex_notes_are_written_and_valid(report: Report, tmp_path: Path
     (note,) = vulns["CVE-2020-15778"]["vex"]
     assert note["status"] == "under_investigation" and note["origin"] == "vex.json statement 2"
     assert note["scope"] == ["cpe cpe:/a:openbsd:openssh:7.4p1", "port 22/tcp"]
+
+
+def test_volatile_extrainfo_is_written_per_location_and_reads_back(tmp_path: Path) -> None:
+    """Two Memcached 1.6.18 that differ only by uptime, as Nmap 7.93 reports them (the
+    real-daemon lab's): one service, each uptime at its location, escaped like any banner."""
+    uptime = 'uptime 21 seconds"\\\n</script>'
+
+    def memcached(extrainfo: str) -> str:
+        return (
+            f'<service name="memcached" product="Memcached" version="1.6.18" '
+            f'extrainfo="{extrainfo}" method="probed" conf="10">'
+            "<cpe>cpe:/a:memcached:memcached:1.6.18</cpe></service>"
+        )
+
+    data = render(
+        tmp_path,
+        x.host("10.0.0.1", x.port(11211, memcached("uptime 21 seconds"))),
+        x.host("10.0.0.2", x.port(11211, memcached("uptime 9 seconds"))),
+    )
+    (service,) = data["services"]
+    assert service["extrainfo"] == ""
+    assert [loc["extrainfo"] for loc in service["locations"]] == [
+        "uptime 21 seconds",
+        "uptime 9 seconds",
+    ]
+    loc = Location("10.0.0.1", "", 11211, "tcp", uptime)
+    assert json.loads(location_json(loc)) == location_dict(loc)
+    assert read_location(json.loads(location_json(loc))) == loc
+    assert "extrainfo" not in json.loads(location_json(Location("10.0.0.1", "", 22, "tcp")))

@@ -121,6 +121,7 @@ def _reading(version: NmapVersion) -> dict[str, Any]:
         "update": version.update or None,
         "suffix": version.suffix or None,
         "range": [version.low or None, version.high or None] if version.is_range else None,
+        "fingerprint": version.fingerprint or None,
     }
 
 
@@ -199,7 +200,8 @@ def explanation_json(
 
 def _reading_text(version: NmapVersion) -> str:
     if version.is_range:
-        return f"a range, {version.low or 'any'} to {version.high or 'any'}"
+        span = f"a range, {version.low or 'any'} to {version.high or 'any'}"
+        return f"{span} ({version.fingerprint})" if version.fingerprint else span
     if not version.version:
         return "no version"
     words = [f"version {version.version}"]

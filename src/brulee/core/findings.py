@@ -33,6 +33,9 @@ class Location:
     hostname: str
     port: int
     protocol: str
+    extrainfo: str = ""
+    """Nmap's extrainfo here when it holds volatile items (``uptime 11 seconds``) that the
+    service's identity leaves out (:func:`brulee.core.scan.stable_extrainfo`); "" otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import os
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from brulee.core.ports import NO_PORTS, PortSet
@@ -77,14 +77,54 @@ class Service:
 
     @property
     def key(self) -> tuple[str, ...]:
-        """Identity: what the software is, not where it runs."""
-        return (self.name, self.product, self.version, self.extrainfo, self.tunnel, *self.cpes)
+        """Identity: what the software is, not where it runs nor how long it has run (the
+        volatile items of ``extrainfo`` are left out, see :func:`stable_extrainfo`)."""
+        stable = stable_extrainfo(self.extrainfo)
+        return (self.name, self.product, self.version, stable, self.tunnel, *self.cpes)
+
+    @property
+    def stable(self) -> Service:
+        """The service without the volatile items of its extrainfo: what a group shows."""
+        return replace(self, extrainfo=stable_extrainfo(self.extrainfo))
 
     @property
     def label(self) -> str:
         """Human name: product and version, or the service name when unidentified."""
         text = " ".join(part for part in (self.product, self.version) if part)
         return text or self.name or "unknown"
+
+
+_VOLATILE = re.compile(
+    r"""(?ix)
+    uptime\s*:?\s*\S.*                              # uptime 11 seconds, Uptime: 3 days
+    | (?:server\s+|local\s+|system\s+)?time\s*:?\s*\d.*  # server time: 2026-12-03 06:25:31Z
+    | (?:date|started|server\s+started|since)\s*:?\s*\S.*  # date: Thu, 03 Dec 2026 ...
+    | (?:pid|uid|process\s+id)\s*:?\s*\d+
+    | (?:session|connection)\s+id\s*:?\s*\S+
+    | (?:users|clients|connections|sessions)\s*:?\s*\d+
+    | \d+\s+(?:users?|clients?|connections?|sessions?)(?:\s+\w+)?
+    | .*(?<![:\w])\d{1,2}:\d{2}:\d{2}(?![:\w]).*      # any item holding a clock time
+    """
+)
+"""An item of Nmap's extrainfo that changes from run to run or host to host of one build:
+uptimes, clocks and dates of the moment, PIDs, session and connection ids, counters. Build and
+release dates (``build date: 2020-01-01``) describe the software and are kept."""
+_EXTRAINFO_LIMIT = 1024
+
+
+def stable_extrainfo(extrainfo: str) -> str:
+    """``extrainfo`` without its volatile items (:data:`_VOLATILE`): items are separated by
+    ``;`` and, within one, by ``,``; what is left keeps its order and separators. Memcached's
+    ``uptime 11 seconds`` gives "", Redis' ``uptime 688 seconds; Ubuntu`` gives ``Ubuntu``."""
+    if len(extrainfo) > _EXTRAINFO_LIMIT:  # Nmap bounds it well below; never scan a huge one
+        return extrainfo
+    kept, dropped = [], False
+    for item in extrainfo.split(";"):
+        parts = [p for p in item.split(",") if not _VOLATILE.fullmatch(p.strip())]
+        dropped = dropped or len(parts) < item.count(",") + 1
+        if parts:
+            kept.append(",".join(parts).strip())
+    return "; ".join(part for part in kept if part) if dropped else extrainfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,9 +128,10 @@ class ServiceGrouper:
             service = port.service or _NO_SERVICE
             open_ports.append(OpenPort(port.protocol, port.portid, port.state, service.label))
             key = group_key(service, port.protocol)
+            stable = service.stable
             builder = self._groups.get(key)
             if builder is None:
-                builder = self._groups[key] = GroupBuilder(service, port.protocol)
+                builder = self._groups[key] = GroupBuilder(stable, port.protocol)
             if (key, id(assessment)) not in self._seen:
                 self._seen[key, id(assessment)] = assessment
                 builder.add(
@@ -142,7 +143,9 @@ class ServiceGrouper:
                     distribution=assessment.distribution,
                     nvd_names=assessment.nvd_names,
                 )
-            rows.append((key, Location(host.address, host.hostname, port.portid, port.protocol)))
+            volatile = service.extrainfo if service.extrainfo != stable.extrainfo else ""
+            where = Location(host.address, host.hostname, port.portid, port.protocol, volatile)
+            rows.append((key, where))
         record = HostRecord(
             host.address, host.hostnames, host.status, host.reason, host.timed_out,
             tuple(open_ports), host.closed_ports, host.filtered_ports,

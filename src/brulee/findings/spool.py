@@ -41,7 +41,7 @@ CREATE TABLE port_set (id INTEGER PRIMARY KEY, text TEXT UNIQUE);
 CREATE TABLE port_range (set_id INT, proto TEXT, low INT, high INT);
 CREATE TABLE origin_set (origin INT, ix INT, set_id INT, PRIMARY KEY (origin, ix));
 CREATE TABLE location (grp TEXT, sort BLOB, address TEXT, hostname TEXT, proto TEXT, port INT,
-                       origin INT);
+                       origin INT, extrainfo TEXT);
 CREATE TABLE host (sort BLOB, address TEXT, data TEXT, origin INT, ix INT);
 """
 
@@ -145,7 +145,7 @@ class Spool(Resource):
     def add_locations(self, rows: list[tuple[str, Location]], origin: int = 0) -> None:
         self._used.add(origin)
         self._db.executemany(
-            "INSERT INTO location VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO location VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     group,
@@ -155,6 +155,7 @@ class Spool(Resource):
                     loc.protocol,
                     loc.port,
                     origin,
+                    loc.extrainfo,
                 )
                 for group, loc in rows
             ],
@@ -196,12 +197,13 @@ class Spool(Resource):
         is left to that origin."""
         self._index()
         cursor = self._db.execute(
-            "SELECT address, hostname, port, proto, max(rowid) FROM location l WHERE grp = ? "  # noqa: S608 - constant text
+            "SELECT address, hostname, port, proto, extrainfo, max(rowid) FROM location l "  # noqa: S608 - constant text
+            "WHERE grp = ? "
             f"AND {self._kept()} GROUP BY sort, port, proto ORDER BY sort, port, proto",
             (group,),
         )
-        for address, hostname, port, proto, _ in cursor:
-            yield Location(address, hostname, port, proto)
+        for address, hostname, port, proto, extrainfo, _ in cursor:
+            yield Location(address, hostname, port, proto, extrainfo)
 
     def hosts(self) -> Iterator[HostRecord]:
         """Every host, by address; the records of one address from several origins united."""

@@ -15,14 +15,21 @@ or unknown, combined as Kleene logic (AND takes the least, OR the greatest value
   restricting an attribute the scan cannot see (edition, language, sw_edition, target_sw,
   target_hw, other): those are unknown.
 * Any other entry is a condition on the platform, judged against the platform CPEs in the
-  evidence: confirmed (true), contradicted (false), or unknown.
+  evidence (Nmap's, and those the service's distribution marks and ostype imply: a Debian
+  banner contradicts a Red Hat condition, a Linux host a Windows one), confirmed (true),
+  contradicted (false), or unknown.
 
 A configuration applies to the service only if a ``vulnerable: true`` entry naming the service
 (outside negated nodes and configurations) holds in a satisfied branch: an OR takes the branch
 that holds it, an AND needs every node. A ``vulnerable: false`` entry is a platform condition
 and never the vulnerable component, even when it names the service's product. True gives
 ``certain``; unknown gives ``conditional`` with the unknown conditions named in
-``unverified``; the best configuration wins, the first among equals.
+``unverified``, or ``version-range`` when what is unknown is where in an Nmap range (or label,
+:mod:`brulee.match.nmap_labels`) the running version lies. An entry naming every version
+(``*``, no bounds) that alone makes a configuration apply gives ``unbounded``: NVD does not say
+which versions are affected. The surest configuration wins, the first among equals, and a
+certain versioned one over an unbounded one; :meth:`CompiledConfigurations.contradicted` names
+the platform conditions the scan contradicts, for ``brulee explain``.
 
 A service without a version matches only criteria that name every version (``*``, no bounds,
 any update). Malformed data never raises (:mod:`brulee.match.criteria` compiles what it can).
@@ -36,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from brulee.core.cpe import Cpe, VendorProduct
+from brulee.core.vulnerability import CONFIDENCE_RANK
 from brulee.match.criteria import Configuration, Criterion, Node, compile_configurations
 from brulee.match.entries import (
     FALSE,
@@ -46,6 +54,7 @@ from brulee.match.entries import (
     doubt,
     match_platform,
     match_service,
+    match_span,
     platform_fact,
     rule_note,
     rules_applied,
@@ -53,12 +62,14 @@ from brulee.match.entries import (
 from brulee.match.legacy import read_legacy
 from brulee.match.versions import NmapVersion
 
-Confidence = Literal["certain", "conditional"]
+Confidence = Literal["certain", "conditional", "version-range", "unbounded"]
 
 
 @dataclass(frozen=True, slots=True)
 class Applicability:
-    """Why a CVE applies: ``certain``, or ``conditional`` on what ``unverified`` names.
+    """Why a CVE applies: ``certain``; ``conditional`` on what ``unverified`` names;
+    ``version-range`` when the service's version is a range (an Nmap label) that the CVE covers
+    only in part; ``unbounded`` when the entry that matches names every version, with no bound.
 
     Each ``unverified`` item must hold for the CVE to apply; alternatives within one item are
     joined by `` or ``.
@@ -92,18 +103,23 @@ class Evidence:
 
     ``products``: the service's NVD vendor:product names (:func:`brulee.cpe.nvd_products`);
     ``version``: its parsed Nmap version; ``platform``: the OS, hardware and other CPEs seen on
-    the same host and service (facts, not OS-detection guesses), possibly none.
+    the same host and service or derived from what Nmap reported (the distribution a banner
+    names, the ostype), facts, not OS-detection guesses, possibly none; ``origins``: for each,
+    what showed it ("" when it is one of Nmap's CPEs).
     """
 
     products: frozenset[VendorProduct]
     version: NmapVersion
     platform: tuple[Cpe, ...] = ()
+    origins: tuple[str, ...] = ()
     _subject: Subject = field(init=False, repr=False, compare=False)
     _platform: tuple[Platform, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_subject", Subject.of(self.version))
-        object.__setattr__(self, "_platform", tuple(platform_fact(c) for c in self.platform))
+        origins = self.origins + ("",) * (len(self.platform) - len(self.origins))
+        facts = tuple(platform_fact(c, o) for c, o in zip(self.platform, origins, strict=False))
+        object.__setattr__(self, "_platform", facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,17 +140,41 @@ class CompiledConfigurations:
         return frozenset().union(*(c.vulnerable_pairs for c in self.configurations))
 
     def evaluate(self, evidence: Evidence) -> Applicability | None:
-        """Whether the CVE applies to the service in ``evidence``, and why; None if not."""
+        """Whether the CVE applies to the service in ``evidence``, and why; None if not. The
+        surest configuration wins, the first among equals; a certain one that names every
+        version (``unbounded``) only when no other is certain."""
         best, chosen = FALSE, None
         for configuration in self.configurations:
             level = _configuration_level(configuration, evidence)
             if level > best:
-                best, chosen = level, configuration
-                if level == TRUE:
-                    break
-        if chosen is None:
-            return None
-        return _explain(chosen, evidence, best)
+                best, chosen = level, _explain(configuration, evidence, level)
+            elif level == TRUE and chosen is not None and chosen.confidence == "unbounded":
+                chosen = min(chosen, _explain(configuration, evidence, level), key=_rank)
+            if chosen is not None and chosen.confidence == "certain":
+                break
+        return chosen
+
+    def contradicted(self, evidence: Evidence) -> tuple[str, ...]:
+        """The OS and hardware conditions the scan contradicts, node by node, in the
+        configurations where an entry naming the service matches it: what drops the CVE
+        (``brulee explain`` says it), with the facts that contradict them."""
+        found: dict[str, None] = {}
+        for configuration in self.configurations:
+            named = [
+                c for node in configuration.nodes for c in node.criteria
+                if c.vulnerable and c.pair in evidence.products
+            ]  # fmt: skip
+            if not any(_judge(c, evidence) != FALSE for c in named):
+                continue
+            for node in configuration.nodes:
+                conditions = [
+                    c for c in node.criteria
+                    if c.pair not in evidence.products and c.cpe.part in ("o", "h")
+                    and _judge(c, evidence) == FALSE
+                ]  # fmt: skip
+                if conditions:
+                    found[_contradiction(conditions, evidence)] = None
+        return tuple(found)
 
     def trace(self, evidence: Evidence) -> tuple[EntryVerdict, ...]:
         """Every vulnerable entry naming one of the service's products, judged as
@@ -250,7 +290,8 @@ def _explain(configuration: Configuration, evidence: Evidence, level: int) -> Ap
     criterion, result = _vulnerable_component(home, evidence)
     verb = "matches" if result == TRUE else "may match"
     reason = f"{criterion.description} {verb} {subject.label}{rule_note(criterion, subject)}"
-    doubts = [] if result == TRUE else [doubt(criterion, subject)]
+    partial = subject.is_range and match_span(criterion, subject) == UNKNOWN
+    doubts = [] if result == TRUE or partial else [doubt(criterion, subject)]
     if home.is_and:
         unverified = doubts + _unknowns(home, evidence, skip=criterion)
     else:
@@ -262,7 +303,38 @@ def _explain(configuration: Configuration, evidence: Evidence, level: int) -> Ap
             if node is not home and value == UNKNOWN:
                 unverified.extend(_unknowns(node, evidence))
     confidence: Confidence = "certain" if level == TRUE else "conditional"
+    if criterion.every_version and not (configuration.is_and or home.is_and):
+        # Nothing scopes it: an AND would add a platform condition (RHEL for CVE-2008-3844).
+        confidence = "unbounded"
+        reason += (
+            f"; NVD lists every version of {criterion.cpe.vendor}:{criterion.cpe.product} "
+            "for this CVE, with no version bound, so it does not say which versions are affected"
+        )
+    elif partial:
+        confidence = "version-range"
+        said = evidence.version.fingerprint or f"Nmap reports a range, {subject.label}"
+        reason += (
+            f"; {said}, so the running version is unknown, and the CVE applies to only part of "
+            "that range"
+        )
     return Applicability(confidence, reason, tuple(unverified))
+
+
+def _contradiction(conditions: list[Criterion], evidence: Evidence) -> str:
+    """``A or B or C (and 7 more), which the scan contradicts: it shows F (origin)``."""
+    listed = " or ".join(c.description for c in conditions[:_LISTED])
+    if len(conditions) > _LISTED:
+        listed += f" (and {len(conditions) - _LISTED} more)"
+    parts = {c.cpe.part for c in conditions}
+    shown = "; ".join(f.shown for f in evidence._platform if f.cpe.part in parts)
+    return f"{listed}, which the scan contradicts: it shows {shown}"
+
+
+_LISTED = 3
+
+
+def _rank(applies: Applicability) -> int:
+    return CONFIDENCE_RANK[applies.confidence]
 
 
 def _vulnerable_component(node: Node, evidence: Evidence) -> tuple[Criterion, int]:
@@ -274,7 +346,10 @@ def _vulnerable_component(node: Node, evidence: Evidence) -> tuple[Criterion, in
         if criterion.vulnerable and criterion.pair in evidence.products
     ]
     subject = evidence._subject
-    return max(judged, key=lambda item: (item[1], not rules_applied(item[0], subject)))
+    return max(
+        judged,
+        key=lambda item: (item[1], not item[0].every_version, not rules_applied(item[0], subject)),
+    )
 
 
 def _unknowns(node: Node, evidence: Evidence, skip: Criterion | None = None) -> list[str]:

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import re
 
+from brulee.core.cpe import ANY, Cpe
 from brulee.core.distro import DISTRO_NAMES, DistroEvidence
 from brulee.core.scan import Service
 from brulee.match.debversion import DebianVersion
@@ -236,6 +237,40 @@ def detect_distro(service: Service) -> DistroEvidence | None:
                 f"{primary.evidence}; {other.evidence}",
             )
     return primary
+
+
+_DISTRO_PLATFORMS = {
+    "debian": ("debian", "debian_linux"),
+    "ubuntu": ("canonical", "ubuntu_linux"),
+    "rhel": ("redhat", "enterprise_linux"),
+    "fedora": ("fedoraproject", "fedora"),
+    "alpine": ("alpinelinux", "alpine_linux"),
+    "freebsd": ("freebsd", "freebsd"),
+}
+"""The OS CPE NVD uses for a distribution, where one name is unambiguous (CentOS, AlmaLinux,
+Rocky Linux, Raspbian and SUSE are not: their CVEs may name RHEL, Debian or one of several
+SUSE products)."""
+_OSTYPE_PLATFORMS = {"linux": ("linux", "linux_kernel"), "windows": ("microsoft", "windows")}
+_DEBIAN_NUMBERS = {name: str(number) for number, name in DEBIAN_RELEASES.items()}
+_UBUNTU_NUMBERS = {name: number for number, name in UBUNTU_RELEASES.items()}
+
+
+def platform_facts(service: Service) -> tuple[tuple[Cpe, str], ...]:
+    """The OS CPEs that what Nmap reported implies, each with what showed it: the distribution
+    the version, extrainfo, CPEs or ostype name (:func:`detect_distro`), with its release where
+    known (``cpe:/o:debian:debian_linux:12`` for ``9.2p1 Debian 2+deb12u3``), and a bare
+    ``Linux`` or ``Windows`` ostype. A CVE's platform condition is judged against them."""
+    facts: list[tuple[Cpe, str]] = []
+    evidence = detect_distro(service)
+    if evidence is not None and evidence.distro in _DISTRO_PLATFORMS:
+        vendor, product = _DISTRO_PLATFORMS[evidence.distro]
+        numbers = {"debian": _DEBIAN_NUMBERS, "ubuntu": _UBUNTU_NUMBERS}.get(evidence.distro)
+        release = numbers.get(evidence.release, "") if numbers is not None else evidence.release
+        facts.append((Cpe("o", vendor, product, release or ANY), evidence.evidence))
+    ostype = _OSTYPE_PLATFORMS.get(service.ostype.strip().lower())
+    if ostype is not None:
+        facts.append((Cpe("o", *ostype), _quote("ostype", service.ostype)))
+    return tuple(facts)
 
 
 def debian_release(revision: str) -> str:

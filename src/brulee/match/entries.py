@@ -72,15 +72,51 @@ class Subject:
 
 @dataclass(frozen=True, slots=True)
 class Platform:
+    """A platform fact: a CPE the scan saw or derived, and what showed it (``origin``)."""
+
     cpe: Cpe
     subject: Subject | None
+    origin: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The fact for a reader: ``cpe:2.3:o:debian:debian_linux:12:... (version "...")``."""
+        return f"{self.cpe.to_uri()} ({self.origin})" if self.origin else self.cpe.to_uri()
 
 
-def platform_fact(cpe: Cpe) -> Platform:
+def platform_fact(cpe: Cpe, origin: str = "") -> Platform:
     if cpe.version in (ANY, NA):
-        return Platform(cpe, None)
+        return Platform(cpe, None, origin)
     update = "" if cpe.update in (ANY, NA) else cpe.update
-    return Platform(cpe, Subject.point(cpe.version, update, cpe.version))
+    return Platform(cpe, Subject.point(cpe.version, update, cpe.version), origin)
+
+
+_LINUX_VENDORS = frozenset(
+    {"debian", "canonical", "redhat", "fedoraproject", "centos", "suse", "opensuse",
+     "alpinelinux", "gentoo", "almalinux", "rockylinux"}
+)  # fmt: skip
+_OS_FAMILIES = {"microsoft": "Windows", "apple": "Apple", "freebsd": "FreeBSD",
+                "openbsd": "OpenBSD", "netbsd": "NetBSD", "sun": "Solaris", "ibm": "AIX",
+                "hp": "HP-UX"}  # fmt: skip
+_SOLARIS = frozenset({"solaris", "sunos"})
+
+
+def os_family(cpe: Cpe) -> str | None:
+    """The OS family an ``o`` CPE belongs to (``Linux``, ``Windows``...), None if not known:
+    ``linux:linux_kernel`` and every distribution are Linux, ``microsoft:windows_*`` Windows.
+    Two OS CPEs of different known families cannot both describe one host."""
+    if cpe.part != "o":
+        return None
+    vendor, product = cpe.vendor_product
+    if product in _SOLARIS:
+        return "Solaris"
+    if vendor == "linux" or "linux" in product:
+        return "Linux"
+    if vendor == "microsoft":
+        return "Windows" if product.startswith("windows") else None
+    if vendor in _LINUX_VENDORS:
+        return "Linux"
+    return _OS_FAMILIES.get(vendor)
 
 
 def match_service(criterion: Criterion, subject: Subject) -> int:
@@ -156,7 +192,10 @@ def match_span(criterion: Criterion, subject: Subject) -> int:
         return TRUE if low == high == target else UNKNOWN
     if _below_start(criterion, high) or _above_end(criterion, low):
         return FALSE
-    whole = _covers(criterion, low) and _covers(criterion, high)
+    # An open end is covered only by a criterion without a bound on that side.
+    whole = (criterion.start is None if low is None else _covers(criterion, low)) and (
+        criterion.end is None if high is None else _covers(criterion, high)
+    )
     return TRUE if whole and criterion.update == ANY else UNKNOWN
 
 
@@ -174,9 +213,7 @@ def _above_end(criterion: Criterion, key: Key | None) -> bool:
     return key > end or (key == end and not criterion.end_including)
 
 
-def _covers(criterion: Criterion, key: Key | None) -> bool:
-    if key is None:
-        return False
+def _covers(criterion: Criterion, key: Key) -> bool:
     return not _below_start(criterion, key) and not _above_end(criterion, key)
 
 
@@ -186,12 +223,15 @@ def match_platform(criterion: Criterion, platform: tuple[Platform, ...]) -> int:
     True when a fact with the same vendor:product satisfies it (version and restricted
     attributes included); unknown while a fact lacks what it would need (an OS CPE without
     version). False, for an OS or hardware condition only, when the facts show another release
-    of that product, or an OS or hardware of another vendor (``linux:linux_kernel`` excepted on
-    either side, as every distribution runs it). Otherwise unknown: the scan cannot see every
+    of that product, an OS or hardware of another vendor (``linux:linux_kernel`` excepted on
+    either side, as every distribution runs it), or an OS of another family (:func:`os_family`:
+    Windows against ``linux:linux_kernel``). Otherwise unknown: the scan cannot see every
     application on a host, so their absence proves nothing.
     """
     cpe = criterion.cpe
     exclusive = cpe.part in _EXCLUSIVE_PARTS
+    if contradicting(criterion, platform):
+        return FALSE
     same = [fact for fact in platform if fact.cpe.vendor_product == criterion.pair]
     results = [_match_fact(criterion, fact) for fact in same]
     if results:
@@ -207,6 +247,14 @@ def match_platform(criterion: Criterion, platform: tuple[Platform, ...]) -> int:
             ):
                 return FALSE
     return UNKNOWN
+
+
+def contradicting(criterion: Criterion, platform: tuple[Platform, ...]) -> tuple[Platform, ...]:
+    """The OS facts of another OS family than the condition's (Windows against a Linux host)."""
+    family = os_family(criterion.cpe)
+    if family is None:
+        return ()
+    return tuple(fact for fact in platform if os_family(fact.cpe) not in (None, family))
 
 
 def _match_fact(criterion: Criterion, fact: Platform) -> int:
@@ -245,7 +293,7 @@ def rule_note(criterion: Criterion, subject: Subject) -> str:
 
 
 def doubt(criterion: Criterion, subject: Subject) -> str:
-    if subject.is_range and match_span(criterion, subject) == UNKNOWN:
-        return f"Nmap version range {subject.label} is only partly within {criterion.description}"
+    """What keeps ``criterion`` from matching surely: attributes the scan cannot see (a range
+    the criterion straddles is said by the ``version-range`` confidence instead)."""
     attributes = ", ".join(f"{name} {value}" for name, value in criterion.restricted)
     return f"{attributes} (required by {criterion.description}; not detected by the scan)"

@@ -19,7 +19,7 @@ from brulee.match.backports import BackportJudge
 from brulee.match.configurations import EntryVerdict
 from brulee.match.distro import detect_distro
 from brulee.match.nvd import Lookup, NvdSource, lookup
-from brulee.match.versions import NmapVersion, parse_nmap_version
+from brulee.match.versions import NmapVersion
 from brulee.vulndb.store import CveRecord, VulnDb
 
 
@@ -67,7 +67,7 @@ def explain(service: Service, db: VulnDb, cve: str | None = None) -> Explanation
         chosen = sorted(records.values(), key=lambda r: (r.id not in findings, r.id))
     return Explanation(
         service=service,
-        reading=parse_nmap_version(service.product, service.version),
+        reading=nvd.reading(service),
         distribution=detect_distro(service),
         lookup=found,
         assessment=assessment,
@@ -91,7 +91,8 @@ def _cve(
             else "the service's names are not in the vulnerability database"
         )
         return CveExplanation(record.id, None, why, ())
-    entries = compiled.trace(nvd.evidence(service, found))
+    evidence = nvd.evidence(service, found)
+    entries = compiled.trace(evidence)
     if finding is not None:
         return CveExplanation(record.id, finding, "", entries)
     names = ", ".join(f"{vendor}:{product}" for vendor, product in sorted(compiled.products))
@@ -99,6 +100,8 @@ def _cve(
         why = f"it names {names or 'no product'}, none of the names this service was looked up as"
     elif all(entry.verdict == "does not match" for entry in entries):
         why = f"no entry of it for this product matches {service.version} ({len(entries)} read)"
+    elif contradicted := compiled.contradicted(evidence):
+        why = "an entry matches, but its configuration needs " + "; or ".join(contradicted)
     else:
         why = (
             "an entry matches, but its configuration's other conditions do not hold for what "

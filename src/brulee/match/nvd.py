@@ -15,9 +15,11 @@ from brulee.core.cpe import ANY, NA, Cpe, CpeError, VendorProduct, parse_cpe
 from brulee.core.scan import Port, Service
 from brulee.core.vulnerability import Assessment, Cvss, Severity, Vulnerability, severity_of
 from brulee.match.configurations import Applicability, CompiledConfigurations, Evidence
+from brulee.match.distro import platform_facts
 from brulee.match.interface import VulnerabilitySource
+from brulee.match.nmap_labels import LabelTable, nmap_labels
 from brulee.match.products import nvd_products, nvd_products_for_name, vendor_spelling
-from brulee.match.versions import parse_nmap_version
+from brulee.match.versions import NmapVersion
 from brulee.vulndb.store import CveRecord, VulnDb
 
 _NVD_SEVERITIES: dict[str, Severity] = {
@@ -135,8 +137,9 @@ class NvdSource(VulnerabilitySource):
 
     name = "nvd"
 
-    def __init__(self, db: VulnDb) -> None:
+    def __init__(self, db: VulnDb, labels: LabelTable | None = None) -> None:
         self._db = db
+        self._labels = labels or nmap_labels()
         self._compiled: dict[str, CompiledConfigurations] = {}
         self._assessed: dict[Service, Assessment] = {}
 
@@ -176,12 +179,20 @@ class NvdSource(VulnerabilitySource):
             nvd_names=names,
         )
 
+    def reading(self, service: Service) -> NmapVersion:
+        """The service's version as Nmap's labels say (:mod:`brulee.match.nmap_labels`)."""
+        return self._labels.reading(service.product, service.version, service.extrainfo)
+
     def evidence(self, service: Service, found: Lookup) -> Evidence:
-        """What the scan knows about ``service``, to judge CVEs against."""
+        """What the scan knows about ``service``, to judge CVEs against: its version as Nmap's
+        labels say (:mod:`brulee.match.nmap_labels`), its OS and hardware CPEs and the OS that
+        its distribution marks and ostype imply (:func:`platform_facts`)."""
+        derived = platform_facts(service)
         return Evidence(
             products=frozenset(found.known),
-            version=parse_nmap_version(service.product, service.version),
-            platform=tuple(c for c in _cpes(service) if c.part != "a"),
+            version=self.reading(service),
+            platform=(*(c for c in _cpes(service) if c.part != "a"), *(c for c, _ in derived)),
+            origins=(*("" for c in _cpes(service) if c.part != "a"), *(o for _, o in derived)),
         )
 
     def candidates(self, found: Lookup) -> dict[str, CveRecord]:

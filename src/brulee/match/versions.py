@@ -172,6 +172,9 @@ class NmapVersion:
     is_range: bool = False
     low: str = ""
     high: str = ""
+    fingerprint: str = ""
+    """Set when Nmap wrote a single version that is a fixed label of its match line
+    (:mod:`brulee.match.nmap_labels`): what the label stands for."""
 
     @property
     def known(self) -> bool:

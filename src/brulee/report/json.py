@@ -101,16 +101,18 @@ def service_dict(group: ServiceGroup) -> dict[str, Any]:
 
 
 def location_dict(loc: Location) -> dict[str, Any]:
-    return {"address": loc.address, "hostname": loc.hostname, "port": loc.port,
-            "protocol": loc.protocol}  # fmt: skip
+    found = {"address": loc.address, "hostname": loc.hostname, "port": loc.port,
+             "protocol": loc.protocol}  # fmt: skip
+    return {**found, "extrainfo": loc.extrainfo} if loc.extrainfo else found
 
 
 def location_json(loc: Location) -> str:
     """One location as JSON text; ``encode_basestring`` is json.dumps' own (C) string encoder,
     called directly because a fleet report holds hundreds of thousands of locations."""
+    extrainfo = f', "extrainfo": {_string(loc.extrainfo)}' if loc.extrainfo else ""
     return (
         f'{{"address": {_string(loc.address)}, "hostname": {_string(loc.hostname)}, '
-        f'"port": {int(loc.port)}, "protocol": {_string(loc.protocol)}}}'
+        f'"port": {int(loc.port)}, "protocol": {_string(loc.protocol)}{extrainfo}}}'
     )
 
 

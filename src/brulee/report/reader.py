@@ -202,6 +202,7 @@ def read_location(raw: Any) -> Location:
         _field(raw, "hostname", str),
         _field(raw, "port", int),
         _field(raw, "protocol", str),
+        _field(raw, "extrainfo", str) if "extrainfo" in raw else "",  # only when volatile
     )
 
 
