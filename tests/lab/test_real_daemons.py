@@ -269,6 +269,28 @@ def test_debian_data_without_the_detected_release_is_said(real_scan: RealScan) -
     assert all("has no entries for bookworm" in v["reason"] for v in ssh["vulnerabilities"])
 
 
+def test_no_headline_rests_on_what_brulee_did_not_establish(real_scan: RealScan) -> None:
+    """Issue 12's "done when" on real Debian 12 daemons: Samba's Nmap label 4.6.2 (SambaCry, in
+    KEV), Exim's unbounded CVE-2004-0399, OpenSSH's Red Hat-only CVE-2008-3844 and the unverified
+    backports reach no status, badge, count, KEV box or gate."""
+    services = real_scan.report["services"]
+    assert [s["product"] for s in services if s["status"] == "vulnerable"] == []
+    summary = real_scan.report["summary"]
+    assert summary["known_exploited"]["established"] == 0
+    assert summary["known_exploited"]["possible"] >= 1  # SambaCry, shown apart
+    assert sum(summary["by_severity"].values()) == 0
+    samba = real_scan.services_at("samba")
+    sambacry = [v for s in samba for v in s["vulnerabilities"] if v["id"] == "CVE-2017-7494"]
+    assert sambacry and {v["confidence"] for v in sambacry} == {"version-range"}
+    assert "Nmap's fingerprint says 4.6.2" in sambacry[0]["reason"]
+    assert {s["status"] for s in samba} == {"possibly-vulnerable"}
+    (exim,) = real_scan.services_at("exim4")
+    (old_exim,) = [v for v in exim["vulnerabilities"] if v["id"] == "CVE-2004-0399"]
+    assert old_exim["confidence"] != "certain"
+    (ssh,) = real_scan.services_at("openssh")
+    assert "CVE-2008-3844" not in {v["id"] for v in ssh["vulnerabilities"]}
+
+
 # --- the lab's own life cycle ---------------------------------------------------------------
 
 
