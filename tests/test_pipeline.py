@@ -27,6 +27,7 @@ from brulee.pipeline import (
     write_reports,
 )
 from brulee.report.interface import Renderer, renderer_for
+from brulee.scan.targets import build_scope, parse_list
 from tests.conftest import NMAP_XML
 from tests.report.conftest import build_report
 
@@ -90,6 +91,24 @@ def test_overlapping_files_count_each_host_once(tmp_path: Path, matching: Matchi
     addresses = [h["address"] for h in data["hosts"]]
     assert addresses == [*LAB, "10.213.77.23"]
     assert written.hosts_up == data["scan"]["hosts_up"] == 6
+
+
+def test_hosts_outside_the_scope_are_dropped_with_a_warning(
+    tmp_path: Path, matching: Matching
+) -> None:
+    """A target-adding script (``--script-args newtargets``) scanned an excluded router: its
+    results never reach the report, whatever added them."""
+    scope = build_scope(parse_list(["10.213.77.11-15"], "t"), parse_list(["10.213.77.13"], "x"))
+    written = render_reports([NMAP_XML / "lab-basic.xml"], ["json"], tmp_path, matching=matching,
+                             scope=scope)  # fmt: skip
+    data = load(tmp_path / "report.json")
+    assert [h["address"] for h in data["hosts"]] == [a for a in LAB if a != "10.213.77.13"]
+    assert written.hosts_up == data["scan"]["hosts_up"] == 4
+    assert data["scan"]["warnings"][-1] == (
+        "1 host(s) outside the scope were dropped from Nmap's results (10.213.77.13): "
+        "an Nmap option or script added them"
+    )
+    assert all(loc["address"] != "10.213.77.13" for s in data["services"] for loc in s["locations"])
 
 
 def test_down_hosts_only_in_the_run_statistics_are_counted(

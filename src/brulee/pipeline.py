@@ -38,6 +38,7 @@ from brulee.scan.nmap import (
     JobResult,
     Progress,
     Runner,
+    ScopeFilter,
     find_nmap,
     is_privileged,
     plan_jobs,
@@ -161,10 +162,13 @@ def render_reports(
     kind: ScanKind = "report",
     failures: Sequence[str] = (),
     interrupted: bool = False,
+    scope: Scope | None = None,
 ) -> Written:
     """Stream every XML file through matching and grouping, then write each format.
     ``failures``: Nmap runs that failed (the scan is then ``failed``); ``interrupted``: the scan
-    was stopped before it ended."""
+    was stopped before it ended; ``scope``: what was validated, hosts outside it are dropped
+    with a warning."""
+    in_scope = ScopeFilter(scope) if scope is not None else None
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
     assessor = Assessor(matching.sources, matching.judge)
     make_output_dir(directory)
@@ -175,6 +179,8 @@ def render_reports(
             reader = NmapXmlReader(path)
             origin = None
             for host in reader.hosts():
+                if in_scope is not None and not in_scope(host):
+                    continue
                 if origin is None:  # the prolog and <scaninfo> come before the hosts
                     origin = spool.origin(str(path), reader.run.started)
                     spool.origin_ports(origin, [reader.run.ports])
@@ -184,6 +190,9 @@ def render_reports(
         # Files may overlap (a rescan, a repeated worker, a TCP and a UDP scan): each address
         # counts once. Down hosts that Nmap did not list are only in its run statistics.
         merged, hosts = merge_runs(runs), spool.host_counts()
+        dropped = in_scope.warning() if in_scope is not None else ""
+        if dropped:
+            log.warning(dropped)
         run = replace(
             merged,
             hosts_up=hosts.get("up", 0),
@@ -199,7 +208,7 @@ def render_reports(
             generated=(now or utc_now()).isoformat(timespec="seconds"),
             tool_version=__version__,
             inputs=tuple(str(p) for p in xml_files),
-            warnings=(*matching.warnings, *warnings),
+            warnings=(*matching.warnings, *warnings, *((dropped,) if dropped else ())),
             database=matching.database,
             database_date=matching.database_date,
             database_sources=matching.source_dates,
@@ -273,6 +282,7 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
         kind="scan",
         failures=failures,
         interrupted=interrupted,
+        scope=scope,
     )
     if interrupted or failures:
         why = INTERRUPTED if interrupted else "; ".join(failures)
