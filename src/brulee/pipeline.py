@@ -174,7 +174,7 @@ def render_reports(
     make_output_dir(directory)
     with Spool() as spool:
         grouper = ServiceGrouper(spool)
-        runs = []
+        runs, ignored = [], []
         for path in xml_files:
             reader = NmapXmlReader(path)
             origin = None
@@ -187,6 +187,7 @@ def render_reports(
                 assessed = [(port, assessor(port)) for port in host.open_ports]
                 grouper.add_host(host, assessed, origin)
             runs.append(reader.run)
+            ignored.extend(reader.warnings)
         # Files may overlap (a rescan, a repeated worker, a TCP and a UDP scan): each address
         # counts once. Down hosts that Nmap did not list are only in its run statistics.
         merged, hosts = merge_runs(runs), spool.host_counts()
@@ -208,7 +209,7 @@ def render_reports(
             generated=(now or utc_now()).isoformat(timespec="seconds"),
             tool_version=__version__,
             inputs=tuple(str(p) for p in xml_files),
-            warnings=(*matching.warnings, *warnings, *((dropped,) if dropped else ())),
+            warnings=(*matching.warnings, *warnings, *ignored, *((dropped,) if dropped else ())),
             database=matching.database,
             database_date=matching.database_date,
             database_sources=matching.source_dates,

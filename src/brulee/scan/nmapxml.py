@@ -4,6 +4,12 @@ The XML is attacker-influenced (banners, hostnames, and whole files handed to ``
 report``): entities are never resolved, DTDs never loaded, nothing is fetched from the network,
 and any entity declaration or external DTD is refused outright. A file cut off mid-scan (Nmap
 killed) yields the hosts completed so far and marks the run incomplete.
+
+Every number Nmap writes is checked against its range (a port 0-65535, a confidence 0-10, a
+count): one out of range is a ParseError naming the element (the file is not Nmap's own work).
+A service version is text from a banner, so any host can make it absurd: a version (or CPE) over
+``MAX_VERSION`` characters is ignored, the service is then unversioned, and the reader says so
+in ``warnings``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,24 @@ from brulee.util.xmlsafe import Element, forget, pull_parser, refusal
 
 _CHUNK = 1 << 16
 _CACHE_LIMIT = 4096
+MAX_VERSION = 128
+"""Longest service version kept (Nmap's are a few dozen characters; a CPE may add 64)."""
+MAX_COUNT = 1 << 48
+"""Largest host or port count accepted (far above any scope brulee scans)."""
+
+
+def _bounded(elem: Element, attr: str, high: int) -> int:
+    """An attribute that must be an integer from 0 to ``high`` (0 when absent); ValueError
+    naming the element otherwise."""
+    text = elem.get(attr)
+    if not text:
+        return 0
+    if len(text) > 20 or not text.isascii() or not text.isdigit() or int(text) > high:
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        raise ValueError(f"<{elem.tag} {attr}={shown!r}>: expects an integer from 0 to {high}")
+    return int(text)
+
+
 _TAGS = ("nmaprun", "scaninfo", "host", "finished", "hosts")
 
 
@@ -49,6 +73,8 @@ class _Interner:
     def __init__(self) -> None:
         self._scripts: dict[tuple[str, str, str], ScriptResult] = {}
         self._services: dict[tuple[object, ...], Service] = {}
+        self.long_versions: list[str] = []
+        """Distinct service versions ignored for their length (shortened for display)."""
 
     def script(self, elem: Element) -> ScriptResult:
         key = (elem.get("id", ""), elem.get("output", ""), str(_TEXT(elem)))
@@ -67,17 +93,21 @@ class _Interner:
             if len(self._services) >= _CACHE_LIMIT:
                 self._services.clear()
             get = elem.get
+            version = get("version", "")
+            if len(version) > MAX_VERSION or any(len(c) > 2 * MAX_VERSION for c in cpes):
+                self.long_versions.append(f"{get('product', '')} {version[:20]}...".strip())
+                version, cpes = "", tuple(c for c in cpes if len(c) <= 2 * MAX_VERSION)
             found = self._services[key] = Service(
                 name=get("name", ""),
                 product=get("product", ""),
-                version=get("version", ""),
+                version=version,
                 extrainfo=get("extrainfo", ""),
                 ostype=get("ostype", ""),
                 hostname=get("hostname", ""),
                 devicetype=get("devicetype", ""),
                 tunnel=get("tunnel", ""),
                 method=get("method", ""),
-                conf=int(get("conf", "0") or 0),
+                conf=_bounded(elem, "conf", 10),
                 cpes=cpes,
             )
         return found
@@ -91,13 +121,6 @@ def _iso(epoch: str | None) -> str:
         return ""
 
 
-def _int(text: str | None) -> int:
-    try:
-        return int(text or 0)
-    except ValueError:
-        return 0
-
-
 class NmapXmlReader:
     """Streams the hosts of one Nmap XML file; ``run`` is complete once ``hosts()`` is exhausted."""
 
@@ -108,6 +131,18 @@ class NmapXmlReader:
 
     def _fail(self, why: str) -> ParseError:
         return ParseError(f"{self.path}: {why}")
+
+    @property
+    def warnings(self) -> list[str]:
+        """What was ignored in the hosts read so far, for the report."""
+        ignored = self._interner.long_versions
+        if not ignored:
+            return []
+        shown = ", ".join(ignored[:3]) + (" ..." if len(ignored) > 3 else "")
+        return [
+            f"{self.path}: {len(ignored)} service version(s) over {MAX_VERSION} characters were "
+            f"ignored, those services are unversioned ({shown})"
+        ]
 
     def _events(self) -> Iterator[tuple[str, Element]]:
         parser = pull_parser(("start", "end"), _TAGS)
@@ -184,9 +219,11 @@ class NmapXmlReader:
                     failed=self.run.failed or failed,
                 )
             elif tag == "hosts":
-                self.run = replace(
-                    self.run, hosts_up=_int(elem.get("up")), hosts_down=_int(elem.get("down"))
-                )
+                try:
+                    up, down = _bounded(elem, "up", MAX_COUNT), _bounded(elem, "down", MAX_COUNT)
+                except ValueError as exc:
+                    raise self._fail(str(exc)) from exc
+                self.run = replace(self.run, hosts_up=up, hosts_down=down)
         if not seen_root:
             raise self._fail("no <nmaprun> element: not an Nmap XML file")
         if self.run.incomplete:
@@ -210,23 +247,10 @@ class NmapXmlReader:
                 address, addrtype = addr.get("addr", ""), kind
         status = elem.find("status")
         ports: list[Port] = []
-        closed = filtered = 0
-        ports_elem = elem.find("ports")
-        if ports_elem is not None:
-            for child in ports_elem:
-                if child.tag == "port":
-                    port = self._port(child)
-                    ports.append(port)
-                    # A few closed or filtered ports are listed one by one, not summed up.
-                    closed += port.state == "closed"
-                    filtered += port.state in ("filtered", "closed|filtered")
-                elif child.tag == "extraports":
-                    state = child.get("state", "")
-                    count = _int(child.get("count"))
-                    if state == "closed":
-                        closed += count
-                    elif "filtered" in state:
-                        filtered += count
+        try:
+            closed, filtered = self._ports(elem.find("ports"), ports)
+        except ValueError as exc:
+            raise self._fail(f"host {address[:64]!r}: {exc}") from exc
         return Host(
             address=address,
             addrtype=addrtype,
@@ -244,12 +268,31 @@ class NmapXmlReader:
             scripts=tuple(self._interner.script(s) for s in elem.iterfind("hostscript/script")),
         )
 
+    def _ports(self, ports_elem: Element | None, ports: list[Port]) -> tuple[int, int]:
+        """Append each ``<port>`` to ``ports``; the closed and filtered ports counted."""
+        closed = filtered = 0
+        for child in () if ports_elem is None else ports_elem:
+            if child.tag == "port":
+                port = self._port(child)
+                ports.append(port)
+                # A few closed or filtered ports are listed one by one, not summed up.
+                closed += port.state == "closed"
+                filtered += port.state in ("filtered", "closed|filtered")
+            elif child.tag == "extraports":
+                state = child.get("state", "")
+                count = _bounded(child, "count", 65536)
+                if state == "closed":
+                    closed += count
+                elif "filtered" in state:
+                    filtered += count
+        return closed, filtered
+
     def _port(self, elem: Element) -> Port:
         state = elem.find("state")
         service = elem.find("service")
         return Port(
             protocol=elem.get("protocol", ""),
-            portid=_int(elem.get("portid")),
+            portid=_bounded(elem, "portid", 65535),
             state=state.get("state", "") if state is not None else "",
             reason=state.get("reason", "") if state is not None else "",
             service=self._interner.service(service) if service is not None else None,
