@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -322,3 +324,29 @@ def test_corpus_interrupted_scan_keeps_the_completed_host() -> None:
 def test_corpus_hostile_and_malformed_files_are_refused(name: str, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         corpus(name)
+
+
+def test_one_hosts_ports_are_read_one_by_one(tmp_path: Path) -> None:
+    """A tarpit scanned with ``-p-`` lists every port of one host: 500,000 of them took 1.6 GB
+    (the whole ``<host>`` tree in memory) before the ports were streamed like hosts are."""
+    service = '<service name="http" product="tarpit" method="table" conf="3"/>'
+    path = tmp_path / "tarpit.xml"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(x.HEAD + '<host><status state="up" reason="syn-ack"/>'
+                  '<address addr="10.0.0.1" addrtype="ipv4"/><ports>'
+                  '<extraports state="filtered" count="3"/>')  # fmt: skip
+        for i in range(200_000):
+            out.write(x.port(i % 65535 + 1, service))
+        out.write("</ports></host>\n" + x.TAIL)
+    code = (
+        "import resource, sys\nfrom pathlib import Path\n"
+        "from brulee.scan.nmapxml import NmapXmlReader\n"
+        "(host,) = NmapXmlReader(Path(sys.argv[1])).hosts()\n"
+        "print(len(host.open_ports), host.filtered_ports, host.ports[-1].portid,"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, check=True, timeout=300)  # fmt: skip
+    ports, filtered, last, megabytes = map(int, done.stdout.split())
+    assert (ports, filtered, last) == (200_000, 3, 200_000 % 65535)
+    assert megabytes < 150, f"{megabytes} MB"

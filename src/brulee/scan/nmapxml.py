@@ -1,4 +1,4 @@
-"""Hardened streaming parser for Nmap XML: one ``Host`` at a time, flat memory.
+"""Hardened streaming parser for Nmap XML: one ``Host`` at a time, its ports one at a time.
 
 The XML is attacker-influenced (banners, hostnames, and whole files handed to ``brulee
 report``): entities are never resolved, DTDs never loaded, nothing is fetched from the network,
@@ -14,6 +14,7 @@ in ``warnings``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ def _bounded(elem: Element, attr: str, high: int) -> int:
     return int(text)
 
 
-_TAGS = ("nmaprun", "scaninfo", "host", "finished", "hosts")
+_TAGS = ("nmaprun", "scaninfo", "host", "port", "extraports", "finished", "hosts")
 
 
 def _items(parent: Element) -> tuple[ScriptElem | ScriptTable, ...]:
@@ -121,6 +122,40 @@ def _iso(epoch: str | None) -> str:
         return ""
 
 
+class _Ports:
+    """The ports of the host being read, parsed one by one as each ends (one host of a tarpit
+    scanned with ``-p-`` lists them all), and its closed and filtered ports counted."""
+
+    def __init__(self) -> None:
+        self.ports: list[Port] = []
+        self.closed = self.filtered = 0
+
+    def add(self, port: Port) -> None:
+        self.ports.append(port)
+        # A few closed or filtered ports are listed one by one, not summed up.
+        self.closed += port.state == "closed"
+        self.filtered += port.state in ("filtered", "closed|filtered")
+
+    def summed(self, elem: Element) -> None:
+        state, count = elem.get("state", ""), _bounded(elem, "count", 65536)
+        if state == "closed":
+            self.closed += count
+        elif "filtered" in state:
+            self.filtered += count
+
+
+def _address(host: Element) -> tuple[str, str, str]:
+    """A ``<host>``'s address, its type, and its MAC address ('' when absent)."""
+    address, addrtype, mac = "", "ipv4", ""
+    for addr in host.iterfind("address"):
+        kind = addr.get("addrtype", "")
+        if kind == "mac":
+            mac = addr.get("addr", "")
+        elif not address:
+            address, addrtype = addr.get("addr", ""), kind
+    return address, addrtype, mac
+
+
 class NmapXmlReader:
     """Streams the hosts of one Nmap XML file; ``run`` is complete once ``hosts()`` is exhausted."""
 
@@ -188,6 +223,7 @@ class NmapXmlReader:
         """
         seen_root = False
         counted = {"up": 0, "down": 0}
+        ports = _Ports()
         for event, elem in self._events():
             tag = elem.tag
             if event == "start":
@@ -201,10 +237,13 @@ class NmapXmlReader:
                         started=_iso(elem.get("start")),
                     )
                 continue
-            if tag == "host":
-                host = self._host(elem)
+            if tag in ("port", "extraports"):
+                self._port_event(elem, ports)
+            elif tag == "host":
+                host = self._host(elem, ports)
                 counted[host.status] = counted.get(host.status, 0) + 1
                 forget(elem)
+                ports = _Ports()
                 yield host
             elif tag == "scaninfo":
                 self._scaninfo(elem)
@@ -237,20 +276,24 @@ class NmapXmlReader:
             raise self._fail(f"<scaninfo>: {exc}") from exc
         self.run = replace(self.run, ports=self.run.ports | ports)
 
-    def _host(self, elem: Element) -> Host:
-        address, addrtype, mac = "", "ipv4", ""
-        for addr in elem.iterfind("address"):
-            kind = addr.get("addrtype", "")
-            if kind == "mac":
-                mac = addr.get("addr", "")
-            elif not address:
-                address, addrtype = addr.get("addr", ""), kind
-        status = elem.find("status")
-        ports: list[Port] = []
+    def _port_event(self, elem: Element, ports: _Ports) -> None:
+        """A ``<port>`` or ``<extraports>`` of a host's ``<ports>``, read and freed at once."""
+        parent = elem.getparent()
+        host = parent.getparent() if parent is not None else None
+        if host is None or parent is None or (parent.tag, host.tag) != ("ports", "host"):
+            return
         try:
-            closed, filtered = self._ports(elem.find("ports"), ports)
+            if elem.tag == "port":
+                ports.add(self._port(elem))
+            else:
+                ports.summed(elem)
         except ValueError as exc:
-            raise self._fail(f"host {address[:64]!r}: {exc}") from exc
+            raise self._fail(f"host {_address(host)[0][:64]!r}: {exc}") from exc
+        forget(elem)
+
+    def _host(self, elem: Element, ports: _Ports) -> Host:
+        address, addrtype, mac = _address(elem)
+        status = elem.find("status")
         return Host(
             address=address,
             addrtype=addrtype,
@@ -259,42 +302,23 @@ class NmapXmlReader:
             hostnames=tuple(
                 dict.fromkeys(h.get("name", "") for h in elem.iterfind("hostnames/hostname"))
             ),
-            ports=tuple(ports),
-            closed_ports=closed,
-            filtered_ports=filtered,
+            ports=tuple(ports.ports),
+            closed_ports=ports.closed,
+            filtered_ports=ports.filtered,
             timed_out=elem.get("timedout") == "true",
             mac=mac,
             os_matches=tuple(m.get("name", "") for m in elem.iterfind("os/osmatch")),
             scripts=tuple(self._interner.script(s) for s in elem.iterfind("hostscript/script")),
         )
 
-    def _ports(self, ports_elem: Element | None, ports: list[Port]) -> tuple[int, int]:
-        """Append each ``<port>`` to ``ports``; the closed and filtered ports counted."""
-        closed = filtered = 0
-        for child in () if ports_elem is None else ports_elem:
-            if child.tag == "port":
-                port = self._port(child)
-                ports.append(port)
-                # A few closed or filtered ports are listed one by one, not summed up.
-                closed += port.state == "closed"
-                filtered += port.state in ("filtered", "closed|filtered")
-            elif child.tag == "extraports":
-                state = child.get("state", "")
-                count = _bounded(child, "count", 65536)
-                if state == "closed":
-                    closed += count
-                elif "filtered" in state:
-                    filtered += count
-        return closed, filtered
-
     def _port(self, elem: Element) -> Port:
         state = elem.find("state")
         service = elem.find("service")
-        return Port(
-            protocol=elem.get("protocol", ""),
+        return Port(  # the same few words on every port: one string each
+            protocol=sys.intern(elem.get("protocol", "")),
             portid=_bounded(elem, "portid", 65535),
-            state=state.get("state", "") if state is not None else "",
-            reason=state.get("reason", "") if state is not None else "",
+            state=sys.intern(state.get("state", "") if state is not None else ""),
+            reason=sys.intern(state.get("reason", "") if state is not None else ""),
             service=self._interner.service(service) if service is not None else None,
             scripts=tuple(self._interner.script(s) for s in elem.iterfind("script")),
         )
