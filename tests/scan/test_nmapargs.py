@@ -177,3 +177,18 @@ def test_real_nmap_writes_and_runs_what_brulee_refuses(
     assert main(["scan", "10.250.0.1", "--nmap-args", f"--script {script}", "-o", str(out)]) == 2
     assert "needs --allow-unsafe-nmap-args" in capsys.readouterr().err
     assert not mark.exists() and not out.exists()
+
+
+def test_the_flag_lets_unsafe_args_through_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Vetting passes and each unsafe option is logged; the run then stops at the missing Nmap
+    (a real PATH lookup that finds none), so nothing is scanned."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    argv = ["scan", "10.250.0.1", "--nmap-args", "-D 10.250.0.9 --script-args newtargets",
+            "--allow-unsafe-nmap-args", "-o", str(tmp_path / "o"), "--no-history"]  # fmt: skip
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert "--allow-unsafe-nmap-args: passing -D 10.250.0.9 (decoys" in err
+    assert "passing --script-args newtargets (newtargets lets scripts add hosts" in err
+    assert "apt-get install nmap" in err
