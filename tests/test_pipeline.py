@@ -33,6 +33,10 @@ from brulee.report.interface import Renderer, renderer_for
 from brulee.scan.targets import build_scope, parse_list
 from tests.conftest import NMAP_XML, needs_nmap
 from tests.report.conftest import build_report
+from tests.xmlsnippets import host as xml_host
+from tests.xmlsnippets import port as xml_port
+from tests.xmlsnippets import vulners
+from tests.xmlsnippets import write as write_xml
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 LAB = [f"10.213.77.{i}" for i in range(11, 16)]
@@ -94,6 +98,57 @@ def test_overlapping_files_count_each_host_once(tmp_path: Path, matching: Matchi
     addresses = [h["address"] for h in data["hosts"]]
     assert addresses == [*LAB, "10.213.77.23"]
     assert written.hosts_up == data["scan"]["hosts_up"] == 6
+
+
+def test_hosts_outside_the_scope_are_dropped_with_a_warning(
+    tmp_path: Path, matching: Matching
+) -> None:
+    """A target-adding script (``--script-args newtargets``) scanned an excluded router: its
+    results never reach the report, whatever added them."""
+    scope = build_scope(parse_list(["10.213.77.11-15"], "t"), parse_list(["10.213.77.13"], "x"))
+    written = render_reports([NMAP_XML / "lab-basic.xml"], ["json"], tmp_path, matching=matching,
+                             scope=scope)  # fmt: skip
+    data = load(tmp_path / "report.json")
+    assert [h["address"] for h in data["hosts"]] == [a for a in LAB if a != "10.213.77.13"]
+    assert written.hosts_up == data["scan"]["hosts_up"] == 4
+    assert data["scan"]["warnings"][-1] == (
+        "1 host(s) outside the scope were dropped from Nmap's results (10.213.77.13): "
+        "an Nmap option or script added them"
+    )
+    assert all(loc["address"] != "10.213.77.13" for s in data["services"] for loc in s["locations"])
+
+
+def test_scores_that_are_not_numbers_never_reach_the_json_formats(
+    tmp_path: Path, matching: Matching
+) -> None:
+    """vulners ``cvss`` NaN/inf put NaN and Infinity (not JSON) into the JSON and SARIF."""
+    cves: list[tuple[str, str | None, str, bool]] = [
+        ("CVE-2099-0001", "NaN", "cve", False),
+        ("CVE-2099-0002", "inf", "cve", False),
+        ("CVE-2099-0003", "-inf", "cve", False),
+        ("CVE-2099-0004", "1e999", "cve", False),
+    ]
+    service = (
+        '<service name="ssh" product="OpenSSH" version="7.4" method="probed" conf="10">'
+        "<cpe>cpe:/a:openbsd:openssh:7.4</cpe></service>"
+    )
+    xml = write_xml(
+        tmp_path / "nan.xml",
+        xml_host("10.0.0.1", xml_port(22, service, vulners("cpe:/a:openbsd:openssh:7.4", cves))),
+    )
+    formats = ["json", "sarif", "defectdojo", "openvex"]
+    written = render_reports([xml], formats, tmp_path / "o", matching=matching)
+    assert len(written.files) == 4
+
+    def refuse(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    for path in written.files:
+        json.loads(path.read_text("utf-8"), parse_constant=refuse)
+    data = load(tmp_path / "o" / "report.json")
+    found = {v["id"]: v for s in data["services"] for v in s["vulnerabilities"]}
+    assert {found[c[0]]["severity"] for c in cves} == {"unscored"}
+    assert all(found[c[0]]["cvss"] is None for c in cves)
 
 
 def test_down_hosts_only_in_the_run_statistics_are_counted(

@@ -40,6 +40,7 @@ from brulee.scan.nmap import (
     JobResult,
     Progress,
     Runner,
+    ScopeFilter,
     find_nmap,
     is_privileged,
     plan_jobs,
@@ -199,22 +200,27 @@ def render_reports(
     interrupted: bool = False,
     hostnames: Mapping[str, str] | None = None,
     unresolved: Sequence[str] = (),
+    scope: Scope | None = None,
 ) -> Written:
     """Stream every XML file through matching and grouping, then write each format.
     ``failures``: Nmap runs that failed (the scan is then ``failed``); ``interrupted``: the scan
     was stopped before it ended; ``hostnames``: the name each address was given as, when brulee
-    resolved it for Nmap; ``unresolved``: target names that resolved to no address."""
+    resolved it for Nmap; ``unresolved``: target names that resolved to no address; ``scope``:
+    what was validated, hosts outside it are dropped with a warning."""
     named = hostnames or {}
+    in_scope = ScopeFilter(scope) if scope is not None else None
     renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
     assessor = Assessor(matching.sources, matching.judge)
     make_output_dir(directory)
     with Spool() as spool:
         grouper = ServiceGrouper(spool)
-        runs = []
+        runs, ignored = [], []
         for path in xml_files:
             reader = NmapXmlReader(path)
             origin = None
             for scanned in reader.hosts():
+                if in_scope is not None and not in_scope(scanned):
+                    continue
                 host = _given_name(scanned, named)
                 if origin is None:  # the prolog and <scaninfo> come before the hosts
                     origin = spool.origin(str(path), reader.run.started)
@@ -222,9 +228,13 @@ def render_reports(
                 assessed = [(port, assessor(port)) for port in host.open_ports]
                 grouper.add_host(host, assessed, origin)
             runs.append(reader.run)
+            ignored.extend(reader.warnings)
         # Files may overlap (a rescan, a repeated worker, a TCP and a UDP scan): each address
         # counts once. Down hosts that Nmap did not list are only in its run statistics.
         merged, hosts = merge_runs(runs), spool.host_counts()
+        dropped = in_scope.warning() if in_scope is not None else ""
+        if dropped:
+            log.warning(dropped)
         run = replace(
             merged,
             hosts_up=hosts.get("up", 0),
@@ -245,6 +255,8 @@ def render_reports(
                 *matching.warnings,
                 *matching.notices(),
                 *warnings,
+                *ignored,
+                *((dropped,) if dropped else ()),
             ),
             database=matching.database,
             database_date=matching.database_date,
@@ -337,6 +349,7 @@ def scan(request: ScanRequest, progress: ProgressFactory, matching: Matching) ->
         interrupted=interrupted,
         hostnames=request.hostnames,
         unresolved=request.unresolved,
+        scope=scope,
     )
     if interrupted or failures:
         why = INTERRUPTED if interrupted else "; ".join(failures)

@@ -105,8 +105,14 @@ def test_default_output_is_a_timestamped_reports_dir(
         ("", "empty or truncated"),
         ('<?xml version="1.0"?><html></html>', "not an Nmap XML file"),
         ('<?xml version="1.0"?><html><host/></html>', "not an Nmap XML file (root element <html>)"),
+        # Hostile numbers gave tracebacks with exit 1 (the "findings" code).
+        ('<?xml version="1.0"?><nmaprun><host><address addr="10.0.0.1" addrtype="ipv4"/><ports>'
+         '<port protocol="tcp" portid="22"><service name="ssh" conf="high"/></port></ports></host>'
+         "</nmaprun>", "host '10.0.0.1': <service conf='high'>: expects an integer from 0 to 10"),
+        ('<?xml version="1.0"?><nmaprun><runstats><hosts up="1" down="9223372036854775808"/>'
+         "</runstats></nmaprun>", "<hosts down='9223372036854775808'>: expects an integer"),
     ],
-)
+)  # fmt: skip
 def test_bad_xml_is_one_line_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
 ) -> None:

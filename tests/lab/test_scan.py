@@ -189,6 +189,31 @@ def test_names_are_resolved_once_excluded_by_address_and_unresolved_ones_listed(
     assert [h["address"] for h in report(excluded)["hosts"]] == [ftp.ipv4]
 
 
+def test_hosts_a_script_added_outside_the_scope_are_dropped(lab: Lab, tmp_path: Path) -> None:
+    """With ``--allow-unsafe-nmap-args``, ``targets-xml`` and ``newtargets`` make Nmap scan a
+    host outside the scope: it is in Nmap's XML, never in the report."""
+    added = tmp_path / "added.xml"
+    added.write_text(
+        '<?xml version="1.0"?><nmaprun><host><status state="up"/>'
+        '<address addr="10.213.77.12" addrtype="ipv4"/></host></nmaprun>\n',
+        "utf-8",
+    )
+    args = f"-n -T4 -p 22 --script targets-xml --script-args newtargets,targets-xml.iX={added}"
+    out = tmp_path / "out"
+    done = scan(lab, out, "10.213.77.11", "--allow-unsafe-nmap-args", "-f", "json",
+                "--no-history", nmap_args=args)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--allow-unsafe-nmap-args: passing --script-args" in done.stderr
+    (xml,) = (out / "nmap").glob("scan-*.xml")
+    assert 'addr="10.213.77.12"' in xml.read_text("utf-8")  # Nmap did scan it
+    data = report(out)
+    assert [h["address"] for h in data["hosts"]] == ["10.213.77.11"]
+    assert data["scan"]["hosts_up"] == 1
+    assert "1 host(s) outside the scope were dropped from Nmap's results (10.213.77.12)" in (
+        " ".join(data["scan"]["warnings"])
+    )
+
+
 def test_ipv6_and_udp_in_one_scan(lab: Lab, tmp_path: Path) -> None:
     mail = lab.host("mail")
     done = scan(lab, tmp_path, mail.ipv4, mail.ipv6, "-f", "json", nmap_args="-n -sU -p 53")

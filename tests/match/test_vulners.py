@@ -47,10 +47,17 @@ def test_missing_or_junk_cvss_is_unscored_not_low(tmp_path: Path) -> None:
         ("CVE-2025-26465", "", "cve", False),
         ("CVE-2025-26466", "n/a", "cve", False),
         ("CVE-2020-15778", "0.0", "cve", False),
+        # Not CVSS scores: NaN was rated "low" and written as NaN/Infinity (not JSON).
+        ("CVE-2016-10009", "NaN", "cve", False),
+        ("CVE-2016-10010", "inf", "cve", False),
+        ("CVE-2016-10011", "-Infinity", "cve", False),
+        ("CVE-2016-10012", "11", "cve", False),
+        ("CVE-2016-10708", "-1", "cve", False),
+        ("CVE-2016-1908", "9" * 400, "cve", False),
     ]))  # fmt: skip
     vulns = VulnersSource().assess(port).vulnerabilities
     assert {v.severity for v in vulns} == {"unscored"}
-    assert [v.cvss for v in vulns if v.id != "CVE-2020-15778"] == [None, None, None]
+    assert [v.cvss for v in vulns if v.id != "CVE-2020-15778"] == [None] * 9
 
 
 def test_exploit_ids_attach_to_the_cve_they_name_and_never_count_as_vulnerabilities(

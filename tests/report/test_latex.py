@@ -57,10 +57,20 @@ def test_escape_leaves_no_active_character(hostile: str) -> None:
     """Remove every command the escaping may emit: no special character may be left."""
     printable = "".join(chr(c) for c in range(32, 127)) + hostile
     escaped = tex_escape(printable)
-    commands = r"\\(?:text[a-z]+|bk)\{\}|\\unichar\{[0-9A-F]+\}|\\[{}$&#%_]|\{\}"
+    commands = r"\\(?:text[a-z]+|bk)\{\}|\\unichar\{[0-9A-F]+\}|\\[{}$&#%_]|\{\}|\{[][]\}"
     residue = re.sub(commands, "", escaped)
     assert not set(residue) & set("\\{}$&#^_%~")
     assert r"\input" not in escaped
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [("[dc1]", "{[}dc1{]}"), ("[2001:db8::1]:22", "{[}2001:\\bk{}db8:\\bk{}:\\bk{}1{]}:\\bk{}22"),
+     ("*dc2", "{}*dc2"), ("a*b", "a*b")],
+)  # fmt: skip
+def test_a_row_break_cannot_read_a_cell_as_its_arguments(text: str, escaped: str) -> None:
+    """``\\`` then ``[dc1]`` was read as a length (the PDF failed) and ``*`` vanished."""
+    assert tex_escape(text) == escaped
 
 
 def test_urls_and_names() -> None:

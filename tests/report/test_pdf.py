@@ -10,10 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from brulee.core.report import Report
+from brulee.core.report import PartSummary, Report
+from brulee.core.scan import Host, Port, Service, Shard
 from brulee.errors import ReportError
+from brulee.findings.grouping import ServiceGrouper
+from brulee.findings.spool import Spool
 from brulee.report.pdf import INSTALL_HINT, PdfRenderer, compile_tex
-from tests.report.conftest import FIXED_REASON, REMEDIATION, UBUNTU_EVIDENCE
+from tests.report.conftest import (
+    FIXED_REASON,
+    OPENSSH,
+    REMEDIATION,
+    UBUNTU_EVIDENCE,
+    UNCHECKED,
+    UNKNOWN,
+)
 
 needs_tex = pytest.mark.skipif(
     shutil.which("latexmk") is None or shutil.which("pdflatex") is None,
@@ -168,3 +178,36 @@ def test_timeout_kills_latex(report: Report, tmp_path: Path) -> None:
         PdfRenderer(timeout=0.01).render(report, target)
     assert not target.exists()
     assert (tmp_path / "report.pdf.log").exists()
+
+
+def _part(site: str) -> PartSummary:
+    return PartSummary(f"s3://b/{len(site)}/report.json", site, Shard(1, 1), "", "", False, 1, 0)
+
+
+@pytest.mark.tex
+@needs_tex
+@needs_poppler
+def test_cells_after_a_row_break_and_a_7000_port_host_compile(
+    report: Report, tmp_path: Path
+) -> None:
+    """A cell starting with ``[`` after ``\\\\`` made LaTeX fail ("Missing number"); a host with
+    7,000 open ports (a tarpit and ``-p-``) was one table row taller than a page: 69 of its
+    ports were printed, the rest ran off the page."""
+    tarpit = Service(name="http", product="tarpit")
+    with Spool() as spool:
+        grouper = ServiceGrouper(spool)
+        grouper.add_host(Host("[dc1]", hostnames=("*dc2",)),
+                         [(Port("tcp", 22, "open", "syn-ack", OPENSSH), UNCHECKED)])  # fmt: skip
+        grouper.add_host(
+            Host("192.0.2.99"),
+            [(Port("tcp", p, "open", "syn-ack", tarpit), UNKNOWN) for p in range(1, 7001)],
+        )
+        scan = replace(report.scan, parts=(_part("[dc1]"), _part("*dc2")))
+        target = tmp_path / "report.pdf"
+        PdfRenderer().render(Report(scan=scan, services=grouper.groups(), spool=spool), target)
+    text = _text(target)
+    lines = text.splitlines()
+    assert lines.count("[dc1]") >= 3  # the site, the host, its location
+    assert lines.count("*dc2") >= 2  # the site, the hostname
+    ports = [line for line in lines if re.fullmatch(r"\d+/tcp tarpit", line)]
+    assert len(ports) == 7000 and ports[-1] == "7000/tcp tarpit"

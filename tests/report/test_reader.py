@@ -117,6 +117,8 @@ LOCATION = {"address": "192.0.2.1", "hostname": "", "port": 22, "protocol": "tcp
     [
         (read_location, LOCATION | {"port": LONG}, "'port' is not int: '22\\n22\\n"),
         (read_location, [LOCATION], "expected an object holding 'address'"),
+        (read_location, LOCATION | {"port": -22}, "'port' is not an integer from 0 to 65535: -22"),
+        (read_location, LOCATION | {"port": 1 << 63}, "'port' is not an integer from 0 to 65535"),
         (read_vulnerability, VULN | {"severity": LONG},
          "'severity' is not one of critical, high, medium, low, unscored: '22\\n"),
         (read_vulnerability, VULN | {"epss": {"score": "0.5", "percentile": 1}},

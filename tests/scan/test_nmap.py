@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from brulee.errors import NmapArgsError, NmapError
+from brulee.core.scan import Host
+from brulee.errors import NmapError
 from brulee.scan.nmap import (
     STDERR_KEPT,
     Runner,
+    ScopeFilter,
     build_argv,
-    check_user_args,
     detection_options,
     find_nmap,
     plan_jobs,
@@ -23,53 +24,6 @@ from brulee.scan.nmapxml import NmapXmlReader
 from brulee.scan.progress import Status
 from brulee.scan.targets import build_scope, parse_list
 from tests.conftest import needs_nmap
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "-sU -p 53,161 -T4",
-        "-6 -Pn -n",
-        "--script vulners --script-args mincvss=5.0",
-        "--min-rate=500 --max-retries 1",
-        "-p 22 --version-intensity 9 --open",
-        "-sS -O --top-ports 100",
-    ],
-)
-def test_user_args_pass_through_unchanged(text: str) -> None:
-    assert " ".join(check_user_args(text)) == text
-
-
-@pytest.mark.parametrize(
-    ("text", "why"),
-    [
-        ("-oX /tmp/x.xml", "brulee writes the XML"),
-        ("-oN out.txt", "output files"),
-        ("-oA base", "output files"),
-        ("-oZ x", "output files"),
-        ("--append-output", "output files"),
-        ("-iL targets.txt", "target files to brulee"),
-        ("-iR 100", "random Internet targets"),
-        ("--resume old.xml", "resuming"),
-        ("--resum old.xml", "resuming"),
-        ("--datadir=/tmp/evil", "data directory"),
-        ("--exclude 10.0.0.1", "brulee's --exclude"),
-        ("--excludefile f", "--exclude-file"),
-        ("10.9.9.9", "Nmap would scan it as a target"),
-        ("-p 22 evil.example", "Nmap would scan it as a target"),
-        ("--help", "not a scan"),
-        ("'unbalanced", "cannot parse"),
-    ],
-)
-def test_refused_user_args(text: str, why: str) -> None:
-    with pytest.raises(NmapArgsError, match=why):
-        check_user_args(text)
-
-
-def test_option_values_are_not_mistaken_for_targets() -> None:
-    assert check_user_args("--script-args user=admin -e eth0") == [
-        "--script-args", "user=admin", "-e", "eth0",
-    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -87,6 +41,26 @@ def test_option_values_are_not_mistaken_for_targets() -> None:
 )  # fmt: skip
 def test_detection_options_are_those_that_change_what_is_seen(command: str, options: str) -> None:
     assert detection_options(command) == options
+
+
+def test_scope_filter_keeps_the_validated_scope_only() -> None:
+    scope = build_scope(
+        parse_list(["10.0.0.0/30", "10.0.1.9", "fd00::1", "Web.Example"], "t"),
+        parse_list(["10.0.0.2"], "x"),
+    )
+    keep = ScopeFilter(scope)
+    kept = [
+        a
+        for a in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.1.9", "fd00::1", "::1")
+        if keep(Host(address=a))
+    ]
+    assert kept == ["10.0.0.1", "10.0.0.3", "10.0.1.9", "fd00::1"]
+    assert keep(Host(address="192.0.2.7", hostnames=("web.example.",)))  # a scope hostname
+    assert not keep(Host(address="not-an-address"))
+    assert keep.dropped == 4
+    assert keep.warning().startswith("4 host(s) outside the scope were dropped")
+    assert "10.0.0.2, 10.0.0.4, ::1, not-an-address" in keep.warning()
+    assert ScopeFilter(scope).warning() == ""
 
 
 def test_argv_is_a_list_with_user_args_and_brulee_output(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,6 +166,65 @@ def test_hostile_doctypes_are_refused(tmp_path: Path, doctype: str, message: str
         read(path)
 
 
+SSH = '<service name="ssh" product="OpenSSH" version="7.4p1" method="probed" conf="10"/>'
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (x.host("10.0.0.1", x.port(22, SSH.replace('conf="10"', 'conf="high"'))),
+         "host '10.0.0.1': <service conf='high'>: expects an integer from 0 to 10"),
+        (x.host("10.0.0.1", x.port(22, SSH.replace('conf="10"', 'conf="11"'))),
+         "<service conf='11'>"),
+        (x.host("10.0.0.1", x.port(1 << 63, SSH)),
+         "<port portid='9223372036854775808'>: expects an integer from 0 to 65535"),
+        (x.host("10.0.0.1", x.port(-22, SSH)), "<port portid='-22'>"),
+        (x.host("10.0.0.1", x.port(22, SSH)).replace(
+            "<ports>", f'<ports><extraports state="closed" count="{"9" * 4400}"/>'),
+         "<extraports count='99999999999999999999...'>: expects an integer from 0 to 65536"),
+        (x.host("10.0.0.1", "").replace("<ports>", '<ports><extraports state="filtered" '
+                                        'count="-7"/>'), "<extraports count='-7'>"),
+        (x.host("10.0.0.1", "").replace("<ports>", '<ports><port protocol="tcp" portid="2&#10;'
+                                        '2"/>'), "<port portid='2\\n2'>"),
+    ],
+)  # fmt: skip
+def test_out_of_range_numbers_are_one_line_errors_naming_the_element(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    with pytest.raises(ParseError, match=r"bad\.xml: ") as caught:
+        read(x.write(tmp_path / "bad.xml", body))
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("down", [str(1 << 63), "-1", "many"])
+def test_out_of_range_run_statistics_are_errors(tmp_path: Path, down: str) -> None:
+    path = tmp_path / "stats.xml"
+    path.write_text((x.HEAD + x.TAIL).replace('down="0"', f'down="{down}"'), "utf-8")
+    with pytest.raises(ParseError, match=r"<hosts down='.*'>: expects an integer from 0 to "):
+        read(path)
+
+
+def test_an_absurd_version_from_a_banner_leaves_the_service_unversioned(tmp_path: Path) -> None:
+    """A hostile host sets its own version text: 4,400 digits crashed version matching."""
+    digits = "9" * 4400
+    service = SSH.replace('version="7.4p1" method="probed" conf="10"/>',
+                          f'version="{digits}" conf="10"><cpe>cpe:/a:openbsd:openssh:{digits}'
+                          "</cpe><cpe>cpe:/o:linux:linux_kernel</cpe></service>")  # fmt: skip
+    body = x.host("10.0.0.1", x.port(22, service)) + x.host("10.0.0.2", x.port(22, SSH))
+    hosts, reader = read(x.write(tmp_path / "long.xml", body))
+    first, second = (h.ports[0].service for h in hosts)
+    assert first is not None and second is not None
+    assert (first.product, first.version, first.cpes) == (
+        "OpenSSH",
+        "",
+        ("cpe:/o:linux:linux_kernel",),
+    )
+    assert second.version == "7.4p1"
+    (warning,) = reader.warnings
+    assert "1 service version(s) over 128 characters were ignored" in warning
+    assert "OpenSSH 99999999999999999999..." in warning and len(warning) < 300
+
+
 def test_merge_runs_spans_all_files() -> None:
     from brulee.core.ports import PortSet
     from brulee.core.scan import ScanRun
@@ -263,3 +324,31 @@ def test_corpus_interrupted_scan_keeps_the_completed_host() -> None:
 def test_corpus_hostile_and_malformed_files_are_refused(name: str, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         corpus(name)
+
+
+def test_one_hosts_ports_are_read_one_by_one(tmp_path: Path) -> None:
+    """A tarpit scanned with ``-p-`` lists every port of one host: 500,000 of them took 1.6 GB
+    (the whole ``<host>`` tree in memory) before the ports were streamed like hosts are."""
+    service = '<service name="http" product="tarpit" method="table" conf="3"/>'
+    path = tmp_path / "tarpit.xml"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(x.HEAD + '<host><status state="up" reason="syn-ack"/>'
+                  '<address addr="10.0.0.1" addrtype="ipv4"/><ports>'
+                  '<extraports state="filtered" count="3"/>')  # fmt: skip
+        for i in range(200_000):
+            out.write(x.port(i % 65535 + 1, service))
+        out.write("</ports></host>\n" + x.TAIL)
+    code = (
+        "import re, sys\nfrom pathlib import Path\n"
+        "from brulee.scan.nmapxml import NmapXmlReader\n"
+        "(host,) = NmapXmlReader(Path(sys.argv[1])).hosts()\n"
+        # This process's own peak (ru_maxrss would count the forking parent's memory too).
+        "peak = re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text())[1]\n"
+        "print(len(host.open_ports), host.filtered_ports, host.ports[-1].portid,"
+        " int(peak) // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, check=True, timeout=300)  # fmt: skip
+    ports, filtered, last, megabytes = map(int, done.stdout.split())
+    assert (ports, filtered, last) == (200_000, 3, 200_000 % 65535)
+    assert megabytes < 150, f"{megabytes} MB"

@@ -55,8 +55,9 @@ from brulee.history.tracking import Tracking
 from brulee.match.sources import DEFAULT_MAX_AGE, Freshness, open_matching
 from brulee.outputs import Sink, sink_from_url
 from brulee.report.interface import DEFAULT_FORMATS, FORMATS
-from brulee.scan.nmap import Job, check_user_args
+from brulee.scan.nmap import Job
 from brulee.scan.nmap import Progress as NmapProgress
+from brulee.scan.nmapargs import UNSAFE_FLAG, vet_user_args
 from brulee.scan.progress import Overall, Status, Tracker
 from brulee.scan.targets import (
     DEFAULT_MAX_SCOPE,
@@ -227,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
                       "(repeatable)")  # fmt: skip
     scan.add_argument("--nmap-args", default="", metavar='"ARGS"',
                       help='extra Nmap options, e.g. "-sU -p 53,161 -T4"')  # fmt: skip
+    scan.add_argument(
+        UNSAFE_FLAG,
+        action="store_true",
+        help="also pass --nmap-args that reach files, run scripts from paths or "
+        "send traffic outside the scope (hands Nmap to whoever writes the config)",
+    )
     scan.add_argument("--workers", type=positive, metavar="N",
                       help="Nmap processes to run in parallel (default: one per CPU, at most "
                       f"{MAX_AUTO_WORKERS}; 1 when --nmap-args sets timing)")  # fmt: skip
@@ -424,7 +431,10 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
             return pipeline.render_reports(
                 args.xml, args.formats, directory, matching=matching, tracking=_tracking(args)
             )
-    user_args = tuple(check_user_args(args.nmap_args))
+    vetted = vet_user_args(args.nmap_args, args.allow_unsafe_nmap_args)
+    for unsafe in vetted.unsafe:
+        log.warning("%s: passing %s to Nmap", UNSAFE_FLAG, unsafe)
+    user_args = vetted.words
     specs, excluded = _scope_specs(args)
     resolution = resolve([*specs, *excluded], ipv6="-6" in user_args)
     scope = build_scope(specs, excluded, args.max_scope, args.allow_large, resolution)

@@ -16,10 +16,12 @@ _NO_OUTPUT = (
 
 
 def _score(text: str | None) -> float | None:
+    """A CVSS score from 0 to 10; None (unscored) for anything else: junk, NaN, infinities."""
     try:
-        return float(text) if text else None
+        score = float(text) if text and len(text) <= 16 else None
     except ValueError:
         return None
+    return score if score is not None and 0.0 <= score <= 10.0 else None
 
 
 class VulnersSource(VulnerabilitySource):

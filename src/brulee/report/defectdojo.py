@@ -24,7 +24,6 @@ escaped (:func:`brulee.report.markdown.md_escape`), so a banner shows as literal
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from brulee.core.report import Report
 from brulee.core.suppression import Suppressed, Suppression, ip_address_of
 from brulee.core.vulnerability import Confidence, Severity, Vulnerability, cwe_numbers, established
 from brulee.report.interface import Renderer, report_file
+from brulee.report.jsontext import dump
 from brulee.report.markdown import md_escape, md_link
 from brulee.report.view.report import INCOMPLETE
 from brulee.report.view.services import STATUS_MEANING
@@ -171,11 +171,11 @@ class DefectDojoRenderer(Renderer):
             self._write(report, out)
 
     def _write(self, report: Report, out: IO[str]) -> None:
-        out.write(_dump(_head(report))[:-1] + ', "findings": [')
+        out.write(dump(_head(report))[:-1] + ', "findings": [')
         first = True
         for head, locations in _findings(report):
-            out.write(("\n  " if first else ",\n  ") + _dump(head)[:-1] + ', "endpoints": [')
-            out.write(", ".join(_dump(e) for e in map(endpoint, locations) if e) + "]}")
+            out.write(("\n  " if first else ",\n  ") + dump(head)[:-1] + ', "endpoints": [')
+            out.write(", ".join(dump(e) for e in map(endpoint, locations) if e) + "]}")
             first = False
         out.write("]}\n" if first else "\n]}\n")
 
@@ -302,7 +302,3 @@ def _not_checked(group: ServiceGroup, day: str | None) -> dict[str, Any]:
         "tags": ["brulee", "not-checked", group.status],
     }
     return data | ({"date": day} if day else {})
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -19,6 +18,7 @@ from brulee.core.scan import Shard
 from brulee.core.suppression import Applied, Suppression
 from brulee.core.vulnerability import VexNote, Vulnerability
 from brulee.report.interface import Renderer
+from brulee.report.jsontext import dump
 
 
 def vulnerability_dict(vuln: Vulnerability) -> dict[str, Any]:
@@ -341,14 +341,14 @@ class _Spill:
 
 def _head(out: IO[str], first: bool, item: dict[str, Any], key: str, indent: str) -> None:
     """A group's fields, up to its list of ``key``."""
-    out.write(("\n" if first else ",\n") + indent + _dump(item)[:-1] + f', "{key}": [')
+    out.write(("\n" if first else ",\n") + indent + dump(item)[:-1] + f', "{key}": [')
 
 
 def write_changes(out: IO[str], changes: Changes, indent: str = "  ") -> None:
     """The ``changes`` section (``schema/report.schema.json``): every changed finding, port
     and host, each group's locations streamed from the history store as they are written."""
     detail, rows = changes.detail, indent + "    "
-    head = _dump(changes_head(changes))
+    head = dump(changes_head(changes))
     out.write(head[:-1] + ', "findings": [')
     with tempfile.TemporaryDirectory(prefix="brulee-changes-") as directory:
         spill = _Spill(directory)
@@ -375,10 +375,6 @@ def write_changes(out: IO[str], changes: Changes, indent: str = "  ") -> None:
     out.write(("\n" + indent if changes.hosts else "") + "]}")
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _write_array(out: IO[str], items: Iterable[str], indent: str) -> None:
     """The items of a JSON array, one per line, and its closing bracket; written in chunks."""
     items = iter(items)
@@ -401,21 +397,21 @@ class JsonRenderer(Renderer):
     def render(self, report: Report, path: Path) -> None:
         with path.open("w", encoding="utf-8") as out:
             out.write("{\n")
-            out.write(f'  "schema_version": {_dump(SCHEMA_VERSION)},\n')
+            out.write(f'  "schema_version": {dump(SCHEMA_VERSION)},\n')
             out.write(
                 '  "generator": '
-                + _dump({"name": "brulee", "version": report.scan.tool_version})
+                + dump({"name": "brulee", "version": report.scan.tool_version})
                 + ",\n"
             )
             port_sets = {ports.text: n for n, ports in enumerate(report.spool.port_sets())}
-            out.write(f'  "scan": {_dump(scan_dict(report, port_sets))},\n')
-            out.write(f'  "summary": {_dump(summary_dict(report))},\n')
+            out.write(f'  "scan": {dump(scan_dict(report, port_sets))},\n')
+            out.write(f'  "summary": {dump(summary_dict(report))},\n')
             out.write('  "services": [')
             first = True
             for group in report.services:
                 out.write("\n    " if first else ",\n    ")
                 first = False
-                head = _dump(service_dict(group))
+                head = dump(service_dict(group))
                 out.write(head[:-1] + ', "locations": [')
                 _write_array(out, (location_json(loc) for loc in report.locations(group)), "      ")
                 out.write("}")
@@ -427,8 +423,8 @@ class JsonRenderer(Renderer):
                 out.write("null")
             out.write(",\n")
             suppressed = suppressed_dict(report.suppressed) if report.suppressed else None
-            out.write(f'  "suppressed": {_dump(suppressed)},\n')
+            out.write(f'  "suppressed": {dump(suppressed)},\n')
             out.write('  "hosts": [')
-            hosts = (_dump(host_dict(h, port_sets)) for h in report.hosts())
+            hosts = (dump(host_dict(h, port_sets)) for h in report.hosts())
             _write_array(out, hosts, "    ")
             out.write("\n}\n")

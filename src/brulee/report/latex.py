@@ -36,6 +36,9 @@ _SPECIAL = {
     '"': r"\textquotedbl{}",
     "'": r"\textquotesingle{}",
     "`": r"\textasciigrave{}",
+    # After a row break (``\\``) or an ``\item``, TeX would read ``[`` as an argument.
+    "[": "{[}",
+    "]": "{]}",
     "\t": " ",
     "\n": " ",
 }
@@ -80,14 +83,16 @@ def _piece(match: re.Match[str]) -> str:
 def tex_escape(value: object) -> str:
     """Literal text for any place in the document's body, long tokens allowed to break.
 
-    Handles ``\\ { } $ & # ^ _ % ~ < > | " ' `` ` ``, ligature-forming pairs, control characters
+    Handles ``\\ { } $ & # ^ _ % ~ < > | " ' `` ` ``, ``[ ]`` and a leading ``*`` (which a row
+    break would read as its own arguments), ligature-forming pairs, control characters
     and any non-ASCII character T1 cannot typeset (shown as ``[U+XXXX]``).
     """
     if isinstance(value, Raw):
         return value
     if isinstance(value, int | float):
         return str(value)
-    return _PIECES.sub(_piece, printable(value))
+    text = _PIECES.sub(_piece, printable(value))
+    return "{}" + text if text.startswith("*") else text
 
 
 def tex_url(url: str) -> Raw:

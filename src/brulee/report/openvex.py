@@ -23,7 +23,6 @@ for at least one, and there is nothing true to state.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -37,6 +36,7 @@ from brulee.core.suppression import Suppressed, Suppression, ip_address_of
 from brulee.core.vulnerability import VexStatus, Vulnerability, established
 from brulee.match.nvd import service_products
 from brulee.report.interface import Renderer, report_file
+from brulee.report.jsontext import dump
 from brulee.report.view.text import fixed_text, printable, safe_url
 
 CONTEXT = "https://openvex.dev/ns/v0.2.0"
@@ -196,7 +196,7 @@ class OpenVexRenderer(Renderer):
             self._write(report, out)
 
     def _write(self, report: Report, out: IO[str]) -> None:
-        out.write(_dump(document_head(report))[:-1] + ', "statements": [')
+        out.write(dump(document_head(report))[:-1] + ', "statements": [')
         first = True
         identifiers: dict[str, dict[str, str] | None] = {}
         for group, (vuln, decision, where) in statements(report):
@@ -207,7 +207,7 @@ class OpenVexRenderer(Renderer):
             if one is None:  # no location OpenVEX can name: no statement
                 continue
             head = {"vulnerability": _vulnerability(vuln), **decision}
-            out.write(("\n  " if first else ",\n  ") + _dump(head)[:-1] + ', "products": [')
+            out.write(("\n  " if first else ",\n  ") + dump(head)[:-1] + ', "products": [')
             out.write(one)
             for product in products:
                 out.write(", " + product)
@@ -224,8 +224,4 @@ def _products(where: Iterable[Location], identifiers: dict[str, str] | None) -> 
         product: dict[str, Any] = {"@id": iri}
         if identifiers:
             product["identifiers"] = identifiers
-        yield _dump(product)
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+        yield dump(product)

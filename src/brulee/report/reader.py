@@ -75,6 +75,17 @@ def _field(data: Any, key: str, kind: type[T]) -> T:
     return value
 
 
+def _bounded(data: Any, key: str, high: int) -> int:
+    """An integer from 0 to ``high`` (a port, a count): the report's schema says so."""
+    value = _field(data, key, int)
+    if isinstance(value, bool) or not 0 <= value <= high:
+        raise ReportFormatError(f"{key!r} is not an integer from 0 to {high}: {value!r:.30}")
+    return value
+
+
+MAX_COUNT = 1 << 48
+
+
 def _optional(data: Any, key: str, kind: type[T]) -> T | None:
     return None if _field(data, key, object) is None else _field(data, key, kind)
 
@@ -200,7 +211,7 @@ def read_location(raw: Any) -> Location:
     return Location(
         _field(raw, "address", str),
         _field(raw, "hostname", str),
-        _field(raw, "port", int),
+        _bounded(raw, "port", 65535),
         _field(raw, "protocol", str),
         _field(raw, "extrainfo", str) if "extrainfo" in raw else "",  # only when volatile
     )
@@ -216,14 +227,14 @@ def read_host(raw: Any) -> HostRecord:
         open_ports=tuple(
             OpenPort(
                 _field(p, "protocol", str),
-                _field(p, "port", int),
+                _bounded(p, "port", 65535),
                 _field(p, "state", str),
                 _field(p, "service", str),
             )
             for p in _field(raw, "open_ports", list)
         ),
-        closed_ports=_field(raw, "closed_ports", int),
-        filtered_ports=_field(raw, "filtered_ports", int),
+        closed_ports=_bounded(raw, "closed_ports", MAX_COUNT),
+        filtered_ports=_bounded(raw, "filtered_ports", MAX_COUNT),
     )
 
 
@@ -259,8 +270,8 @@ def read_part(raw: Any, source: str, tool_version: str) -> PartSummary:
         started=_text(raw, "started"),
         finished=_text(raw, "finished"),
         incomplete=outcome == "interrupted",
-        hosts_up=_field(raw, "hosts_up", int),
-        hosts_down=_field(raw, "hosts_down", int),
+        hosts_up=_bounded(raw, "hosts_up", MAX_COUNT),
+        hosts_down=_bounded(raw, "hosts_down", MAX_COUNT),
         errors=_strings(raw, "errors"),
         warnings=_strings(raw, "warnings"),
         nmap_version=_field(raw, "nmap_version", str),

@@ -21,7 +21,6 @@ ingest suppressed results as open alerts unless told otherwise, hence ``suppress
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _string
@@ -34,6 +33,7 @@ from brulee.core.report import Report
 from brulee.core.vulnerability import Severity, Status, Vulnerability, cwe_numbers, established
 from brulee.report.interface import Renderer, report_file
 from brulee.report.json import scan_dict, summary_dict, vex_note_dict, vulnerability_dict
+from brulee.report.jsontext import dump
 from brulee.report.view.report import INCOMPLETE
 from brulee.report.view.text import (
     cvss_text,
@@ -284,14 +284,14 @@ def _finding(group: ServiceGroup, vuln: Vulnerability, index: int) -> _Finding:
             "status": "accepted",
             "justification": printable(_justification(vuln)),
         }
-        tail = ', "suppressions": ' + _dump([suppression])
+        tail = ', "suppressions": ' + dump([suppression])
     head = {"ruleId": vuln.id, "ruleIndex": index, "level": level_of(vuln)}
     return _Finding(
         vuln_id=vuln.id,
         product=service.product or service.name,
-        head=_dump(head)[:-1],
+        head=dump(head)[:-1],
         message=(message_text(before), message_text(f". {_detail(vuln)}")),
-        properties=_dump(properties)[1:-1],
+        properties=dump(properties)[1:-1],
         tail=tail,
     )
 
@@ -320,10 +320,6 @@ def result_json(finding: _Finding, loc: Location) -> str:
     )
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 class SarifRenderer(Renderer):
     """One SARIF 2.1.0 log with one run. ``suppressed=False`` leaves out the CVEs the
     distribution fixed instead of writing them as suppressed results."""
@@ -339,8 +335,8 @@ class SarifRenderer(Renderer):
 
     def _write(self, report: Report, out: IO[str]) -> None:
         rules = collect_rules(report, self.suppressed)
-        head = _dump(run_dict(report, [rule for _, rule in rules.values()]))
-        out.write(f'{{\n  "$schema": {_dump(SARIF_SCHEMA)},\n  "version": "{SARIF_VERSION}",\n')
+        head = dump(run_dict(report, [rule for _, rule in rules.values()]))
+        out.write(f'{{\n  "$schema": {dump(SARIF_SCHEMA)},\n  "version": "{SARIF_VERSION}",\n')
         out.write('  "runs": [\n    ' + head[:-1] + ', "results": [')
         first = True
         for group in report.services:

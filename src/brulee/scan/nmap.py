@@ -1,25 +1,28 @@
-"""Run Nmap: argv lists (never a shell), refused options, parallel workers, progress.
+"""Run Nmap: argv lists (never a shell), parallel workers, progress.
 
-The user's ``--nmap-args`` reach Nmap unchanged except options that would break brulee (its
-output and input files) and bare words, which Nmap would read as extra targets outside the
-scope brulee checked. brulee's timing template goes before them (see tuning.py).
+The user's ``--nmap-args`` reach Nmap once vetted by nmapargs.py (an allow-list). brulee's
+timing template goes before them (see tuning.py).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import shlex
 import shutil
 import subprocess
 import threading
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from brulee.errors import NmapArgsError, NmapError
+from brulee.core.scan import Host
+from brulee.errors import NmapError
+from brulee.scan.nmapargs import takes_value
 from brulee.scan.progress import StatsReader, Status
 from brulee.scan.targets import Scope
 from brulee.scan.tuning import option_name, timing_args
@@ -31,72 +34,6 @@ INSTALL_HINT = (
     "RHEL/Fedora: dnf install nmap; macOS: brew install nmap), or run `make scan`, "
     "which installs it"
 )
-
-# Options brulee controls or that would read or write files behind its back.
-_REFUSED = {
-    "oX": "brulee writes the XML output itself (see -o)",
-    "oN": "brulee controls Nmap's output files (see -o)",
-    "oG": "brulee controls Nmap's output files (see -o)",
-    "oA": "brulee controls Nmap's output files (see -o)",
-    "oS": "brulee controls Nmap's output files (see -o)",
-    "oM": "brulee controls Nmap's output files (see -o)",
-    "oH": "brulee controls Nmap's output files (see -o)",
-    "append-output": "brulee controls Nmap's output files (see -o)",
-    "iL": "give target files to brulee with -iL so they are validated",
-    "iR": "random Internet targets are never scanned by brulee",
-    "resume": "resuming an earlier Nmap session bypasses brulee's targets and output",
-    "datadir": "a custom data directory could replace Nmap's probes and scripts",
-    "exclude": "use brulee's --exclude",
-    "excludefile": "use brulee's --exclude-file",
-    "h": "help output is not a scan",
-    "help": "help output is not a scan",
-    "V": "version output is not a scan",
-    "version": "version output is not a scan",
-}
-
-# Options that take their value as the next word (so that word is not a target).
-# fmt: off
-_TAKES_VALUE = frozenset(
-    {
-        "p", "e", "S", "D", "g", "b", "M", "T", "sI", "iL", "iR", "oX", "oN", "oG", "oA", "oS",
-        "oM", "oH", "exclude-ports", "top-ports", "port-ratio", "script", "script-args",
-        "script-args-file", "script-help", "script-timeout", "host-timeout", "scan-delay",
-        "max-scan-delay", "min-rate", "max-rate", "max-retries", "min-rtt-timeout",
-        "max-rtt-timeout", "initial-rtt-timeout", "min-hostgroup", "max-hostgroup",
-        "min-parallelism", "max-parallelism", "version-intensity", "ttl", "data", "data-string",
-        "data-length", "ip-options", "mtu", "spoof-mac", "proxies", "source-port", "dns-servers",
-        "servicedb", "versiondb", "stats-every", "scanflags", "exclude", "excludefile", "datadir",
-        "resume", "stylesheet", "max-os-tries",
-    }
-)
-# fmt: on
-
-
-def check_user_args(text: str) -> list[str]:
-    """Split ``--nmap-args`` like a shell would (without running one) and vet each word."""
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise NmapArgsError(f"cannot parse --nmap-args {text!r}: {exc}") from exc
-    expect_value = False
-    for word in words:
-        name = option_name(word)
-        if expect_value:  # the value of the previous option, whatever it looks like
-            expect_value = False
-            continue
-        if name is None:
-            raise NmapArgsError(
-                f"--nmap-args: unexpected word {word!r}: Nmap would scan it as a target; "
-                "give targets to brulee so they are validated and scoped"
-            )
-        for refused, why in _REFUSED.items():
-            if name == refused or (len(name) >= 4 and refused.startswith(name)):
-                raise NmapArgsError(f"--nmap-args: {word} is refused: {why}")
-        if name.startswith("o") and len(name) <= 2:
-            raise NmapArgsError(f"--nmap-args: {word} is refused: brulee controls output files")
-        expect_value = "=" not in word and name in _TAKES_VALUE
-    return words
-
 
 _DEFAULT_INTENSITY = "version-intensity=7"
 _SHORTHANDS = {
@@ -125,7 +62,7 @@ def detection_options(command: str) -> str:
             value = word.split("=", 1)[1] if "=" in word else next(words, "")
             names = value.split(",") if name == "script" else [value]
             found.update(f"{name}={v}" for v in names if v)
-        elif name in _TAKES_VALUE and "=" not in word:
+        elif "=" not in word and takes_value(word):
             next(words, None)
     return " ".join(sorted(found - {_DEFAULT_INTENSITY}))
 
@@ -210,6 +147,49 @@ def _drain(stream: IO[bytes] | None, kept: bytearray) -> None:
     for line in stream or ():
         if len(kept) < STDERR_KEPT:
             kept += line[: STDERR_KEPT - len(kept)]
+
+
+class ScopeFilter:
+    """Whether a host of Nmap's results belongs to the scope brulee validated: its address is
+    in the scope's intervals or is one of its scoped IPv6 addresses (zone dropped, as Nmap
+    writes it). Hosts an option or a script added (``--script-args newtargets``, with
+    ``--allow-unsafe-nmap-args``) are not."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._intervals = {
+            version: sorted((iv.first, iv.last) for iv in scope.intervals if iv.version == version)
+            for version in (4, 6)
+        }
+        self._scoped = {address.split("%", 1)[0].lower() for address in scope.scoped}
+        self.dropped = 0
+        self._shown: list[str] = []
+
+    def __call__(self, host: Host) -> bool:
+        if host.address.lower() in self._scoped:
+            return True
+        try:
+            address = ipaddress.ip_address(host.address)
+        except ValueError:
+            address = None
+        if address is not None:
+            intervals = self._intervals[address.version]
+            at = bisect_right(intervals, (int(address), 1 << 129)) - 1
+            if at >= 0 and intervals[at][0] <= int(address) <= intervals[at][1]:
+                return True
+        self.dropped += 1
+        if len(self._shown) < 5:
+            self._shown.append(host.address)
+        return False
+
+    def warning(self) -> str:
+        """'' when no host was dropped, else what was dropped, for the report and the log."""
+        if not self.dropped:
+            return ""
+        shown = ", ".join(self._shown) + (" ..." if self.dropped > 5 else "")
+        return (
+            f"{self.dropped} host(s) outside the scope were dropped from Nmap's results "
+            f"({shown}): an Nmap option or script added them"
+        )
 
 
 Progress = Callable[[int, Status], None]

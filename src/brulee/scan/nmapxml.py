@@ -1,13 +1,20 @@
-"""Hardened streaming parser for Nmap XML: one ``Host`` at a time, flat memory.
+"""Hardened streaming parser for Nmap XML: one ``Host`` at a time, its ports one at a time.
 
 The XML is attacker-influenced (banners, hostnames, and whole files handed to ``brulee
 report``): entities are never resolved, DTDs never loaded, nothing is fetched from the network,
 and any entity declaration or external DTD is refused outright. A file cut off mid-scan (Nmap
 killed) yields the hosts completed so far and marks the run incomplete.
+
+Every number Nmap writes is checked against its range (a port 0-65535, a confidence 0-10, a
+count): one out of range is a ParseError naming the element (the file is not Nmap's own work).
+A service version is text from a banner, so any host can make it absurd: a version (or CPE) over
+``MAX_VERSION`` characters is ignored, the service is then unversioned, and the reader says so
+in ``warnings``.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,7 +29,25 @@ from brulee.util.xmlsafe import Element, forget, pull_parser, refusal
 
 _CHUNK = 1 << 16
 _CACHE_LIMIT = 4096
-_TAGS = ("nmaprun", "scaninfo", "host", "finished", "hosts")
+MAX_VERSION = 128
+"""Longest service version kept (Nmap's are a few dozen characters; a CPE may add 64)."""
+MAX_COUNT = 1 << 48
+"""Largest host or port count accepted (far above any scope brulee scans)."""
+
+
+def _bounded(elem: Element, attr: str, high: int) -> int:
+    """An attribute that must be an integer from 0 to ``high`` (0 when absent); ValueError
+    naming the element otherwise."""
+    text = elem.get(attr)
+    if not text:
+        return 0
+    if len(text) > 20 or not text.isascii() or not text.isdigit() or int(text) > high:
+        shown = text if len(text) <= 24 else text[:20] + "..."
+        raise ValueError(f"<{elem.tag} {attr}={shown!r}>: expects an integer from 0 to {high}")
+    return int(text)
+
+
+_TAGS = ("nmaprun", "scaninfo", "host", "port", "extraports", "finished", "hosts")
 
 
 def _items(parent: Element) -> tuple[ScriptElem | ScriptTable, ...]:
@@ -49,6 +74,8 @@ class _Interner:
     def __init__(self) -> None:
         self._scripts: dict[tuple[str, str, str], ScriptResult] = {}
         self._services: dict[tuple[object, ...], Service] = {}
+        self.long_versions: list[str] = []
+        """Distinct service versions ignored for their length (shortened for display)."""
 
     def script(self, elem: Element) -> ScriptResult:
         key = (elem.get("id", ""), elem.get("output", ""), str(_TEXT(elem)))
@@ -67,17 +94,21 @@ class _Interner:
             if len(self._services) >= _CACHE_LIMIT:
                 self._services.clear()
             get = elem.get
+            version = get("version", "")
+            if len(version) > MAX_VERSION or any(len(c) > 2 * MAX_VERSION for c in cpes):
+                self.long_versions.append(f"{get('product', '')} {version[:20]}...".strip())
+                version, cpes = "", tuple(c for c in cpes if len(c) <= 2 * MAX_VERSION)
             found = self._services[key] = Service(
                 name=get("name", ""),
                 product=get("product", ""),
-                version=get("version", ""),
+                version=version,
                 extrainfo=get("extrainfo", ""),
                 ostype=get("ostype", ""),
                 hostname=get("hostname", ""),
                 devicetype=get("devicetype", ""),
                 tunnel=get("tunnel", ""),
                 method=get("method", ""),
-                conf=int(get("conf", "0") or 0),
+                conf=_bounded(elem, "conf", 10),
                 cpes=cpes,
             )
         return found
@@ -91,11 +122,38 @@ def _iso(epoch: str | None) -> str:
         return ""
 
 
-def _int(text: str | None) -> int:
-    try:
-        return int(text or 0)
-    except ValueError:
-        return 0
+class _Ports:
+    """The ports of the host being read, parsed one by one as each ends (one host of a tarpit
+    scanned with ``-p-`` lists them all), and its closed and filtered ports counted."""
+
+    def __init__(self) -> None:
+        self.ports: list[Port] = []
+        self.closed = self.filtered = 0
+
+    def add(self, port: Port) -> None:
+        self.ports.append(port)
+        # A few closed or filtered ports are listed one by one, not summed up.
+        self.closed += port.state == "closed"
+        self.filtered += port.state in ("filtered", "closed|filtered")
+
+    def summed(self, elem: Element) -> None:
+        state, count = elem.get("state", ""), _bounded(elem, "count", 65536)
+        if state == "closed":
+            self.closed += count
+        elif "filtered" in state:
+            self.filtered += count
+
+
+def _address(host: Element) -> tuple[str, str, str]:
+    """A ``<host>``'s address, its type, and its MAC address ('' when absent)."""
+    address, addrtype, mac = "", "ipv4", ""
+    for addr in host.iterfind("address"):
+        kind = addr.get("addrtype", "")
+        if kind == "mac":
+            mac = addr.get("addr", "")
+        elif not address:
+            address, addrtype = addr.get("addr", ""), kind
+    return address, addrtype, mac
 
 
 class NmapXmlReader:
@@ -108,6 +166,18 @@ class NmapXmlReader:
 
     def _fail(self, why: str) -> ParseError:
         return ParseError(f"{self.path}: {why}")
+
+    @property
+    def warnings(self) -> list[str]:
+        """What was ignored in the hosts read so far, for the report."""
+        ignored = self._interner.long_versions
+        if not ignored:
+            return []
+        shown = ", ".join(ignored[:3]) + (" ..." if len(ignored) > 3 else "")
+        return [
+            f"{self.path}: {len(ignored)} service version(s) over {MAX_VERSION} characters were "
+            f"ignored, those services are unversioned ({shown})"
+        ]
 
     def _events(self) -> Iterator[tuple[str, Element]]:
         parser = pull_parser(("start", "end"), _TAGS)
@@ -153,6 +223,7 @@ class NmapXmlReader:
         """
         seen_root = False
         counted = {"up": 0, "down": 0}
+        ports = _Ports()
         for event, elem in self._events():
             tag = elem.tag
             if event == "start":
@@ -166,10 +237,13 @@ class NmapXmlReader:
                         started=_iso(elem.get("start")),
                     )
                 continue
-            if tag == "host":
-                host = self._host(elem)
+            if tag in ("port", "extraports"):
+                self._port_event(elem, ports)
+            elif tag == "host":
+                host = self._host(elem, ports)
                 counted[host.status] = counted.get(host.status, 0) + 1
                 forget(elem)
+                ports = _Ports()
                 yield host
             elif tag == "scaninfo":
                 self._scaninfo(elem)
@@ -184,9 +258,11 @@ class NmapXmlReader:
                     failed=self.run.failed or failed,
                 )
             elif tag == "hosts":
-                self.run = replace(
-                    self.run, hosts_up=_int(elem.get("up")), hosts_down=_int(elem.get("down"))
-                )
+                try:
+                    up, down = _bounded(elem, "up", MAX_COUNT), _bounded(elem, "down", MAX_COUNT)
+                except ValueError as exc:
+                    raise self._fail(str(exc)) from exc
+                self.run = replace(self.run, hosts_up=up, hosts_down=down)
         if not seen_root:
             raise self._fail("no <nmaprun> element: not an Nmap XML file")
         if self.run.incomplete:
@@ -200,33 +276,24 @@ class NmapXmlReader:
             raise self._fail(f"<scaninfo>: {exc}") from exc
         self.run = replace(self.run, ports=self.run.ports | ports)
 
-    def _host(self, elem: Element) -> Host:
-        address, addrtype, mac = "", "ipv4", ""
-        for addr in elem.iterfind("address"):
-            kind = addr.get("addrtype", "")
-            if kind == "mac":
-                mac = addr.get("addr", "")
-            elif not address:
-                address, addrtype = addr.get("addr", ""), kind
+    def _port_event(self, elem: Element, ports: _Ports) -> None:
+        """A ``<port>`` or ``<extraports>`` of a host's ``<ports>``, read and freed at once."""
+        parent = elem.getparent()
+        host = parent.getparent() if parent is not None else None
+        if host is None or parent is None or (parent.tag, host.tag) != ("ports", "host"):
+            return
+        try:
+            if elem.tag == "port":
+                ports.add(self._port(elem))
+            else:
+                ports.summed(elem)
+        except ValueError as exc:
+            raise self._fail(f"host {_address(host)[0][:64]!r}: {exc}") from exc
+        forget(elem)
+
+    def _host(self, elem: Element, ports: _Ports) -> Host:
+        address, addrtype, mac = _address(elem)
         status = elem.find("status")
-        ports: list[Port] = []
-        closed = filtered = 0
-        ports_elem = elem.find("ports")
-        if ports_elem is not None:
-            for child in ports_elem:
-                if child.tag == "port":
-                    port = self._port(child)
-                    ports.append(port)
-                    # A few closed or filtered ports are listed one by one, not summed up.
-                    closed += port.state == "closed"
-                    filtered += port.state in ("filtered", "closed|filtered")
-                elif child.tag == "extraports":
-                    state = child.get("state", "")
-                    count = _int(child.get("count"))
-                    if state == "closed":
-                        closed += count
-                    elif "filtered" in state:
-                        filtered += count
         return Host(
             address=address,
             addrtype=addrtype,
@@ -235,9 +302,9 @@ class NmapXmlReader:
             hostnames=tuple(
                 dict.fromkeys(h.get("name", "") for h in elem.iterfind("hostnames/hostname"))
             ),
-            ports=tuple(ports),
-            closed_ports=closed,
-            filtered_ports=filtered,
+            ports=tuple(ports.ports),
+            closed_ports=ports.closed,
+            filtered_ports=ports.filtered,
             timed_out=elem.get("timedout") == "true",
             mac=mac,
             os_matches=tuple(m.get("name", "") for m in elem.iterfind("os/osmatch")),
@@ -247,11 +314,11 @@ class NmapXmlReader:
     def _port(self, elem: Element) -> Port:
         state = elem.find("state")
         service = elem.find("service")
-        return Port(
-            protocol=elem.get("protocol", ""),
-            portid=_int(elem.get("portid")),
-            state=state.get("state", "") if state is not None else "",
-            reason=state.get("reason", "") if state is not None else "",
+        return Port(  # the same few words on every port: one string each
+            protocol=sys.intern(elem.get("protocol", "")),
+            portid=_bounded(elem, "portid", 65535),
+            state=sys.intern(state.get("state", "") if state is not None else ""),
+            reason=sys.intern(state.get("reason", "") if state is not None else ""),
             service=self._interner.service(service) if service is not None else None,
             scripts=tuple(self._interner.script(s) for s in elem.iterfind("script")),
         )
