@@ -22,7 +22,7 @@ from brulee.scan.nmap import (
 )
 from brulee.scan.nmapxml import NmapXmlReader
 from brulee.scan.progress import Status
-from brulee.scan.targets import build_scope, parse_list
+from brulee.scan.targets import Resolution, build_scope, parse_list
 from tests.conftest import needs_nmap
 
 
@@ -44,9 +44,11 @@ def test_detection_options_are_those_that_change_what_is_seen(command: str, opti
 
 
 def test_scope_filter_keeps_the_validated_scope_only() -> None:
+    targets = parse_list(["10.0.0.0/30", "10.0.1.9", "fd00::1", "fe80::1%eth0", "Web.Example"], "t")
     scope = build_scope(
-        parse_list(["10.0.0.0/30", "10.0.1.9", "fd00::1", "Web.Example"], "t"),
+        targets,
         parse_list(["10.0.0.2"], "x"),
+        resolution=Resolution(addresses=(("web.example", ("192.0.2.7",)),)),
     )
     keep = ScopeFilter(scope)
     kept = [
@@ -55,11 +57,13 @@ def test_scope_filter_keeps_the_validated_scope_only() -> None:
         if keep(Host(address=a))
     ]
     assert kept == ["10.0.0.1", "10.0.0.3", "10.0.1.9", "fd00::1"]
-    assert keep(Host(address="192.0.2.7", hostnames=("web.example.",)))  # a scope hostname
+    assert keep(Host(address="192.0.2.7"))  # the address the scope's hostname resolved to
+    assert keep(Host(address="fe80::1"))  # a scoped address, as Nmap writes it (no zone)
+    assert not keep(Host(address="192.0.2.8", hostnames=("web.example",)))  # names prove nothing
     assert not keep(Host(address="not-an-address"))
-    assert keep.dropped == 4
-    assert keep.warning().startswith("4 host(s) outside the scope were dropped")
-    assert "10.0.0.2, 10.0.0.4, ::1, not-an-address" in keep.warning()
+    assert keep.dropped == 5
+    assert keep.warning().startswith("5 host(s) outside the scope were dropped")
+    assert "10.0.0.2, 10.0.0.4, ::1, 192.0.2.8, not-an-address" in keep.warning()
     assert ScopeFilter(scope).warning() == ""
 
 
