@@ -25,6 +25,7 @@ from brulee import __version__, pipeline
 from brulee.cli.db import add_db_parser, run_db
 from brulee.cli.explain import add_explain_parser, run_explain
 from brulee.cli.history import add_history_parsers, run_history
+from brulee.cli.streams import STDIO, resolve_output, stdin_targets, stdin_xml
 from brulee.core.scan import Shard
 from brulee.errors import (
     EXIT_FINDINGS,
@@ -166,8 +167,9 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
 
 def _output_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", metavar="DIR|s3://B/P|gs://B/P",
-        help="directory or bucket prefix for report.<ext> and nmap/ (default: reports/<time>/)",
+        "-o", "--output", metavar="DIR|FILE.EXT|-|s3://B/P|gs://B/P",
+        help="directory or bucket prefix for report.<ext> and nmap/ (default: reports/<time>/); "
+        "with one format, FILE.EXT for that one file, - for standard output",
     )  # fmt: skip
     parser.add_argument(
         "--endpoint-url", metavar="URL",
@@ -189,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("targets", nargs="*", metavar="TARGET",
                       help="IP, CIDR, range (10.0.0.1-20) or hostname")  # fmt: skip
     scan.add_argument("-iL", dest="target_files", action="append", type=Path, default=[],
-                      metavar="FILE", help="one target per line, # comments")  # fmt: skip
+                      metavar="FILE",
+                      help="one target per line, # comments; - reads standard input")  # fmt: skip
     scan.add_argument("--exclude", action="append", default=[], metavar="SPEC,...",
                       help="targets to leave out (comma list)")  # fmt: skip
     scan.add_argument("--exclude-file", action="append", type=Path, default=[], metavar="FILE")
@@ -222,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_args(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
-    report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML")
+    report.add_argument("xml", nargs="+", metavar="NMAP_XML",
+                        help="Nmap XML file (-oX); - reads standard input")  # fmt: skip
     report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(report)
     _db_arg(report)
@@ -291,7 +295,7 @@ class ScanProgress:
 def _scope_specs(args: argparse.Namespace) -> tuple[list[Spec], list[Spec]]:
     specs = parse_list(args.targets, "target")
     for path in args.target_files:
-        specs += read_target_file(path)
+        specs += stdin_targets() if str(path) == STDIO else read_target_file(path)
     excluded = parse_list(args.exclude, "--exclude")
     for path in args.exclude_file:
         excluded += read_target_file(path)
@@ -317,20 +321,22 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         return run_explain(args)
     if args.command in ("history", "diff", "suppress"):
         return run_history(args)
-    sink = sink_from_url(args.output, endpoint_url=args.endpoint_url) if args.output else None
-    if args.output and sink is None:
-        directory = Path(args.output)
-    else:  # the default, or the local copy of what goes to a bucket (kept if the upload fails)
-        directory = pipeline.default_output_dir(utc_now())
+    output = resolve_output(
+        args.output, args.formats, chosen=args.formats is not DEFAULT_FORMATS,
+        default=pipeline.default_output_dir(utc_now()), endpoint_url=args.endpoint_url,
+    )  # fmt: skip
+    args.formats = output.formats
+    directory, sink = output.directory, output.sink
     try:
         written = _produce(args, console, directory)
-    except BruleeError:
+    except (BruleeError, KeyboardInterrupt):
         if sink is not None and directory.exists():
             _publish(sink, directory, console)  # partial results still reach the bucket
+        output.salvage()
         raise
     if sink is not None:
         _publish(sink, directory, console)
-    return _summarise(args, console, written)
+    return _summarise(args, console, output.deliver(written))
 
 
 def _merge_source(url: str, endpoint_url: str | None) -> ReportSource:
@@ -350,9 +356,12 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
             log.warning(warning)
         return merged.written
     if args.command == "report":
+        if args.xml.count(STDIO) > 1:
+            raise UsageError("standard input (-) can be read only once")
+        xml = [stdin_xml(directory) if path == STDIO else Path(path) for path in args.xml]
         with open_matching(args.db, _freshness(args)) as matching:
             return pipeline.render_reports(
-                args.xml, args.formats, directory, matching=matching, tracking=_tracking(args)
+                xml, args.formats, directory, matching=matching, tracking=_tracking(args)
             )
     user_args = tuple(check_user_args(args.nmap_args))
     specs, excluded = _scope_specs(args)
