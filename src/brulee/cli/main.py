@@ -25,6 +25,7 @@ from brulee import __version__, pipeline
 from brulee.cli.db import add_db_parser, run_db
 from brulee.cli.explain import add_explain_parser, run_explain
 from brulee.cli.history import add_history_parsers, run_history
+from brulee.cli.progress import Activity, add_no_progress, progress_wanted
 from brulee.cli.streams import STDIO, resolve_output, stdin_targets, stdin_xml
 from brulee.core.scan import Shard
 from brulee.errors import (
@@ -216,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="scan only the I-th of N balanced slices of the targets")  # fmt: skip
     scan.add_argument("--site", default="", metavar="NAME",
                       help="where this scan runs (shown when reports are merged)")  # fmt: skip
-    scan.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(scan)
     scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(scan)
     _db_arg(scan)
@@ -241,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="directory (each report.json in it) or bucket prefix")  # fmt: skip
     merge.add_argument("--expect-shards", type=positive, metavar="N",
                        help="shards per site (default: what the reports say)")  # fmt: skip
+    add_no_progress(merge)
     merge.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(merge)
     _gate_args(merge)
@@ -348,10 +350,11 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
     """Run ``scan``, ``report`` or ``merge``, writing every format into ``directory``."""
     if args.command == "merge":
         sources = [_merge_source(url, args.endpoint_url) for url in args.sources]
-        merged = pipeline.merge_reports(
-            sources, args.formats, directory, expected_shards=args.expect_shards,
-            tracking=_tracking(args),
-        )  # fmt: skip
+        with Activity(console, progress_wanted(args, console)) as activity:
+            merged = pipeline.merge_reports(
+                sources, args.formats, directory, expected_shards=args.expect_shards,
+                tracking=_tracking(args), progress=activity,
+            )  # fmt: skip
         for warning in merged.coverage:
             log.warning(warning)
         return merged.written
@@ -379,7 +382,7 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
         tracking=_tracking(args),
     )
     with open_matching(args.db, _freshness(args)) as matching:
-        progress = ScanProgress(console, not args.no_progress and console.is_terminal)
+        progress = ScanProgress(console, progress_wanted(args, console))
         try:
             return pipeline.scan(request, progress, matching)
         finally:
