@@ -47,7 +47,7 @@ def test_report_is_valid_and_grouped(tmp_path: Path) -> None:
         x.host("10.0.0.2", x.port(80, WEB, scripts)),
         x.host("10.0.0.1", x.port(8080, WEB)),
     )
-    assert data["schema_version"] == "2.0"
+    assert data["schema_version"] == "2.1"
     (service,) = data["services"]
     assert service["status"] == "vulnerable"
     assert [v["id"] for v in service["vulnerabilities"]] == ["CVE-2021-42013", "CVE-2021-41773"]

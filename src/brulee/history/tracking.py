@@ -109,7 +109,7 @@ def _track(
     changes = store.compare(base.scan, current, base.notes) if base.scan else None
     kept = Suppressions.from_entries(entry for _, entry in store.suppressions())
     suppressions = kept + tracking.suppressions if tracking.suppressions else kept
-    report = replace(report, history_id=scan_id)
+    report = replace(report, history_id=scan_id, trend=store.trend(current))
     if base.scan is None and base.notes:  # why there is nothing to compare with
         report = replace(report, scan=replace(report.scan, warnings=(
             *base.notes, *report.scan.warnings)))  # fmt: skip
