@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import lxml.html
 import pytest
@@ -82,7 +83,8 @@ def test_renders_as_literal_text_in_every_block(text: str, where: str) -> None:
     parser = MarkdownIt("commonmark").enable("table").enable("strikethrough")
     html = parser.render(where.format(md_escape(text)))
     doc = lxml.html.fromstring(f"<div>{html}</div>")
-    (leaf,) = doc.xpath("//h1 | //li | //blockquote/p | ./p | //td")
+    found = doc.xpath("//h1 | //li | //blockquote/p | ./p | //td")
+    (leaf,) = cast("list[lxml.html.HtmlElement]", found)
     assert leaf.text_content() == text.strip()
     assert len(leaf) == 0  # no element inside: no link, image, emphasis, code or HTML
 
