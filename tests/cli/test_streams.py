@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +152,20 @@ def test_scan_il_dash_reads_targets_from_stdin(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.decode().strip().startswith("brulee: error: <stdin>:2: refused target")
     assert not (tmp_path / "o").exists()
+
+
+def test_stdin_from_a_terminal_is_refused(tmp_path: Path, xml: Path) -> None:
+    """Nothing piped (standard input is a terminal): an error, not a wait for typing."""
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run(
+            [BRULEE, "report", "-", "-o", str(tmp_path / "o")], stdin=slave,
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "brulee: error: - reads the Nmap XML from standard input, but nothing is piped into brulee"
+    )

@@ -145,9 +145,19 @@ def _one_format(formats: tuple[str, ...], chosen: bool, fallback: str, what: str
     return (formats[0],)
 
 
+def _stdin(stream: BinaryIO | None, what: str) -> BinaryIO:
+    """``stream``, else standard input; UsageError when that is a terminal (nothing was piped:
+    brulee would wait for typing)."""
+    if stream is not None:
+        return stream
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(f"- reads {what} from standard input, but nothing is piped into brulee")
+    return sys.stdin.buffer
+
+
 def read_stdin(limit: int, what: str, stream: BinaryIO | None = None) -> bytes:
     """All of standard input (``stream``), at most ``limit`` bytes; UsageError beyond that."""
-    data = (stream or sys.stdin.buffer).read(limit + 1)
+    data = _stdin(stream, what).read(limit + 1)
     if len(data) > limit:
         raise UsageError(f"{what} on standard input is larger than {limit} bytes")
     return data
@@ -167,7 +177,7 @@ def stdin_xml(directory: Path, stream: BinaryIO | None = None, limit: int = MAX_
     """``brulee report -``: the Nmap XML on standard input, kept as ``directory/nmap/stdin.xml``
     (the raw XML beside the reports, as a scan keeps it)."""
     target = make_output_dir(directory / "nmap") / "stdin.xml"
-    source = stream or sys.stdin.buffer
+    source = _stdin(stream, "the Nmap XML")
     written = 0
     try:
         with target.open("wb") as out:
