@@ -422,7 +422,7 @@ def _corrupt(edit: Callable[[Json], Any]) -> Callable[[str], str]:
         (lambda t: "[1, 2]", "the document is not an object"),
         (lambda t: '{"name": "x"}', "not a brulee report: unexpected key 'name'"),
         (_corrupt(lambda d: d.update(schema_version="3.0")),
-         "schema_version '3.0' is not supported (expected one of 1.0, 1.1, 2.0)"),
+         "schema_version '3.0' is not supported (expected one of 1.0, 1.1, 2.0, 2.1)"),
         (_corrupt(lambda d: d["scan"].pop("hosts_up")), "'hosts_up' is missing"),
         (_corrupt(lambda d: d.pop("hosts")), "not a brulee report (hosts missing)"),
         (_corrupt(lambda d: d["generator"].update(name="other")),
