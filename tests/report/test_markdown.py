@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -21,6 +22,7 @@ from tests.report.conftest import (
     NO_STRETCH_ADVISORY,
     REMEDIATION,
     TRAVERSAL,
+    TREND,
     UBUNTU_EVIDENCE,
 )
 
@@ -268,3 +270,16 @@ def test_summary_backport_totals_and_legend(markdown: Path) -> None:
     legend = doc.xpath("//li[strong/text()='Confidence']")[0].text_content()
     assert "UNVERIFIED BACKPORT: kept but uncertain" in legend
     assert doc.xpath("//li/strong[text()='Distribution']")
+
+
+def test_trend_table(report: Report, tmp_path: Path) -> None:
+    path = tmp_path / "trended.md"
+    MarkdownRenderer().render(replace(report, trend=TREND), path)
+    doc = _to_html(path)
+    (table,) = doc.xpath("//h2[text()='Trend']/following-sibling::table[1]")
+    assert table.xpath("./thead/tr/th/text()") == [
+        "Scan", "Date", "Critical", "High", "Medium", "Low", "Unscored", "Open", "New", "Fixed",
+    ]  # fmt: skip
+    assert _rows(table)[2] == ["#13", "2026-11-15T08:00:00+00:00", "0", "3", "5", "0", "0", "8",
+                               "0", "6"]  # fmt: skip
+    assert "11 then 8 now; this scan 0 new, 6 fixed." in doc.text_content()
