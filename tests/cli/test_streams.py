@@ -15,6 +15,7 @@ import pytest
 from brulee.cli.main import main
 from brulee.cli.streams import read_stdin, stdin_targets, stdin_xml
 from brulee.errors import TargetError, UsageError
+from brulee.history.store import open_store
 from tests import xmlsnippets as x
 from tests.cli.test_main import SSH, one_line_error
 
@@ -169,3 +170,13 @@ def test_stdin_from_a_terminal_is_refused(tmp_path: Path, xml: Path) -> None:
     assert done.stderr.strip() == (
         "brulee: error: - reads the Nmap XML from standard input, but nothing is piped into brulee"
     )
+
+
+def test_the_history_records_the_file_not_the_scratch(tmp_path: Path, xml: Path) -> None:
+    store = str(tmp_path / "h.sqlite")
+    out = tmp_path / "out.json"
+    assert main(["report", str(xml), "-o", str(out), "--history", store]) == 0
+    assert main(["report", str(xml), "-o", str(tmp_path / "dir"), "--history", store]) == 0
+    with open_store(store) as history:
+        second, first = history.list_scans()
+    assert (first.location, second.location) == (str(out), str(tmp_path / "dir"))

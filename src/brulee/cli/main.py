@@ -145,6 +145,7 @@ def _tracking(args: argparse.Namespace) -> Tracking:
         history=args.history,
         suppressions=suppressions,
         notify=tuple(args.notify),
+        location=args.location,
     )
 
 
@@ -327,7 +328,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         args.output, args.formats, chosen=args.formats is not DEFAULT_FORMATS,
         default=pipeline.default_output_dir(utc_now()), endpoint_url=args.endpoint_url,
     )  # fmt: skip
-    args.formats = output.formats
+    args.formats, args.location = output.formats, output.location
     directory, sink = output.directory, output.sink
     try:
         written = _produce(args, console, directory)

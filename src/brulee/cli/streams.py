@@ -63,6 +63,12 @@ class Output:
     def scratch(self) -> bool:
         return self.stdout or self.file is not None
 
+    @property
+    def location(self) -> str:
+        """Where the history says the reports went: the file, standard output, or '' (the
+        directory)."""
+        return str(self.file or (STDOUT_NAME if self.stdout else ""))
+
     def deliver(self, written: Written, out: BinaryIO | None = None) -> Written:
         """Move the one report to its file or copy it to standard output (``out``), then remove
         the scratch directory; ``written`` as the user sees it. A no-op for a directory."""
