@@ -180,3 +180,11 @@ def test_the_history_records_the_file_not_the_scratch(tmp_path: Path, xml: Path)
     with open_store(store) as history:
         second, first = history.list_scans()
     assert (first.location, second.location) == (str(out), str(tmp_path / "dir"))
+
+
+def test_a_failure_leaves_no_empty_scratch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(tmp_path / "nope.xml"), "-o", str(tmp_path / "out.json")]) == 2
+    assert "cannot read" in one_line_error(capsys.readouterr().err)
+    assert _leftovers(tmp_path) == []

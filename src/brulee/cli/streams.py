@@ -80,10 +80,15 @@ class Output:
 
     def salvage(self, out: BinaryIO | None = None) -> None:
         """After a failure: deliver the one report if it was written (partial results are data);
-        the scratch directory stays, with the raw Nmap XML the error may point to."""
-        if self.scratch:
-            self._send(out)
+        the scratch directory stays if anything is left in it (the raw Nmap XML the error may
+        point to), named in a warning."""
+        if not self.scratch:
+            return
+        self._send(out)
+        if any(self.directory.iterdir()):
             log.warning("working files kept in %s", self.directory)
+        else:  # refused before anything was written
+            self.directory.rmdir()
 
     def _send(self, out: BinaryIO | None) -> Path | None:
         (fmt,) = self.formats
