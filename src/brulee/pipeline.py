@@ -377,16 +377,18 @@ def merge_reports(
     expected_shards: int | None = None,
     now: datetime | None = None,
     tracking: Tracking = NO_TRACKING,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Merged:
     """Read every report of every source and write one report per format to ``directory``.
 
     A previous merge's output in ``directory`` is not read back. Raises ParseError naming the
     first source that is unreadable or not a brulee report, UsageError when there is nothing to
-    merge, ReportError when a format cannot be written.
+    merge, ReportError when a format cannot be written. ``progress``: see ``merged_report``.
     """
     with merged_report(
-        sources, expected_shards=expected_shards, exclude=directory / REPORT_NAME, now=now
-    ) as (report, coverage):
+        sources, expected_shards=expected_shards, exclude=directory / REPORT_NAME, now=now,
+        progress=progress,
+    ) as (report, coverage):  # fmt: skip
         renderers = [(fmt, renderer_for(fmt)) for fmt in formats]
         make_output_dir(directory)
         written = write_reports(

@@ -191,3 +191,26 @@ def test_suppressions_kept_in_the_store_apply_to_later_scans(
     assert data["suppressed"] is None
     assert main(["suppress", "remove", "1", *store]) == 2
     assert main(["suppress", "add", "CVE-bad", "--reason", "r", "--author", "a", *store]) == 2
+
+
+def test_trend_over_the_last_scans_of_the_scope(history_url: str, tmp_path: Path) -> None:
+    """Open findings per severity, new and fixed, for each scan; in the JSON report."""
+    store = ["--history", history_url]
+    old, new = x.port(22, ssh("7.4")), x.port(22, ssh("9.8p1"))
+    _, first = run(tmp_path, "one", old, *store)
+    assert first["trend"] is None  # nothing earlier
+    _, second = run(tmp_path, "two", old + x.port(21, FTP), *store)
+    _, third = run(tmp_path, "three", new + x.port(21, FTP), *store)
+    scans = third["trend"]["scans"]
+    assert [s["id"] for s in scans] == [
+        first["scan"]["history_id"],
+        second["scan"]["history_id"],
+        third["scan"]["history_id"],
+    ]
+    one, two, three = scans
+    assert one["new"] is None and one["fixed"] is None
+    assert sum(one["open"].values()) == one["total"] > 0
+    vsftpd = two["total"] - one["total"]
+    assert vsftpd > 0 and two["new"] == vsftpd and two["fixed"] == 0
+    assert three["fixed"] > 0 and three["total"] == two["total"] - three["fixed"] + three["new"]
+    assert list(one["open"]) == ["critical", "high", "medium", "low", "unscored"]

@@ -20,13 +20,16 @@ from pathlib import Path
 import pytest
 
 from brulee.core.distro import DistroEvidence
+from brulee.core.history import Trend, TrendPoint
 from brulee.core.report import Report, ScanSummary
 from brulee.core.scan import Host, Port, ScanRun, Service
 from brulee.core.vulnerability import (
+    SEVERITIES,
     Assessment,
     Cvss,
     EpssScore,
     KevEntry,
+    Severity,
     VexNote,
     Vulnerability,
 )
@@ -35,6 +38,18 @@ from brulee.findings.spool import Spool
 
 HOSTILE = "Apache/2.4.49 (\\input{/etc/passwd}<script>alert(1)</script>=cmd|'/C calc'!A0)"
 GOLDEN = Path(__file__).parent / "golden"
+
+
+def _open(*counts: int) -> tuple[tuple[Severity, int], ...]:
+    return tuple(zip(SEVERITIES, counts, strict=True))
+
+
+# Three scans of a scope, the last one this report's (report.trend).
+TREND = Trend((
+    TrendPoint(11, "2026-11-01T08:00:00+00:00", _open(1, 4, 6, 0, 0), None, None),
+    TrendPoint(12, "2026-11-08T08:00:00+00:00", _open(2, 6, 6, 0, 0), 3, 0),
+    TrendPoint(13, "2026-11-15T08:00:00+00:00", _open(0, 3, 5, 0, 0), 0, 6),
+))  # fmt: skip
 UPDATE_GOLDEN = os.environ.get("BRULEE_UPDATE_GOLDEN") == "1"
 
 APACHE = Service(

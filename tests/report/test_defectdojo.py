@@ -92,7 +92,7 @@ def test_one_finding_per_vulnerability_per_service_with_its_endpoints(
     assert traversal["active"] is True and traversal["risk_accepted"] is False
     assert traversal["scanner_confidence"] == 1 and "certain" in traversal["tags"]
     assert (
-        "**Confidence:** certain \u2014 cpe:2\\.3:a:apache:http\\_server:2\\.4\\.49"
+        "**Confidence:** certain \u2014 cpe:2.3:a:apache:http_server:2.4.49"
         in (traversal["description"])
     )
     assert "epss" not in traversal["description"].lower()  # per-scan figures stay out of it
@@ -113,12 +113,12 @@ def test_cvss_confidence_and_remediation(report: Report, tmp_path: Path) -> None
     assert conditional["cvssv3_score"] == 5.3
     (scp,) = findings(data, "CVE-2019-6111")
     assert scp["fix_available"] is True
-    assert scp["mitigation"].startswith("upgrade the Debian stretch package to 1:7\\.4p1")
+    assert scp["mitigation"].startswith("upgrade the Debian stretch package to 1:7.4p1")
     (agent,) = findings(data, "CVE-2023-38408")
     assert "fix_available" not in agent and "unverified-backport" in agent["tags"]
     (noted,) = findings(data, "CVE-2020-15778")
     assert noted["under_review"] is True
-    assert "VEX under\\_investigation by secops@example\\.com" in noted["description"]
+    assert "VEX under_investigation by secops@example.com" in noted["description"]
 
 
 def test_fixed_by_distribution_is_left_out_and_listed(report: Report, tmp_path: Path) -> None:
@@ -126,8 +126,8 @@ def test_fixed_by_distribution_is_left_out_and_listed(report: Report, tmp_path: 
     assert not findings(data, "CVE-2018-15473")
     stretch = [f for f in data["findings"] if "OpenSSH 7.4p1 Debian" in f["title"]]
     assert stretch and all(
-        "Fixed by the distribution on this service, not imported:** CVE\\-2018\\-15473 "
-        "\\(DSA\\-4280\\-1" in f["description"]
+        "Fixed by the distribution on this service, not imported:** CVE-2018-15473 "
+        "(DSA-4280-1" in f["description"]
         for f in stretch
     )
 
@@ -152,7 +152,7 @@ def test_suppressed_findings_are_risk_accepted_with_their_reason(
     (accepted,) = findings(data, "CVE-2021-41773 in Apache httpd")
     assert accepted["risk_accepted"] is True and accepted["active"] is False
     assert "suppressed" in accepted["tags"]
-    assert "WAF rule 942100 blocks it \\(suppressions\\.yaml:1" in accepted["description"]
+    assert "WAF rule 942100 blocks it (suppressions.yaml:1" in accepted["description"]
     assert len(accepted["endpoints"]) == 2
     # Suppressed on one of its two hosts: open on one, accepted on the other.
     mod_lua = findings(data, "CVE-2021-44790 in Apache httpd")
@@ -173,12 +173,13 @@ def test_hostile_text_is_escaped_and_endpoints_are_what_defectdojo_accepts(
     for finding in evil:
         for key in ("description", "severity_justification", "references", "mitigation"):
             text = finding.get(key, "")
-            assert "<script>" not in text and "](" not in text.replace("](https://", "")
+            assert "<script>" not in text.replace("\\<", "")  # every '<' escaped
+            assert "](" not in text.replace("](https://", "")
         assert finding["title"].isprintable()
     for finding in data["findings"]:  # the VEX statement on CVE-2020-15778 is hostile too
-        assert "<script>" not in finding["description"]
+        assert "<script>" not in finding["description"].replace("\\<", "")
     description = evil[0]["description"]
-    assert "\\<script\\>alert\\(1\\)\\</script\\>" in description
+    assert "\\<script>alert(1)\\</script>" in description
     assert "references" not in findings(data, "CVE-2021-42013")[0]  # javascript: is no link
     assert endpoint(Location(HOSTILE, "", 80, "tcp")) is None
     assert endpoint(Location("10.0.0.1", "", 80, "t c p")) == {"host": "10.0.0.1", "port": 80}
@@ -202,4 +203,4 @@ def test_real_scans_are_valid_and_agree_with_the_json_report(
     found = Counter(f["vuln_id_from_tool"] for f in data["findings"] if "vuln_id_from_tool" in f)
     assert found == expected
     for finding in data["findings"]:
-        assert "<script>" not in finding["description"]
+        assert "<script>" not in finding["description"].replace("\\<", "")

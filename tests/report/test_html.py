@@ -23,6 +23,7 @@ from tests.report.conftest import (
     NO_UBUNTU_DATA,
     REMEDIATION,
     TRAVERSAL,
+    TREND,
     UBUNTU_EVIDENCE,
 )
 
@@ -443,3 +444,68 @@ def test_everything_is_readable_without_javascript(
     evidence = page.locator("article.service .distro code").all()
     assert UBUNTU_EVIDENCE in [e.inner_text() for e in evidence]
     seen.assert_quiet()
+
+
+# -- the trend chart ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trended(report: Report, tmp_path: Path) -> Path:
+    path = tmp_path / "trended.html"
+    HtmlRenderer().render(replace(report, trend=TREND), path)
+    return path
+
+
+def test_trend_section_only_with_a_trend(html: Path, trended: Path) -> None:
+    assert not _doc(html).xpath("//*[@id='trend']")
+    doc = _doc(trended)
+    (svg,) = doc.xpath("//section[@id='trend']/svg")
+    assert svg.xpath("string(./title)") == "Open findings over the last 3 scans"
+    assert svg.xpath("string(./desc)") == (
+        "Open findings by severity over the last 3 scans of this scope, 2026-11-01 to 2026-11-15: "
+        "11 then 8 now; this scan 0 new, 6 fixed."
+    )
+    assert [g.get("data-severity") for g in svg.xpath(".//g[@class='series']")] == [
+        "critical",
+        "high",
+        "medium",  # low and unscored: none in any scan
+    ]
+    assert svg.xpath(".//g[@class='ticks']/text/text()") == ["0", "5", "10", "new", "fixed"]
+    assert svg.xpath(".//rect[@class='new']/title/text()") == ["3 new"]
+    assert svg.xpath(".//rect[@class='fixed']/title/text()") == ["6 fixed"]
+    assert not doc.xpath("//svg//script | //svg//*[@href] | //svg//foreignObject")
+    rows = [[td.text_content() for td in tr.xpath("./td")]
+            for tr in doc.xpath("//table[@id='trend-table']/tbody/tr")]  # fmt: skip
+    assert rows[0] == ["#11", "2026-11-01T08:00:00+00:00", "1", "4", "6", "0", "0", "11", "", ""]
+    assert rows[2][-3:] == ["8", "0", "6"]
+
+
+@pytest.mark.browser
+def test_trend_chart_in_chromium(browser: Browser, trended: Path, tmp_path: Path) -> None:
+    """Drawn without script and without any fetch: present, labelled, sized, coloured."""
+    context = browser.new_context(java_script_enabled=False)
+    blocked: list[str] = []
+
+    def route(route: Route) -> None:
+        if route.request.url.startswith(("file:", "data:")):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(trended.as_uri(), wait_until="load")
+    chart = page.get_by_role("img", name="Open findings over the last 3 scans")
+    assert chart.is_visible()
+    box = chart.bounding_box()
+    assert box is not None and box["width"] >= 300 and box["height"] >= 150
+    shot = chart.screenshot(path=str(tmp_path / "trend.png"))
+    assert shot.startswith(b"\x89PNG") and len(shot) > 2000  # a picture, not a blank box
+    line = page.locator("#trend g[data-severity='critical'] polyline")
+    assert line.evaluate("e => getComputedStyle(e).stroke") == "rgb(142, 27, 27)"
+    assert line.evaluate("e => e.getTotalLength()") > 400
+    labels = page.locator("#trend-chart text").all_text_contents()
+    assert {"critical", "high", "medium", "new", "fixed", "11-01", "11-15", "#13"} <= set(labels)
+    assert blocked == []
+    context.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import lxml.html
 import pytest
@@ -20,6 +22,7 @@ from tests.report.conftest import (
     NO_STRETCH_ADVISORY,
     REMEDIATION,
     TRAVERSAL,
+    TREND,
     UBUNTU_EVIDENCE,
 )
 
@@ -42,20 +45,61 @@ def test_matches_golden(markdown: Path, check_golden: Callable[[Path, str], None
     check_golden(markdown, "report.md")
 
 
-@pytest.mark.parametrize("char", list("\\`*_{}[]<>()#+-.!|~$&"))
-def test_every_significant_character_is_escaped(char: str) -> None:
-    assert md_escape(f"a{char}b") == f"a\\{char}b"
+@pytest.mark.parametrize(
+    "text",
+    ["CVE-2011-2523", "10.0.0.3", "2001:db8::5", "7.4p1 Debian 10+deb9u4", "OpenSSH_7.4p1",
+     "Apache/2.4.49 (Unix) {x} !a #1 +2 -3 AT&T 50%", "1.2.3 x", "a - b > c = d"],
+)  # fmt: skip
+def test_plain_text_reads_as_it_is(text: str) -> None:
+    """Ids, addresses, versions and ordinary punctuation are not escaped: grep finds them."""
+    assert md_escape(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("a\\b", "a\\\\b"), ("a`b", "a\\`b"), ("a*b*", "a\\*b\\*"), ("[x](y)", "\\[x\\](y)"),
+        ("<b>", "\\<b>"), ("a|b", "a\\|b"), ("~~x~~", "\\~\\~x\\~\\~"), ("$x$", "\\$x\\$"),
+        ("_x_", "\\_x\\_"), ("&amp; &#60;", "\\&amp; \\&#60;"), ("# x #", "\\# x \\#"),
+        ("> x", "\\> x"), ("- x", "\\- x"), ("+ x", "\\+ x"), ("---", "\\---"), ("=", "\\="),
+        ("12. x", "12\\. x"), ("1)", "1\\)"),
+    ],
+)  # fmt: skip
+def test_markup_is_escaped_where_it_stands(text: str, escaped: str) -> None:
+    assert md_escape(text) == escaped
+
+
+TRICKY = [
+    HOSTILE, "# x", "## x ##", "> x", "- x", "+ x", "* x", "1. x", "3) x", "---", "***", "___",
+    "===", "```", "~~~ x", "    x", "<https://x.test>", "<b>x</b>", "<!-- x -->", "[x](https://x.test)",
+    "![x](https://x.test/i.png)", "[x]: https://x.test", "*x* _y_ **z** __w__", "`x`", "~~x~~",
+    "a\\*b\\", "&amp; &lt; &#60; &#x3c;", "x|y", "|", "\\|", "snake_case_name", "x #", "#",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", TRICKY)
+@pytest.mark.parametrize("where", ["# {}", "- {}", "> {}", "{}", "| a |\n| --- |\n| {} |"])
+def test_renders_as_literal_text_in_every_block(text: str, where: str) -> None:
+    """Rendered by a CommonMark parser (GFM tables and strikethrough), the escaped text in a
+    heading, list item, quote, paragraph or table cell is the original text, with no markup."""
+    parser = MarkdownIt("commonmark").enable("table").enable("strikethrough")
+    html = parser.render(where.format(md_escape(text)))
+    doc = lxml.html.fromstring(f"<div>{html}</div>")
+    found = doc.xpath("//h1 | //li | //blockquote/p | ./p | //td")
+    (leaf,) = cast("list[lxml.html.HtmlElement]", found)
+    assert leaf.text_content() == text.strip()
+    assert len(leaf) == 0  # no element inside: no link, image, emphasis, code or HTML
 
 
 def test_line_breaks_stay_in_their_cell() -> None:
     assert md_escape("one\ntwo\r\nthree\tfour") == "one<br>two<br>three four"
-    assert md_escape("\n# heading\n- item") == "<br>\\# heading<br>\\- item"
+    assert md_escape("x\n# heading\n- item\n") == "x<br># heading<br>- item"
     assert md_escape(Raw("**raw**")) == "**raw**"
 
 
 def test_links_only_for_http() -> None:
-    assert md_link("CVE-1", "https://x.test/a(b)") == "[CVE\\-1](https://x.test/a%28b%29)"
-    assert md_link("CVE-1", "javascript:alert(1)") == "CVE\\-1"
+    assert md_link("CVE-1", "https://x.test/a(b)") == "[CVE-1](https://x.test/a%28b%29)"
+    assert md_link("[CVE-1]", "javascript:alert(1)") == "\\[CVE-1\\]"
 
 
 def test_hostile_text_renders_literally(markdown: Path, hostile: str) -> None:
@@ -232,3 +276,16 @@ def test_summary_backport_totals_and_legend(markdown: Path) -> None:
     legend = doc.xpath("//li[strong/text()='Confidence']")[0].text_content()
     assert "UNVERIFIED BACKPORT: kept but uncertain" in legend
     assert doc.xpath("//li/strong[text()='Distribution']")
+
+
+def test_trend_table(report: Report, tmp_path: Path) -> None:
+    path = tmp_path / "trended.md"
+    MarkdownRenderer().render(replace(report, trend=TREND), path)
+    doc = _to_html(path)
+    (table,) = doc.xpath("//h2[text()='Trend']/following-sibling::table[1]")
+    assert table.xpath("./thead/tr/th/text()") == [
+        "Scan", "Date", "Critical", "High", "Medium", "Low", "Unscored", "Open", "New", "Fixed",
+    ]  # fmt: skip
+    assert _rows(table)[2] == ["#13", "2026-11-15T08:00:00+00:00", "0", "3", "5", "0", "0", "8",
+                               "0", "6"]  # fmt: skip
+    assert "11 then 8 now; this scan 0 new, 6 fixed." in doc.text_content()

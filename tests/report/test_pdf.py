@@ -15,11 +15,13 @@ from brulee.core.scan import Host, Port, Service, Shard
 from brulee.errors import ReportError
 from brulee.findings.grouping import ServiceGrouper
 from brulee.findings.spool import Spool
+from brulee.report.latex import LatexRenderer
 from brulee.report.pdf import INSTALL_HINT, PdfRenderer, compile_tex
 from tests.report.conftest import (
     FIXED_REASON,
     OPENSSH,
     REMEDIATION,
+    TREND,
     UBUNTU_EVIDENCE,
     UNCHECKED,
     UNKNOWN,
@@ -211,3 +213,25 @@ def test_cells_after_a_row_break_and_a_7000_port_host_compile(
     assert lines.count("*dc2") >= 2  # the site, the hostname
     ports = [line for line in lines if re.fullmatch(r"\d+/tcp tarpit", line)]
     assert len(ports) == 7000 and ports[-1] == "7000/tcp tarpit"
+
+
+@pytest.mark.tex
+@needs_tex
+@needs_poppler
+def test_trend_chart_and_table(report: Report, tmp_path: Path) -> None:
+    """The same chart as the HTML report (pgfplots: its legend and axis labels are text in the
+    PDF), then its numbers; no trend section without a trend."""
+    target = tmp_path / "report.pdf"
+    PdfRenderer().render(replace(report, trend=TREND), target)
+    text = _text(target, "-layout")
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    start = lines.index("Trend")
+    section = lines[start : lines.index("Services", start)]
+    assert any("critical high medium" in line for line in section)  # the legend
+    assert any("new fixed" in line for line in section)
+    assert any(line.startswith("11-01 11-08 11-15") for line in section)  # the x axis
+    assert any(line.startswith("#11 #12 #13") for line in section)
+    assert "#13 2026-11-15 0 3 5 0 0 8 0 6" in section  # the table
+    plain = tmp_path / "plain.tex"
+    LatexRenderer().render(report, plain)
+    assert "pgfplots" not in plain.read_text("utf-8")

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
+from brulee.cli.progress import Activity, add_no_progress, progress_wanted
 from brulee.errors import EXIT_OK, DatabaseError
 from brulee.vulndb.build import import_files
 from brulee.vulndb.meta import format_info
@@ -48,6 +49,8 @@ def add_db_parser(
     status = sub.add_parser("status", help="what the database holds, and its age")
     for command in (imp, upd, exp, status):
         db_arg(command)
+    for command in (imp, upd, mir):
+        add_no_progress(command)
     for command in (imp, upd, mir, exp, status):
         command.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -65,7 +68,8 @@ def run_db(args: argparse.Namespace, console: Console) -> int:
         import_db(args.paths[0], path)
         _say(console, [f"{path}: installed from {args.paths[0]}"])
     elif command == "import":
-        summary = import_files(path, args.paths)
+        with Activity(console, progress_wanted(args, console)) as activity:
+            summary = import_files(path, args.paths, progress=activity.records)
         _say(console, (
             f"{r.path}: {r.kind}, {r.records:,} records ({r.added:,} added, {r.updated:,} "
             f"updated, {r.unchanged:,} unchanged, {r.rejected:,} rejected)"
@@ -73,12 +77,14 @@ def run_db(args: argparse.Namespace, console: Console) -> int:
         ))  # fmt: skip
         _say(console, [f"{path}: {summary.cves:,} CVEs ({summary.seconds:.1f} s)"])
     elif command == "update":
-        done = update(path, mirror=args.mirror, source=args.source)
+        with Activity(console, progress_wanted(args, console)) as activity:
+            done = update(path, mirror=args.mirror, source=args.source, progress=activity)
         _say(console, (f"downloaded {f.name}" for f in done.downloaded))
         _say(console, (f"warning: {w}" for w in done.warnings))
         _say(console, [f"{path}: {done.cves:,} CVEs ({done.seconds:.1f} s)"])
     elif command == "mirror":
-        done_mirror = mirror(args.directory)
+        with Activity(console, progress_wanted(args, console)) as activity:
+            done_mirror = mirror(args.directory, progress=activity)
         _say(console, (f"downloaded {f.name}" for f in done_mirror.downloaded))
         _say(console, (f"warning: {w}" for w in done_mirror.warnings))
         _say(console, [f"{args.directory}: mirror ready ({done_mirror.seconds:.1f} s)"])

@@ -34,6 +34,8 @@ from brulee.cli.db import add_db_parser, run_db
 from brulee.cli.explain import add_explain_parser, run_explain
 from brulee.cli.helptext import add_epilogs
 from brulee.cli.history import add_history_parsers, run_history
+from brulee.cli.progress import Activity, add_no_progress, progress_wanted
+from brulee.cli.streams import STDIO, resolve_output, stdin_targets, stdin_xml
 from brulee.cli.summary import summary
 from brulee.core.scan import Shard
 from brulee.errors import (
@@ -169,6 +171,7 @@ def _tracking(args: argparse.Namespace) -> Tracking:
         history=args.history,
         suppressions=suppressions,
         notify=tuple(args.notify),
+        location=args.location,
     )
 
 
@@ -193,8 +196,9 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
 
 def _output_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "-o", "--output", metavar="DIR|s3://B/P|gs://B/P",
-        help="directory or bucket prefix for report.<ext> and nmap/ (default: reports/<time>/)",
+        "-o", "--output", metavar="DIR|FILE.EXT|-|s3://B/P|gs://B/P",
+        help="directory or bucket prefix for report.<ext> and nmap/ (default: reports/<time>/); "
+        "with one format, FILE.EXT for that one file, - for standard output",
     )  # fmt: skip
     parser.add_argument(
         "--endpoint-url", metavar="URL",
@@ -220,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("targets", nargs="*", metavar="TARGET",
                       help="IP, CIDR, range (10.0.0.1-20) or hostname")  # fmt: skip
     scan.add_argument("-iL", dest="target_files", action="append", type=Path, default=[],
-                      metavar="FILE", help="one target per line, # comments")  # fmt: skip
+                      metavar="FILE",
+                      help="one target per line, # comments; - reads standard input")  # fmt: skip
     scan.add_argument("--exclude", action="append", default=[], metavar="SPEC,...",
                       help="targets to leave out (comma list)")  # fmt: skip
     scan.add_argument("--exclude-file", "--excludefile", action="append", type=Path, default=[],
@@ -252,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="scan only the I-th of N balanced slices of the targets")  # fmt: skip
     scan.add_argument("--site", default="", metavar="NAME",
                       help="where this scan runs (shown when reports are merged)")  # fmt: skip
-    scan.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(scan)
     scan.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(scan)
     _db_arg(scan)
@@ -261,8 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     _tracking_args(scan)
 
     report = commands.add_parser("report", help="render reports from earlier Nmap XML files")
-    report.add_argument("xml", nargs="+", type=Path, metavar="NMAP_XML",
-                        help="Nmap XML (-oX) files, such as DIR/nmap/*.xml of a scan")  # fmt: skip
+    report.add_argument("xml", nargs="+", metavar="NMAP_XML",
+                        help="Nmap XML (-oX) files, such as DIR/nmap/*.xml of a scan; - reads "
+                        "standard input")  # fmt: skip
     report.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(report)
     _db_arg(report)
@@ -277,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="directory (each report.json in it) or bucket prefix")  # fmt: skip
     merge.add_argument("--expect-shards", type=positive, metavar="N",
                        help="shards per site (default: what the reports say)")  # fmt: skip
+    add_no_progress(merge)
     merge.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     _output_args(merge)
     _gate_args(merge)
@@ -334,7 +341,7 @@ class ScanProgress:
 def _scope_specs(args: argparse.Namespace) -> tuple[list[Spec], list[Spec]]:
     specs = parse_list(args.targets, "target")
     for path in args.target_files:
-        specs += read_target_file(path)
+        specs += stdin_targets() if str(path) == STDIO else read_target_file(path)
     excluded = parse_list(args.exclude, "--exclude")
     for path in args.exclude_file:
         excluded += read_target_file(path)
@@ -360,20 +367,22 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         return run_explain(args)
     if args.command in ("history", "diff", "suppress"):
         return run_history(args)
-    sink = sink_from_url(args.output, endpoint_url=args.endpoint_url) if args.output else None
-    if args.output and sink is None:
-        directory = Path(args.output)
-    else:  # the default, or the local copy of what goes to a bucket (kept if the upload fails)
-        directory = pipeline.default_output_dir(utc_now())
+    output = resolve_output(
+        args.output, args.formats, chosen=args.formats is not DEFAULT_FORMATS,
+        default=pipeline.default_output_dir(utc_now()), endpoint_url=args.endpoint_url,
+    )  # fmt: skip
+    args.formats, args.location = output.formats, output.location
+    directory, sink = output.directory, output.sink
     try:
         written = _produce(args, console, directory)
-    except BruleeError:
+    except (BruleeError, KeyboardInterrupt):
         if sink is not None and directory.exists():
             _publish(sink, directory, console)  # partial results still reach the bucket
+        output.salvage()
         raise
     if sink is not None:
         _publish(sink, directory, console)
-    return _summarise(args, console, written)
+    return _summarise(args, console, output.deliver(written))
 
 
 def _merge_source(url: str, endpoint_url: str | None) -> ReportSource:
@@ -419,17 +428,21 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
     """Run ``scan``, ``report`` or ``merge``, writing every format into ``directory``."""
     if args.command == "merge":
         sources = [_merge_source(url, args.endpoint_url) for url in args.sources]
-        merged = pipeline.merge_reports(
-            sources, args.formats, directory, expected_shards=args.expect_shards,
-            tracking=_tracking(args),
-        )  # fmt: skip
+        with Activity(console, progress_wanted(args, console)) as activity:
+            merged = pipeline.merge_reports(
+                sources, args.formats, directory, expected_shards=args.expect_shards,
+                tracking=_tracking(args), progress=activity,
+            )  # fmt: skip
         for warning in merged.coverage:
             log.warning(warning)
         return merged.written
     if args.command == "report":
+        if args.xml.count(STDIO) > 1:
+            raise UsageError("standard input (-) can be read only once")
+        xml = [stdin_xml(directory) if path == STDIO else Path(path) for path in args.xml]
         with open_matching(args.db, _freshness(args)) as matching:
             return pipeline.render_reports(
-                args.xml, args.formats, directory, matching=matching, tracking=_tracking(args)
+                xml, args.formats, directory, matching=matching, tracking=_tracking(args)
             )
     vetted = vet_user_args(args.nmap_args, args.allow_unsafe_nmap_args)
     for unsafe in vetted.unsafe:
@@ -455,7 +468,7 @@ def _produce(args: argparse.Namespace, console: Console, directory: Path) -> pip
     )
     with open_matching(args.db, _freshness(args)) as matching:
         _check_before_scan(tracking, directory)
-        progress = ScanProgress(console, not args.no_progress and console.is_terminal)
+        progress = ScanProgress(console, progress_wanted(args, console))
         try:
             return pipeline.scan(request, progress, matching)
         finally:

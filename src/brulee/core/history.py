@@ -178,3 +178,34 @@ class Changes:
     def empty(self) -> bool:
         """Nothing changed."""
         return not (self.findings or self.ports or self.hosts)
+
+
+TREND_SCANS = 10
+"""Scans a trend covers at most: the current one and the latest earlier ones of its scope."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    """One scan of a trend: its open findings (vulnerability x location) per severity, and
+    what changed since the scan before it in the trend."""
+
+    scan_id: int
+    scanned_at: str
+    open: tuple[tuple[Severity, int], ...]
+    """Open findings per severity, every severity in ``SEVERITIES`` order (zeros included)."""
+    new: int | None
+    """Findings at a location where the scan before had none of that CVE; None for the first."""
+    fixed: int | None
+    """Findings of the scan before gone from a host this one found up; None for the first."""
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, count in self.open)
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """How a scope's findings went over its last scans (at most ``TREND_SCANS``), oldest first,
+    the current scan last; counted from the history store as recorded (suppressions aside)."""
+
+    points: tuple[TrendPoint, ...]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from brulee.core.findings import HostRecord, Location, ServiceGroup
-from brulee.core.history import Changes
+from brulee.core.history import Changes, Trend
 from brulee.core.ports import NO_PORTS, PortSet
 from brulee.core.scan import Outcome, ScanRun, Shard
 from brulee.core.suppression import Applied
@@ -18,8 +18,9 @@ SCHEMA_VERSION = "2.1"
 """Version of the JSON report's layout (``schema/report.schema.json``). 1.1 added each service's
 ``nvd_names``; 2.0 what each scan looked at and how it ended (``outcome``, ``ports``,
 ``port_sets``, hosts' ``port_set``) and the grouped ``changes``; 2.1 the summary's possible
-findings apart (``by_severity_possible``, ``known_exploited``). Reports of 1.0, 1.1 and 2.0 are
-still read (what they looked at, and their services' names for 1.0, are not known)."""
+findings apart (``by_severity_possible``, ``known_exploited``) and the ``trend`` over the last
+scans of the scope. Reports of 1.0 to 2.0 are still read (what they looked at, and their
+services' names for 1.0, are not known; they have no trend)."""
 READABLE_VERSIONS = ("1.0", "1.1", "2.0", SCHEMA_VERSION)
 
 
@@ -138,6 +139,8 @@ class Report:
     """What the suppression file took out of the main sections, and its expired entries."""
     history_id: int | None = None
     """This scan's id in the history store, when it was recorded."""
+    trend: Trend | None = None
+    """Open, new and fixed findings over the last scans of the scope (None: no earlier one)."""
 
     def locations(self, group: ServiceGroup) -> Iterator[Location]:
         return self.spool.locations(group.key)

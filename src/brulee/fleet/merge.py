@@ -31,7 +31,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -259,6 +259,7 @@ def merged_report(
     expected_shards: int | None = None,
     exclude: Path | None = None,
     now: datetime | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
 ) -> Iterator[tuple[Report, tuple[str, ...]]]:
     """Every report of every source united into one Report (its per-host data in a spool that
     lives as long as the ``with`` block), and the warnings about its coverage (missing shards
@@ -266,17 +267,21 @@ def merged_report(
 
     ``exclude``: a report not to read (a previous merge's output). Raises ParseError naming the
     first source that is unreadable or not a brulee report, UsageError when there is nothing to
-    merge.
+    merge. ``progress`` gets ``("read reports", reports read, None)`` after each report.
     """
     if expected_shards is not None and expected_shards < 1:
         raise UsageError(f"--expect-shards {expected_shards}: expected a positive number")
     own = exclude.resolve() if exclude is not None else None
     with Spool() as spool:
         merger = _Merger(spool)
+        read = 0
         for source in sources:
             for name, opener in source:
                 if Path(name).resolve() != own:
                     merger.read(name, opener)
+                    read += 1
+                    if progress:
+                        progress("read reports", read, None)
         if not merger.parts:
             raise UsageError("no reports to merge")
         yield merger.report(expected_shards, now or utc_now())

@@ -129,6 +129,27 @@ GOOD = SAME_VIEW + " AND outcome IN ('complete', 'partial')"
 """... and ended well (hosts given up on aside)."""
 LATER_THAN = " AND (scanned_at > :after OR (scanned_at = :after AND id > :after_id))"
 """Dated after a scan (:after, :after_id)."""
+# -- trends: the scans of a scope up to one (:scope, :seen, :id), latest first (:limit); open
+# findings per severity of a scan (:scan); findings of :new at a location where :old had none of
+# that CVE; findings of :old gone from a host that :new found up
+TREND_SCANS = (
+    f"SELECT {_SCAN_COLUMNS} FROM scans WHERE scope = :scope AND outcome IN ('complete', "
+    "'partial') AND (scanned_at < :seen OR (scanned_at = :seen AND id < :id)) "
+    "ORDER BY scanned_at DESC, id DESC LIMIT :limit"
+)
+_LOCATED = (
+    "SELECT p.address, p.protocol, p.port, f.cve FROM scan_findings f JOIN scan_ports p "
+    "ON p.scan_id = f.scan_id AND p.n = f.n WHERE f.scan_id = {}"
+)
+TREND_OPEN = (
+    "SELECT f.severity, COUNT(*) FROM scan_findings f JOIN scan_ports p "
+    "ON p.scan_id = f.scan_id AND p.n = f.n WHERE f.scan_id = :scan GROUP BY f.severity"
+)
+TREND_NEW = f"SELECT COUNT(*) FROM ({_LOCATED.format(':new')} EXCEPT {_LOCATED.format(':old')}) d"
+TREND_FIXED = (
+    f"SELECT COUNT(*) FROM ({_LOCATED.format(':old')} EXCEPT {_LOCATED.format(':new')}) d "
+    "WHERE d.address IN (SELECT address FROM scan_hosts WHERE scan_id = :new)"
+)
 LAST_OF_SCOPE = "SELECT MAX(id) FROM scans WHERE scope = :scope AND id < :id"
 
 # -- suppressions

@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import get_args
 
 from brulee.core.findings import ServiceGroup
-from brulee.core.history import Changes, ScanKind, ScanRef
+from brulee.core.history import TREND_SCANS, Changes, ScanKind, ScanRef, Trend, TrendPoint
 from brulee.core.ports import PortSet
 from brulee.core.report import Report
 from brulee.core.scan import Shard, address_order
 from brulee.core.suppression import Suppression
+from brulee.core.vulnerability import SEVERITIES
 from brulee.errors import HistoryError, UsageError
 from brulee.history import queries
 from brulee.history.compare import compare
@@ -332,6 +333,30 @@ class HistoryStore(Resource):
                 f"{view_text(last)}).",
             ))  # fmt: skip
         return Baseline(None, ())
+
+    def trend(self, current: ScanRef, limit: int = TREND_SCANS) -> Trend | None:
+        """Open findings per severity, and new and fixed ones, over ``current`` and the latest
+        earlier scans of its scope that ended well (at most ``limit`` in all), oldest first;
+        None when there is no earlier one."""
+        found = {"scope": current.scope, "seen": current.scanned_at, "id": current.id}
+        rows = self._rows(queries.TREND_SCANS, {**found, "limit": max(limit - 1, 1)})
+        scans = [*reversed([_scan_ref(r) for r in rows]), current]
+        if len(scans) < 2:  # a trend needs two scans
+            return None
+        points = []
+        for before, scan in zip([None, *scans], scans, strict=False):
+            rows = self._rows(queries.TREND_OPEN, {"scan": scan.id})
+            counts = {str(severity): int(count) for severity, count in rows}
+            pair = {"new": scan.id, "old": before.id} if before else None
+            points.append(TrendPoint(
+                scan.id, scan.scanned_at, tuple((s, counts.get(s, 0)) for s in SEVERITIES),
+                new=self._count(queries.TREND_NEW, pair),
+                fixed=self._count(queries.TREND_FIXED, pair),
+            ))  # fmt: skip
+        return Trend(tuple(points))
+
+    def _count(self, statement: str, params: Params | None) -> int | None:
+        return None if params is None else int(self._rows(statement, params)[0][0])
 
     # -- suppressions
 

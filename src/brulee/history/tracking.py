@@ -39,6 +39,9 @@ class Tracking:
     suppressions: Suppressions | None = None
     notify: tuple[str, ...] = ()
     """Webhooks told about new findings (generic JSON, Slack, Teams)."""
+    location: str = ""
+    """Where the reports go, as recorded in the history when it is not their directory (one file,
+    or standard output); '' for the directory."""
 
 
 NO_TRACKING = Tracking(record=False)
@@ -88,7 +91,8 @@ def tracked(
         return
     with store:
         try:
-            ready = _track(store, report, tracking, kind=kind, location=location, now=now)
+            where = tracking.location or location
+            ready = _track(store, report, tracking, kind=kind, location=where, now=now)
         except HistoryError as exc:
             ready = without_history(report, tracking, unavailable(exc), now)
         yield ready
@@ -109,7 +113,7 @@ def _track(
     changes = store.compare(base.scan, current, base.notes) if base.scan else None
     kept = Suppressions.from_entries(entry for _, entry in store.suppressions())
     suppressions = kept + tracking.suppressions if tracking.suppressions else kept
-    report = replace(report, history_id=scan_id)
+    report = replace(report, history_id=scan_id, trend=store.trend(current))
     if base.scan is None and base.notes:  # why there is nothing to compare with
         report = replace(report, scan=replace(report.scan, warnings=(
             *base.notes, *report.scan.warnings)))  # fmt: skip

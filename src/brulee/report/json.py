@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from brulee.core.distro import DistroEvidence
 from brulee.core.findings import HostRecord, Location, ServiceGroup
-from brulee.core.history import ChangedLocation, Changes, ScanRef
+from brulee.core.history import ChangedLocation, Changes, ScanRef, Trend
 from brulee.core.report import SCHEMA_VERSION, PartSummary, Report, SourceDate
 from brulee.core.scan import Shard
 from brulee.core.suppression import Applied, Suppression
@@ -344,6 +344,17 @@ def _head(out: IO[str], first: bool, item: dict[str, Any], key: str, indent: str
     out.write(("\n" if first else ",\n") + indent + dump(item)[:-1] + f', "{key}": [')
 
 
+def trend_dict(trend: Trend | None) -> dict[str, Any] | None:
+    """The ``trend`` section: each scan of the trend, oldest first, the current one last."""
+    if trend is None:
+        return None
+    return {"scans": [
+        {"id": p.scan_id, "scanned_at": p.scanned_at, "open": dict(p.open), "total": p.total,
+         "new": p.new, "fixed": p.fixed}
+        for p in trend.points
+    ]}  # fmt: skip
+
+
 def write_changes(out: IO[str], changes: Changes, indent: str = "  ") -> None:
     """The ``changes`` section (``schema/report.schema.json``): every changed finding, port
     and host, each group's locations streamed from the history store as they are written."""
@@ -422,6 +433,7 @@ class JsonRenderer(Renderer):
             else:
                 out.write("null")
             out.write(",\n")
+            out.write(f'  "trend": {dump(trend_dict(report.trend))},\n')
             suppressed = suppressed_dict(report.suppressed) if report.suppressed else None
             out.write(f'  "suppressed": {dump(suppressed)},\n')
             out.write('  "hosts": [')

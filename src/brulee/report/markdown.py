@@ -14,19 +14,32 @@ from brulee.report.view.report import build_view
 from brulee.report.view.templates import environment, stream
 from brulee.report.view.text import Raw, printable, safe_url
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$&])")
+# Markup wherever it stands: escapes, code spans, emphasis, links, HTML and autolinks, table
+# cells, strikethrough, math; an entity reference; '_' unless inside a word (no emphasis there).
+_INLINE = re.compile(r"[\\`*\[\]<|~$]|&(?=#?\w+;)|(?<![^\W_])_|_(?![^\W_])")
+# Markup at the start of a line: heading, quote, list item, thematic break, setext underline.
+_LEADING = re.compile(r"^(?:#{1,6}(?=\s|$)|[>=]|-(?=[\s-]|$)|\+(?=\s|$))")
+_ORDERED = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
+# The closing '#'s of a heading.
+_CLOSING = re.compile(r"(?:^|(?<=\s))#+(?=\s*$)")
 
 
 def md_escape(value: object) -> str:
     """Literal text for anywhere in a GFM document, table cells included.
 
-    Backslash-escapes every character Markdown, GFM or embedded HTML give a meaning to; line
-    breaks become ``<br>`` so that text never leaves its table cell, list item or heading.
+    Backslash-escapes only what would change the rendering where it stands: inline markup
+    anywhere, block markers at the start and a heading's closing ``#`` at the end. So CVE ids,
+    addresses and versions read as they are in the raw file (``CVE-2011-2523``, ``10.0.0.3``).
+    Line breaks become ``<br>`` so that text never leaves its table cell, list item or heading.
     """
     if isinstance(value, Raw):
         return value
-    text = _SPECIAL.sub(r"\\\1", printable(value))
-    return text.replace("\t", " ").replace("\n", "<br>")
+    text = printable(value).replace("\t", " ").strip()
+    text = _INLINE.sub(lambda m: "\\" + m[0], text)
+    text = _LEADING.sub(lambda m: "\\" + m[0], text, count=1)
+    text = _ORDERED.sub(r"\1\\\2", text, count=1)
+    text = _CLOSING.sub(lambda m: "\\" + m[0], text, count=1)
+    return text.replace("\n", "<br>")
 
 
 def md_link(text: str, url: str) -> Raw:

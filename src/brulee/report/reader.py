@@ -47,11 +47,12 @@ _STATUSES: tuple[Status, ...] = get_args(Status)
 _OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 _CONFIDENCES: tuple[Confidence, ...] = tuple(CONFIDENCE_RANK)
 _KEYS = frozenset({
-    "schema_version", "generator", "scan", "summary", "services", "changes", "suppressed", "hosts",
+    "schema_version", "generator", "scan", "summary", "services", "changes", "trend",
+    "suppressed", "hosts",
 })  # fmt: skip
-# Per-scan sections not read back (a scan's own history diff and suppressions).
-_OPTIONAL = frozenset({"summary", "changes", "suppressed"})
-_SKIPPED = frozenset({"changes", "suppressed"})  # passed over, never built: they can be large
+# Per-scan sections not read back (a scan's own history diff, trend and suppressions).
+_OPTIONAL = frozenset({"summary", "changes", "trend", "suppressed"})
+_SKIPPED = frozenset({"changes", "trend", "suppressed"})  # passed over, never built
 _FINDINGS = ("status", "notes", "vulnerabilities", "references", "distribution",
              "fixed_by_distribution", "nvd_names")  # fmt: skip
 _BATCH = 4096  # locations or hosts per batch

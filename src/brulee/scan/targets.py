@@ -170,11 +170,16 @@ def read_target_file(path: Path) -> list[Spec]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TargetError(f"cannot read target file {path}: {exc}") from exc
+    return parse_target_lines(text, str(path))
+
+
+def parse_target_lines(text: str, source: str) -> list[Spec]:
+    """The targets of a target list's text, one per line; errors name ``source:line``."""
     specs = []
     for number, line in enumerate(text.splitlines(), start=1):
         entry = line.split("#", 1)[0].strip()
         if entry:
-            specs.append(parse_spec(entry, f"{path}:{number}"))
+            specs.append(parse_spec(entry, f"{source}:{number}"))
     return specs
 
 

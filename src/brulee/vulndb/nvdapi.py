@@ -62,7 +62,7 @@ def update_api(
                 writer.add(items, stamp or _nvd_time(started))
                 index += len(items)
                 if session.progress:
-                    session.progress(f"download {API_FILE}", writer.count, before + total)
+                    session.progress(f"fetch {API_FILE}", writer.count, before + total)
                 if index >= total:
                     break
                 if not items:

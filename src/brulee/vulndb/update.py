@@ -95,9 +95,9 @@ def update(
     last update, ``api_key`` or ``NVD_API_KEY`` raising the rate limit); then KEV, EPSS, the
     Debian tracker files and Canonical's CVE OVAL of each of ``ubuntu_releases``. ``mirror``
     takes every file but the API from one base URL or directory. ``years``: the yearly feeds
-    (default 2002 to this year). ``progress`` gets ``("download NAME", bytes, total)`` (for the
-    API: CVEs, total of the current window) and ``("import NAME", records, None)``. ``now`` and
-    ``transport`` (retries, sleep, clock) are for tests.
+    (default 2002 to this year). ``progress`` gets ``("download NAME", bytes, total)``, for the
+    API ``("fetch NAME", CVEs, total of the current window)``, and ``("import NAME", records,
+    None)``. ``now`` and ``transport`` (retries, sleep, clock) are for tests.
 
     A missing or failing KEV, EPSS, Debian or Ubuntu file is a warning in the summary (the
     database keeps its data); an NVD failure raises DatabaseError (another update running, a

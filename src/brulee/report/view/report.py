@@ -23,6 +23,7 @@ from brulee.report.view.services import (
 )
 from brulee.report.view.suppressions import SuppressionsView, suppressions_view
 from brulee.report.view.text import count_text
+from brulee.report.view.trend import TrendView, trend_view
 
 TITLE = "Vulnerability report"
 
@@ -97,6 +98,8 @@ class ReportView:
     """Coverage per site and part; None unless the report was merged from parts."""
     changes: ChangesView | None = None
     """Changes since the previous scan of the same scope; None without one."""
+    trend: TrendView | None = None
+    """Open, new and fixed findings over the last scans of the scope; None without an earlier."""
     suppressed: SuppressionsView | None = None
     """The suppressions appendix; None when no suppressions were applied."""
 
@@ -202,6 +205,7 @@ def build_view(report: Report) -> ReportView:
         legend=LEGEND,
         fleet=fleet,
         changes=changes_view(report.changes) if report.changes is not None else None,
+        trend=trend_view(report.trend) if report.trend is not None else None,
         suppressed=suppressions_view(applied)
         if applied is not None and (applied.suppressed or applied.expired or applied.stale)
         else None,
