@@ -286,10 +286,10 @@ def test_malformed_file_leaves_the_database_unchanged(openssh_db: Path, bad: Pat
         ("not-gzip.json.gz", "named .gz but not gzip-compressed"),
         ("nvd-1.1-feed.json", "JSON without CVE records"),
         ("epss-no-header.csv", "no `cve,epss,percentile` header line"),
-        ("epss-bad-row.csv", "line 5: could not convert string to float: 'high'"),
+        ("epss-bad-row.csv", "line 5: epss 'high' is not a number from 0 to 1"),
         ("record-bad-id.json", "id 'GHSA-2025-32728' is not a CVE id"),
         ("record-no-lastmodified.json", "no 'lastModified' field"),
-        ("kev-no-cveid.json", "KEV entry (no cveID)"),
+        ("kev-no-cveid.json", "KEV entry 2 (no cveID)"),
         ("empty.json", "empty file"),
     ],
 )

@@ -23,10 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import ijson
-
 from brulee.core.cpe import index_name
 from brulee.errors import DatabaseError, FeedError
+from brulee.util.boundedjson import JsonError
 from brulee.util.text import one_line
 from brulee.vulndb.importers.base import FileResult, Malformed, Outcome, Progress
 from brulee.vulndb.importers.debian import (
@@ -276,8 +275,8 @@ def _import_path(conn: sqlite3.Connection, path: Path, progress: Progress | None
         raise FeedError(f"{path}: no such file") from exc
     except (Malformed, DebianSyntaxError, csv.Error) as exc:
         raise FeedError(f"{path}: {one_line(exc)}; {_ADVICE}") from exc
-    except ijson.JSONError as exc:
-        raise FeedError(f"{path}: not valid JSON ({one_line(exc)}); {_ADVICE}") from exc
+    except JsonError as exc:
+        raise FeedError(f"{path}: {one_line(exc)}; {_ADVICE}") from exc
     except UnicodeDecodeError as exc:
         raise FeedError(f"{path}: not UTF-8 text ({one_line(exc)}); {_ADVICE}") from exc
     except (OSError, EOFError, zlib.error) as exc:

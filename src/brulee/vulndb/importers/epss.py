@@ -17,11 +17,17 @@ from brulee.vulndb.importers.base import (
     Malformed,
     Outcome,
     Progress,
+    checked_date,
+    checked_score,
+    checked_text,
     is_older,
+    short,
 )
 from brulee.vulndb.meta import get_meta, set_meta
 
 _HEADER = ["cve", "epss", "percentile"]
+_MAX_LINE = 1 << 12
+"""Longest line of the CSV (a score line is some 40 characters)."""
 
 
 def import_epss(
@@ -30,7 +36,7 @@ def import_epss(
     """Replace the EPSS scores, unless the database holds newer ones."""
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     try:
-        return _import_rows(conn, path, csv.reader(text), progress)
+        return _import_rows(conn, path, csv.reader(_bounded(text)), progress)
     finally:
         text.detach()  # leave ``stream`` open: the caller reads it to its end
 
@@ -40,6 +46,12 @@ def _import_rows(
 ) -> Outcome:
     info, first_row = _header(reader)
     score_date, model = info.get("score_date"), info.get("model_version")
+    try:
+        if score_date is not None:
+            checked_date(score_date, "score_date")
+        checked_text(model, 64, "model_version")
+    except ValueError as exc:
+        raise Malformed(f"line 1: {exc}") from exc
     rows = _rows(reader, first_row)
     if is_older(score_date, get_meta(conn, "epss_score_date")):
         skipped = sum(1 for _ in rows)
@@ -79,7 +91,17 @@ def _rows(reader: Iterator[list[str]], first_row: int) -> Iterator[tuple[str, fl
         try:
             ident, score, percentile = row
             if not CVE_ID.fullmatch(ident):
-                raise ValueError(f"{ident!r} is not a CVE id")
-            yield ident, float(score), float(percentile)
+                raise ValueError(f"{short(ident)} is not a CVE id")
+            yield ident, checked_score(score, 1, "epss"), checked_score(percentile, 1, "percentile")
         except ValueError as exc:
             raise Malformed(f"line {number}: {exc}") from exc
+
+
+def _bounded(text: IO[str]) -> Iterator[str]:
+    """The lines of ``text``, refusing one longer than ``_MAX_LINE`` without reading it whole."""
+    number = 0
+    while line := text.readline(_MAX_LINE + 1):
+        number += 1
+        if len(line) > _MAX_LINE:
+            raise Malformed(f"line {number} is longer than {_MAX_LINE:,} characters")
+        yield line
