@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 from brulee.util.clock import utc_now
 from brulee.vulndb.meta import SourceKind, parse_instant
@@ -22,6 +23,8 @@ BATCH = 5000
 """Rows inserted per ``executemany`` (and records between two progress calls)."""
 JSON_DEPTH = 32
 """Nesting depth of a feed, catalog or API page (NVD's deepest field is at 9)."""
+MAX_VERSION = 256
+"""Longest version (NVD's longest bound is some 50 characters, Debian's and Ubuntu's under 100)."""
 FUTURE_SLACK = timedelta(days=1)
 """How far past the current time a source's date may lie (time zones, clock skew)."""
 
@@ -110,3 +113,13 @@ def short(value: object) -> str:
     """``value`` for an error message: its repr, cut to 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def bounded_lines(text: IO[str], limit: int) -> Iterator[str]:
+    """The lines of ``text``; Malformed for one longer than ``limit``, before it is read whole."""
+    number = 0
+    while line := text.readline(limit + 1):
+        number += 1
+        if len(line) > limit:
+            raise Malformed(f"line {number} is longer than {limit:,} characters")
+        yield line

@@ -17,6 +17,7 @@ from brulee.vulndb.importers.base import (
     Malformed,
     Outcome,
     Progress,
+    bounded_lines,
     checked_date,
     checked_score,
     checked_text,
@@ -36,7 +37,7 @@ def import_epss(
     """Replace the EPSS scores, unless the database holds newer ones."""
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     try:
-        return _import_rows(conn, path, csv.reader(_bounded(text)), progress)
+        return _import_rows(conn, path, csv.reader(bounded_lines(text, _MAX_LINE)), progress)
     finally:
         text.detach()  # leave ``stream`` open: the caller reads it to its end
 
@@ -95,13 +96,3 @@ def _rows(reader: Iterator[list[str]], first_row: int) -> Iterator[tuple[str, fl
             yield ident, checked_score(score, 1, "epss"), checked_score(percentile, 1, "percentile")
         except ValueError as exc:
             raise Malformed(f"line {number}: {exc}") from exc
-
-
-def _bounded(text: IO[str]) -> Iterator[str]:
-    """The lines of ``text``, refusing one longer than ``_MAX_LINE`` without reading it whole."""
-    number = 0
-    while line := text.readline(_MAX_LINE + 1):
-        number += 1
-        if len(line) > _MAX_LINE:
-            raise Malformed(f"line {number} is longer than {_MAX_LINE:,} characters")
-        yield line

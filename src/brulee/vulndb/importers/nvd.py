@@ -17,6 +17,7 @@ from brulee.vulndb.importers.base import (
     BATCH,
     CVE_ID,
     JSON_DEPTH,
+    MAX_VERSION,
     FileResult,
     Malformed,
     Outcome,
@@ -49,8 +50,6 @@ _BOUNDS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncludin
            "versionEndExcluding")  # fmt: skip
 MAX_TEXT = 1 << 16
 """Longest string of a CVE record (NVD's longest description is some 4,000 characters)."""
-MAX_VERSION = 256
-"""Longest version bound (NVD's longest is some 50 characters)."""
 MAX_CRITERIA = 1024
 MAX_FIELD = 256
 """Longest vector, metric source, type, severity, status, CWE or source identifier."""
