@@ -538,7 +538,10 @@ def test_snapshots_dated_in_the_future_are_refused(tmp_path: Path, db_path: Path
         EPSS_HEAD.format(date="9999-12-31T00:00:00+0000") + "CVE-2023-38408,0.5,0.5\n"
     )
     added_later = _kev(tmp_path, "2025-08-25T17:04:19.9796Z", added="9999-01-01")
+    future_feed = _feed(tmp_path / "feed.json", RECORD)
+    future_feed.write_text(future_feed.read_text().replace("2024-01-01T00:00:00.000", "9999-01-01"))
     for path, message in (
+        (future_feed, "the feed's timestamp '9999-01-01' is in the future"),
         (future_kev, "the KEV catalog's dateReleased '9999-12-31T00:00:00.000Z' is in the future"),
         (future_epss, "line 1: score_date '9999-12-31T00:00:00+0000' is in the future"),
         (added_later, "KEV entry 1 CVE-2017-7494: dateAdded '9999-01-01' is in the future"),
@@ -558,15 +561,25 @@ def test_a_database_poisoned_by_a_future_snapshot_takes_the_next_genuine_one(
     must not make every later genuine import "unchanged" (Apache 2.4.49 lost its KEV marks)."""
     import_files(db_path, [ASSETS / "nvdcve-2.0-2024.json.gz"])
     with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE cve SET last_modified = '9999-12-31T00:00:00.000'")
+        conn.execute("UPDATE cvss_metric SET score = 1e999")
         conn.executemany(
             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
             [("kev_date_released", "9999-12-31T00:00:00.000Z"),
              ("epss_score_date", "9999-12-31T00:00:00+0000")],
         )  # fmt: skip
     conn.close()
-    summary = import_files(db_path, [ASSETS / "kev-slice.json", ASSETS / "epss-slice.csv"])
-    assert [(r.kind, r.unchanged) for r in summary.files] == [("kev", 0), ("epss", 0)]
-    assert summary.files[0].added == 12
+    genuine = [
+        ASSETS / "nvdcve-2.0-2024.json.gz",
+        ASSETS / "kev-slice.json",
+        ASSETS / "epss-slice.csv",
+    ]
+    summary = import_files(db_path, genuine)
+    assert [(r.kind, r.unchanged) for r in summary.files] == [("nvd", 0), ("kev", 0), ("epss", 0)]
+    assert (summary.files[0].updated, summary.files[1].added) == (1, 12)
+    assert rows(
+        db_path, "SELECT max(last_modified) < '2026', max(score) <= 10 FROM cve, cvss_metric"
+    ) == [(1, 1)]
     assert OPENSSH_KEV in _kev_ids(db_path)
     assert rows(db_path, "SELECT value FROM meta WHERE key = 'kev_date_released'") == [
         ("2025-08-25T17:04:19.9796Z",)

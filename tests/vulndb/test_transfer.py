@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import tarfile
@@ -127,3 +128,27 @@ def test_a_genuine_export_still_imports(tmp_path: Path, existing: Path) -> None:
     target = tmp_path / "other" / "vulndb.sqlite"
     import_db(export, target)
     assert target.read_bytes() == existing.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("poison", "message"),
+    [
+        ("UPDATE epss SET score = 1e308", "an EPSS score or percentile that is not a number"),
+        ("UPDATE epss SET percentile = -1e999", "an EPSS score or percentile that is not a number"),
+        ("UPDATE cvss_metric SET score = 1e999", "a CVSS score that is not a number from 0 to 10"),
+    ],
+)
+def test_an_export_of_a_poisoned_database_is_refused(
+    tmp_path: Path, existing: Path, poison: str, message: str
+) -> None:
+    poisoned = tmp_path / "poisoned" / "vulndb.sqlite"
+    import_files(poisoned, [ASSETS / "nvdcve-2.0-2024.json.gz", ASSETS / "epss-slice.csv"])
+    with sqlite3.connect(poisoned) as conn:
+        conn.execute(poison)
+    conn.close()
+    export = export_db(poisoned, tmp_path / "out" / "export.tar.gz")
+    before = existing.read_bytes()
+    with pytest.raises(FeedError, match=message) as caught:
+        import_db(export, existing)
+    assert caught.value.exit_code == 2
+    _untouched(existing, before)

@@ -23,6 +23,7 @@ from brulee.util.text import one_line
 from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import install_database, lock_database
 from brulee.vulndb.files import file_sha256, make_dir, part_path, read_hashed
+from brulee.vulndb.importers.base import short
 from brulee.vulndb.meta import DbInfo, check_schema, read_info, read_only
 
 EXPORT_FORMAT = "brulee-vulndb-export"
@@ -213,6 +214,7 @@ def _unpack(stream: IO[bytes], temp: Path, manifest: Mapping[str, Any], source: 
         try:
             check_schema(conn, source)
             verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+            poisoned = _poisoned(conn) if verdict == "ok" else None
         finally:
             conn.close()
     except DatabaseError as exc:
@@ -221,3 +223,24 @@ def _unpack(stream: IO[bytes], temp: Path, manifest: Mapping[str, Any], source: 
         raise FeedError(f"{source}: the database is unusable ({exc}); not imported") from exc
     if verdict != "ok":
         raise FeedError(f"{source}: SQLite finds the database damaged ({verdict})")
+    if poisoned:
+        raise FeedError(f"{source}: the database holds {poisoned}; not imported")
+
+
+_SCORES = (
+    ("cvss_metric", "NOT (typeof(score) IN ('integer', 'real') AND score BETWEEN 0 AND 10)",
+     "a CVSS score that is not a number from 0 to 10"),
+    ("epss", "NOT (typeof(score) IN ('integer', 'real') AND score BETWEEN 0 AND 1"
+             " AND typeof(percentile) IN ('integer', 'real') AND percentile BETWEEN 0 AND 1)",
+     "an EPSS score or percentile that is not a number from 0 to 1"),
+)  # fmt: skip
+
+
+def _poisoned(conn: sqlite3.Connection) -> str | None:
+    """The first score out of its range in the database (as the importers refuse them), as
+    ``WHAT (CVE)``; None if there is none."""
+    for table, wrong, what in _SCORES:
+        row = conn.execute(f"SELECT cve_id FROM {table} WHERE {wrong} LIMIT 1").fetchone()  # noqa: S608
+        if row:
+            return f"{what} ({short(row[0])})"
+    return None

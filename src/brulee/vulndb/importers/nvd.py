@@ -8,14 +8,17 @@ import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from brulee.core.cpe import vendor_product_of
 from brulee.util.boundedjson import iter_items
+from brulee.util.clock import utc_now
 from brulee.vulndb.importers.base import (
     BATCH,
     CVE_ID,
+    FUTURE_SLACK,
     JSON_DEPTH,
     MAX_VERSION,
     FileResult,
@@ -85,10 +88,16 @@ def import_nvd(
     counts = {"added": 0, "updated": 0, "rejected": 0, "unchanged": 0}
     records = 0
     newest: str | None = None
+    if shape == "nvd" and header.get("timestamp") is not None:
+        try:
+            checked_date(header["timestamp"], "the feed's timestamp")
+        except ValueError as exc:
+            raise Malformed(str(exc)) from exc
+    horizon = _nvd_form(utc_now() + FUTURE_SLACK)
     items = iter_items(stream, _PREFIX[shape], max_depth=JSON_DEPTH, max_string=MAX_TEXT)
     for raw in items:
         cve = _parse_cve(raw)
-        counts[_apply_cve(conn, cve)] += 1
+        counts[_apply_cve(conn, cve, horizon)] += 1
         records += 1
         newest = max(newest or cve.last_modified, cve.last_modified)
         if progress and records % BATCH == 0:
@@ -140,6 +149,10 @@ def _nvd_time(value: object, what: str) -> str:
     moment = checked_date(value, what)
     if isinstance(value, str) and _NVD_TIME.fullmatch(value):
         return value
+    return _nvd_form(moment)
+
+
+def _nvd_form(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
@@ -202,11 +215,12 @@ _KNOWN = (
 )
 
 
-def _apply_cve(conn: sqlite3.Connection, cve: _Cve) -> str:
-    """Store ``cve`` unless the database knows a version at least as new; return the outcome."""
+def _apply_cve(conn: sqlite3.Connection, cve: _Cve, horizon: str) -> str:
+    """Store ``cve`` unless the database knows a version at least as new (a stored date past
+    ``horizon``, from before dates were checked, does not count); return the outcome."""
     stored, rejected = conn.execute(_KNOWN, (cve.id, cve.id)).fetchone()
     known = max(stored or "", rejected or "")
-    if known and cve.last_modified <= known:
+    if known and cve.last_modified <= known <= horizon:
         return "unchanged"
     if stored:
         for table, column in (("cve", "id"), ("cvss_metric", "cve_id"), ("product_cve", "cve_id")):
