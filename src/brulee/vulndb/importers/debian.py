@@ -93,8 +93,8 @@ def import_debian_aliases(conn: sqlite3.Connection, path: Path, stream: IO[bytes
     return Outcome(FileResult(path, "debian-cpe-aliases", count, added=count), None, None)
 
 
-_MAX_LINE = 1 << 14
-"""Longest line (an advisory's CVE list of a hundred CVEs is under 2,000 characters)."""
+_MAX_LINE = 1 << 16
+"""Longest line (a kernel advisory listing 1,000 CVEs is some 15,000 characters)."""
 
 
 @contextlib.contextmanager

@@ -21,7 +21,7 @@ from brulee.vulndb.importers.base import (
 )
 from brulee.vulndb.meta import get_meta, set_meta
 
-MAX_FIELD = 1 << 14
+MAX_FIELD = 1 << 16
 """Longest field of a KEV entry (its notes list URLs; the longest is under 2,000 characters)."""
 
 _FIELDS = (

@@ -51,8 +51,9 @@ _METRICS = (  # in order of preference
 _METRIC_RANK = {version: rank for rank, (_, version) in enumerate(_METRICS)}
 _BOUNDS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding",
            "versionEndExcluding")  # fmt: skip
-MAX_TEXT = 1 << 16
-"""Longest string of a CVE record (NVD's longest description is some 4,000 characters)."""
+MAX_TEXT = 1 << 18
+"""Longest string of a CVE record (NVD's longest descriptions, kernel ones, are some tens of
+thousands of characters)."""
 MAX_CRITERIA = 1024
 MAX_FIELD = 256
 """Longest vector, metric source, type, severity, status, CWE or source identifier."""
