@@ -6,16 +6,23 @@ import fcntl
 import gzip
 import hashlib
 import json
+import os
+import resource
 import shutil
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import ijson
 import pytest
 
 from brulee.errors import DatabaseError, FeedError
 from brulee.vulndb import SCHEMA_VERSION
-from brulee.vulndb.build import build_starter, import_files
+from brulee.vulndb.build import build_starter, ensure_starter, import_files
 from brulee.vulndb.importers.base import FileResult
 from brulee.vulndb.store import VulnDb
 from tests.vulndb.conftest import ASSETS, MALFORMED, rows
@@ -286,10 +293,10 @@ def test_malformed_file_leaves_the_database_unchanged(openssh_db: Path, bad: Pat
         ("not-gzip.json.gz", "named .gz but not gzip-compressed"),
         ("nvd-1.1-feed.json", "JSON without CVE records"),
         ("epss-no-header.csv", "no `cve,epss,percentile` header line"),
-        ("epss-bad-row.csv", "line 5: could not convert string to float: 'high'"),
+        ("epss-bad-row.csv", "line 5: epss 'high' is not a number from 0 to 1"),
         ("record-bad-id.json", "id 'GHSA-2025-32728' is not a CVE id"),
         ("record-no-lastmodified.json", "no 'lastModified' field"),
-        ("kev-no-cveid.json", "KEV entry (no cveID)"),
+        ("kev-no-cveid.json", "KEV entry 2 (no cveID)"),
         ("empty.json", "empty file"),
     ],
 )
@@ -363,3 +370,276 @@ def test_importing_nvd_files_lifts_the_starter_coverage_limit(db_path: Path) -> 
     with VulnDb.open(db_path) as db:
         assert db.info().coverage is None
         assert db.is_known("nodejs", "node.js")
+
+
+# -- hostile and poisoned files: bounded, checked, refused in one line, database untouched ---------
+
+RECORD = json.loads((ASSETS / "CVE-2023-38408.json").read_text(encoding="utf-8"))
+OPENSSH_KEV = "CVE-2021-41773"  # Apache 2.4.49, in kev-slice.json
+
+
+def _feed(path: Path, record: dict[str, object], raw: dict[str, str] | None = None) -> Path:
+    """An NVD 2.0 feed of ``record``; ``raw`` replaces a JSON string placeholder verbatim."""
+    text = json.dumps({
+        "format": "NVD_CVE", "version": "2.0", "timestamp": "2024-01-01T00:00:00.000",
+        "vulnerabilities": [{"cve": record}],
+    })  # fmt: skip
+    for placeholder, value in (raw or {}).items():
+        text = text.replace(json.dumps(placeholder), value)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _brulee(*args: str, memory: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the brulee CLI in a process of its own, its address space capped at ``memory``."""
+
+    def cap() -> None:
+        if memory:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return subprocess.run(
+        [sys.executable, "-m", "brulee", *args],
+        capture_output=True, text=True, timeout=120, preexec_fn=cap, check=False,
+    )  # fmt: skip
+
+
+def test_feed_nested_100_000_deep_fails_fast_in_little_memory(
+    tmp_path: Path, db_path: Path
+) -> None:
+    import_files(db_path, [ASSETS / "kev-slice.json"])
+    before = db_path.read_bytes()
+    deep = "[" * 100_000 + "]" * 100_000
+    feed = _feed(tmp_path / "nested.json", RECORD | {"references": "@deep"}, {"@deep": deep})
+    assert feed.stat().st_size < 220_000
+    started = time.monotonic()
+    done = _brulee("db", "import", str(feed), "--db", str(db_path), memory=1 << 30)
+    assert time.monotonic() - started < 30
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"brulee: error: {feed}: nested deeper than 32 levels in record 1 "
+        "(vulnerabilities.item.cve); nothing was imported; check the file or download it again"
+    ]
+    assert db_path.read_bytes() == before
+
+
+def test_references_5000_deep_are_an_error_not_a_recursion(
+    tmp_path: Path, openssh_db: Path
+) -> None:
+    before = openssh_db.read_bytes()
+    deep = "[" * 5000 + "]" * 5000
+    feed = _feed(tmp_path / "refs.json", RECORD | {"references": "@deep"}, {"@deep": deep})
+    with pytest.raises(FeedError, match="nested deeper than 32 levels in record 1") as caught:
+        import_files(openssh_db, [feed])
+    assert caught.value.exit_code == 2
+    assert openssh_db.read_bytes() == before
+
+
+def _metrics(score: object) -> Any:
+    metrics = json.loads(json.dumps(RECORD["metrics"]))
+    for entries in metrics.values():
+        for entry in entries:
+            entry["cvssData"]["baseScore"] = score
+    return metrics
+
+
+def _bound(version: object) -> Any:
+    configurations = json.loads(json.dumps(RECORD["configurations"]))
+    configurations[0]["nodes"][0]["cpeMatch"][0]["versionEndExcluding"] = version
+    return configurations
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"metrics": _metrics("inf")}, "CVSS 3.1 baseScore 'inf' is not a number from 0 to 10"),
+        ({"metrics": _metrics(1e308)}, "CVSS 3.1 baseScore 1e+308 is not a number from 0 to 10"),
+        ({"metrics": _metrics(-1)}, "CVSS 3.1 baseScore -1 is not a number from 0 to 10"),
+        ({"metrics": _metrics("NaN")}, "CVSS 3.1 baseScore 'NaN' is not a number from 0 to 10"),
+        ({"configurations": _bound("9" * 5000)}, "versionEndExcluding is 5,000 characters long"),
+        ({"configurations": _bound({"x": 1})}, "versionEndExcluding {'x': 1} is not text"),
+        ({"lastModified": "9999-12-31T00:00:00.000"}, "lastModified '9999-12-31T00:00:00.000' is"),
+        ({"published": "yesterday"}, "published 'yesterday' is not a date"),
+        ({"id": "CVE-2023-" + "1" * 5000}, "CVE record (no CVE id) is malformed: id 'CVE-2023-111"),
+    ],
+)  # fmt: skip
+def test_poisoned_nvd_values_are_refused(
+    tmp_path: Path, openssh_db: Path, change: dict[str, object], message: str
+) -> None:
+    before = openssh_db.read_bytes()
+    feed = _feed(tmp_path / "poisoned.json", RECORD | change)
+    with pytest.raises(FeedError) as caught:
+        import_files(openssh_db, [feed])
+    assert str(caught.value).startswith(f"{feed}: ")
+    assert message in str(caught.value)
+    assert caught.value.exit_code == 2
+    assert openssh_db.read_bytes() == before
+
+
+EPSS_HEAD = "#model_version:v2025.03.14,score_date:{date}\ncve,epss,percentile\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("CVE-2023-38408,1e308,0.5", "line 3: epss '1e308' is not a number from 0 to 1"),
+        ("CVE-2023-38408,-inf,0.5", "line 3: epss '-inf' is not a number from 0 to 1"),
+        ("CVE-2023-38408,nan,0.5", "line 3: epss 'nan' is not a number from 0 to 1"),
+        ("CVE-2023-38408,0.5,1.5", "line 3: percentile '1.5' is not a number from 0 to 1"),
+        ("CVE-2023-38408," + "1" * 5000 + ",0.5", "line 3 is longer than 4,096 characters"),
+    ],
+)
+def test_poisoned_epss_scores_are_refused(
+    tmp_path: Path, openssh_db: Path, row: str, message: str
+) -> None:
+    before = openssh_db.read_bytes()
+    epss = tmp_path / "epss.csv"
+    epss.write_text(EPSS_HEAD.format(date="2025-01-01T00:00:00+0000") + row + "\n")
+    with pytest.raises(FeedError, match="nothing was imported") as caught:
+        import_files(openssh_db, [epss])
+    assert message in str(caught.value)
+    assert openssh_db.read_bytes() == before
+
+
+def test_nan_feed_and_poisoned_epss_exit_2_from_the_cli(tmp_path: Path, db_path: Path) -> None:
+    epss = tmp_path / "epss.csv"
+    epss.write_text("cve,epss,percentile\nCVE-2023-38408,nan,0.5\n")
+    done = _brulee("db", "import", str(epss), "--db", str(db_path))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"brulee: error: {epss}: line 2: epss 'nan' is not a number from 0 to 1; "
+        "nothing was imported; check the file or download it again"
+    )
+    assert not db_path.exists()
+
+
+def _kev(tmp_path: Path, released: str, added: str = "2021-11-03") -> Path:
+    catalog = json.loads((ASSETS / "kev-slice.json").read_text(encoding="utf-8"))
+    catalog["dateReleased"] = released
+    catalog["vulnerabilities"] = [
+        entry | {"dateAdded": added}
+        for entry in catalog["vulnerabilities"]
+        if entry["cveID"] != OPENSSH_KEV
+    ]
+    path = tmp_path / f"kev-{released[:4]}.json"
+    path.write_text(json.dumps(catalog), encoding="utf-8")
+    return path
+
+
+def _kev_ids(db_path: Path) -> set[str]:
+    return {str(row[0]) for row in rows(db_path, "SELECT cve_id FROM kev")}
+
+
+def test_snapshots_dated_in_the_future_are_refused(tmp_path: Path, db_path: Path) -> None:
+    import_files(db_path, [ASSETS / "kev-slice.json", ASSETS / "epss-slice.csv"])
+    before = db_path.read_bytes()
+    future_kev = _kev(tmp_path, "9999-12-31T00:00:00.000Z")
+    future_epss = tmp_path / "epss-future.csv"
+    future_epss.write_text(
+        EPSS_HEAD.format(date="9999-12-31T00:00:00+0000") + "CVE-2023-38408,0.5,0.5\n"
+    )
+    added_later = _kev(tmp_path, "2025-08-25T17:04:19.9796Z", added="9999-01-01")
+    future_feed = _feed(tmp_path / "feed.json", RECORD)
+    future_feed.write_text(future_feed.read_text().replace("2024-01-01T00:00:00.000", "9999-01-01"))
+    for path, message in (
+        (future_feed, "the feed's timestamp '9999-01-01' is in the future"),
+        (future_kev, "the KEV catalog's dateReleased '9999-12-31T00:00:00.000Z' is in the future"),
+        (future_epss, "line 1: score_date '9999-12-31T00:00:00+0000' is in the future"),
+        (added_later, "KEV entry 1 CVE-2017-7494: dateAdded '9999-01-01' is in the future"),
+    ):
+        with pytest.raises(FeedError) as caught:
+            import_files(db_path, [path])
+        assert message in str(caught.value)
+        assert caught.value.exit_code == 2
+    assert db_path.read_bytes() == before
+    assert OPENSSH_KEV in _kev_ids(db_path)
+
+
+def test_a_database_poisoned_by_a_future_snapshot_takes_the_next_genuine_one(
+    db_path: Path,
+) -> None:
+    """Databases built before dates were checked may hold a catalogue dated 9999-12-31: it
+    must not make every later genuine import "unchanged" (Apache 2.4.49 lost its KEV marks)."""
+    import_files(db_path, [ASSETS / "nvdcve-2.0-2024.json.gz"])
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE cve SET last_modified = '9999-12-31T00:00:00.000'")
+        conn.execute("UPDATE cvss_metric SET score = 1e999")
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [("kev_date_released", "9999-12-31T00:00:00.000Z"),
+             ("epss_score_date", "9999-12-31T00:00:00+0000")],
+        )  # fmt: skip
+    conn.close()
+    genuine = [
+        ASSETS / "nvdcve-2.0-2024.json.gz",
+        ASSETS / "kev-slice.json",
+        ASSETS / "epss-slice.csv",
+    ]
+    summary = import_files(db_path, genuine)
+    assert [(r.kind, r.unchanged) for r in summary.files] == [("nvd", 0), ("kev", 0), ("epss", 0)]
+    assert (summary.files[0].updated, summary.files[1].added) == (1, 12)
+    assert rows(
+        db_path, "SELECT max(last_modified) < '2026', max(score) <= 10 FROM cve, cvss_metric"
+    ) == [(1, 1)]
+    assert OPENSSH_KEV in _kev_ids(db_path)
+    assert rows(db_path, "SELECT value FROM meta WHERE key = 'kev_date_released'") == [
+        ("2025-08-25T17:04:19.9796Z",)
+    ]
+    with VulnDb.open(db_path) as db:
+        assert db.info().epss_score_date != "9999-12-31T00:00:00+0000"
+
+
+# -- first runs at once ----------------------------------------------------------------------------
+
+
+def test_six_first_runs_at_once_share_one_starter_build(tmp_path: Path) -> None:
+    """Six ``brulee report`` processes on a fresh machine: one builds the starter database, the
+    others wait for it instead of failing with "another brulee process is updating"."""
+    env = {k: v for k, v in os.environ.items() if k != "BRULEE_DB"}
+    env |= {"XDG_DATA_HOME": str(tmp_path / "share"), "HOME": str(tmp_path)}
+    xml = Path(__file__).resolve().parents[1] / "assets" / "nmap" / "lab-basic.xml"
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "brulee",
+                "report",
+                str(xml),
+                "-f",
+                "json",
+                "--no-history",
+                "-o",
+                str(tmp_path / f"out{n}"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in range(6)
+    ]
+    results = [(run.wait(timeout=300), run.communicate()[1]) for run in runs]
+    assert [code for code, _ in results] == [0] * 6, results
+    assert not any("another brulee process" in err for _, err in results)
+    assert all((tmp_path / f"out{n}" / "report.json").is_file() for n in range(6))
+    database = tmp_path / "share" / "brulee" / "vulndb.sqlite"
+    assert rows(database, "SELECT count(*) FROM cve") == [(2299,)]
+
+
+def test_a_first_run_waits_for_the_lock_then_uses_the_database_built_meanwhile(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "vulndb.sqlite"
+    lock_path = db_path.with_name("vulndb.sqlite.lock")
+    with lock_path.open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(DatabaseError, match=r"another brulee process .* \(waited 1 s\)"):
+            ensure_starter(db_path, wait=1.0)
+        assert not db_path.exists()
+        import_files(db_path, [ASSETS / "kev-slice.json"], locked=True)  # the other process
+        threading.Timer(0.5, fcntl.flock, (held.fileno(), fcntl.LOCK_UN)).start()
+        started = time.monotonic()
+        assert ensure_starter(db_path, wait=30.0) is False
+        assert time.monotonic() - started < 10
+    assert rows(db_path, "SELECT count(*) FROM cve") == [(0,)]  # not rebuilt
+    assert ensure_starter(tmp_path / "fresh.sqlite", wait=0) is True

@@ -380,3 +380,27 @@ def test_a_database_of_the_previous_schema_is_refused(debian_db: Path) -> None:
     with pytest.raises(DatabaseError, match="schema version 1"):
         import_files(debian_db, [DSA])
     assert debian_db.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (
+            "\t[bullseye] - apache2 2.4.56-" + "9" * 5000 + "\n",
+            "line 3: a version of 5,007 characters",
+        ),
+        ("\t{" + "CVE-2023-1234 " * 5000 + "}\n", "line 2 is longer than 65,536 characters"),
+    ],
+)
+def test_overlong_versions_and_lines_are_refused(
+    tmp_path: Path, debian_db: Path, line: str, reason: str
+) -> None:
+    lines = _lines(DSA)[:3]
+    lines[2 if "version" in reason else 1] = line
+    bad = tmp_path / "DSA"
+    bad.write_text("".join(lines), "utf-8")
+    before = debian_db.read_bytes()
+    with pytest.raises(FeedError, match="nothing was imported") as caught:
+        import_files(debian_db, [bad])
+    assert str(caught.value).startswith(f"{bad}: {reason}")
+    assert debian_db.read_bytes() == before

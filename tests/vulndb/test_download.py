@@ -12,6 +12,7 @@ import pytest
 
 from brulee import __version__
 from brulee.vulndb.download import (
+    FETCH_LIMIT,
     DownloadError,
     NotFound,
     RateLimiter,
@@ -306,3 +307,11 @@ def test_the_rate_limiter_counts_every_try(
     assert fetch(server.url + "small.json", transport, limiter=limiter) == SMALL
     assert fake_time.sleeps == [30.0]  # Retry-After 0, but the second request waits its turn
     assert statuses(server) == [503, 200]
+
+
+def test_fetch_refuses_a_body_larger_than_its_limit(tmp_path: Path, transport: Transport) -> None:
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as sparse:
+        sparse.truncate(FETCH_LIMIT + 1)
+    with pytest.raises(DownloadError, match=f"larger than {FETCH_LIMIT:,} bytes; refused"):
+        fetch(huge.as_uri(), transport)

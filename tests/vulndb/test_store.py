@@ -160,3 +160,19 @@ def test_an_open_database_keeps_working_while_an_import_replaces_the_file(openss
         assert len(db.candidates("openbsd", "openssh")) == 4  # the snapshot it opened
     with VulnDb.open(openssh_db) as db:
         assert len(db.candidates("openbsd", "openssh")) == 6
+
+
+def test_scores_out_of_range_in_an_older_database_read_as_no_score(db_path: Path) -> None:
+    """Imports refuse them now; a database poisoned before (EPSS 1e308, CVSS infinity) must not
+    hand them to reports."""
+    import_files(db_path, [ASSETS / "nvdcve-2.0-2024.json.gz", ASSETS / "epss-slice.csv"])
+    with VulnDb.open(db_path) as db:
+        (genuine,) = [c for c in db.candidates("openbsd", "openssh") if c.id == "CVE-2024-6387"]
+    assert genuine.cvss is not None and genuine.epss is not None
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE cvss_metric SET score = 1e999")
+        conn.execute("UPDATE epss SET score = 1e308")
+    conn.close()
+    with VulnDb.open(db_path) as db:
+        (poisoned,) = [c for c in db.candidates("openbsd", "openssh") if c.id == "CVE-2024-6387"]
+    assert (poisoned.cvss, poisoned.epss) == (None, None)

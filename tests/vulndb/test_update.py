@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from brulee.errors import DatabaseError
+from brulee.errors import DatabaseError, FeedError
 from brulee.vulndb import SCHEMA_VERSION
 from brulee.vulndb.build import import_files
 from brulee.vulndb.download import Transport, download
@@ -772,7 +772,10 @@ def test_api_answer_that_is_not_json_fails(
     ) -> tuple[int, dict[str, str], bytes]:
         return 200, {}, b"<html>maintenance</html>"
 
-    with FeedServer(upstream, api=broken) as server, pytest.raises(DatabaseError, match="not JSON"):
+    with (
+        FeedServer(upstream, api=broken) as server,
+        pytest.raises(DatabaseError, match="not usable JSON"),
+    ):
         _api_update(db_path, server, fake_time, page=2)
     assert db_path.read_bytes() == before
     _no_junk(db_path)
@@ -871,9 +874,9 @@ def test_import_refuses_a_damaged_or_altered_export(
 
     import_files(db_path, [ASSETS / "nvdcve-2.0-2024.json.gz"])
     before = db_path.read_bytes()
-    with pytest.raises(DatabaseError, match=message) as caught:
+    with pytest.raises(FeedError, match=message) as caught:
         import_db(bad, db_path)
-    assert caught.value.exit_code == 3
+    assert caught.value.exit_code == 2
     assert db_path.read_bytes() == before
     _answers_openssh(db_path)
     _no_junk(db_path)

@@ -16,7 +16,7 @@ from brulee.match.interface import Judge, VulnerabilitySource
 from brulee.match.nvd import NvdSource
 from brulee.match.vulners import VulnersSource
 from brulee.util.clock import utc_now
-from brulee.vulndb.build import build_starter
+from brulee.vulndb.build import ensure_starter
 from brulee.vulndb.meta import DbInfo, parse_instant
 from brulee.vulndb.store import VulnDb, default_db_path
 
@@ -154,8 +154,7 @@ def open_db(db_path: Path | None) -> Iterator[VulnDb]:
                 "FEEDS... --db PATH`, or omit --db to use the default one"
             )
         log.warning("first run: building the bundled starter vulnerability database at %s", path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        build_starter(path)
+        ensure_starter(path)
     with VulnDb.open(path) as db:
         yield db
 

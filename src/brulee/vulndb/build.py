@@ -23,10 +23,9 @@ from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import ijson
-
 from brulee.core.cpe import index_name
 from brulee.errors import DatabaseError, FeedError
+from brulee.util.boundedjson import JsonError
 from brulee.util.text import one_line
 from brulee.vulndb.importers.base import FileResult, Malformed, Outcome, Progress
 from brulee.vulndb.importers.debian import (
@@ -53,6 +52,9 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 _STARTER_SUFFIXES = (".json", ".csv", ".gz", ".bz2")
+STARTER_WAIT = 300.0
+"""Seconds a first run waits for another process building the starter database."""
+_LOCK_POLL = 0.2
 _ADVICE = "nothing was imported; check the file or download it again"
 
 
@@ -93,8 +95,26 @@ def import_files(
     return _build(db_path, paths, progress, fresh=False, coverage=None, meta=meta, locked=locked)
 
 
-def build_starter(db_path: Path, *, progress: Progress | None = None) -> ImportSummary:
-    """Build a fresh database at ``db_path`` from the starter data shipped with brulee."""
+def ensure_starter(db_path: Path, *, wait: float = STARTER_WAIT) -> bool:
+    """Build the starter database at ``db_path`` unless it exists; return whether this process
+    built it. Another process building it (several first runs at once) is waited for, up to
+    ``wait`` seconds, and its database used."""
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_database(db_path, wait=wait):
+            if db_path.exists():
+                return False
+            build_starter(db_path, locked=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot write {db_path}: {exc}") from exc
+    return True
+
+
+def build_starter(
+    db_path: Path, *, progress: Progress | None = None, locked: bool = False
+) -> ImportSummary:
+    """Build a fresh database at ``db_path`` from the starter data shipped with brulee.
+    ``locked``: the caller already holds ``lock_database(db_path)``."""
     folder = resources.files("brulee") / "data" / "starter"
     try:
         entries = [e for e in folder.iterdir() if e.name.endswith(_STARTER_SUFFIXES)]
@@ -106,7 +126,7 @@ def build_starter(db_path: Path, *, progress: Progress | None = None) -> ImportS
         ) from exc
     with contextlib.ExitStack() as stack:
         paths = [stack.enter_context(resources.as_file(e)) for e in sorted(entries, key=_name)]
-        return _build(db_path, paths, progress, fresh=True, coverage=coverage)
+        return _build(db_path, paths, progress, fresh=True, coverage=coverage, locked=locked)
 
 
 def _name(entry: Traversable) -> str:
@@ -151,18 +171,25 @@ def _build(
 
 
 @contextlib.contextmanager
-def lock_database(db_path: Path) -> Iterator[None]:
+def lock_database(db_path: Path, *, wait: float = 0.0) -> Iterator[None]:
     """Hold ``DB.lock`` exclusively (released by the kernel if the process dies); DatabaseError
-    naming the lock file if another process holds it. Not re-entrant."""
+    naming the lock file if another process still holds it after ``wait`` seconds. Not
+    re-entrant."""
     lock_path = db_path.with_name(db_path.name + ".lock")
+    deadline = time.monotonic() + wait
     with lock_path.open("a") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise DatabaseError(
-                f"another brulee process is updating {db_path} (it holds {lock_path}); "
-                "wait for it to finish, then try again"
-            ) from exc
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    waited = f" (waited {wait:.0f} s)" if wait else ""
+                    raise DatabaseError(
+                        f"another brulee process is updating {db_path} (it holds {lock_path})"
+                        f"{waited}; wait for it to finish, then try again"
+                    ) from exc
+                time.sleep(_LOCK_POLL)
         yield
 
 
@@ -276,8 +303,8 @@ def _import_path(conn: sqlite3.Connection, path: Path, progress: Progress | None
         raise FeedError(f"{path}: no such file") from exc
     except (Malformed, DebianSyntaxError, csv.Error) as exc:
         raise FeedError(f"{path}: {one_line(exc)}; {_ADVICE}") from exc
-    except ijson.JSONError as exc:
-        raise FeedError(f"{path}: not valid JSON ({one_line(exc)}); {_ADVICE}") from exc
+    except JsonError as exc:
+        raise FeedError(f"{path}: {one_line(exc)}; {_ADVICE}") from exc
     except UnicodeDecodeError as exc:
         raise FeedError(f"{path}: not UTF-8 text ({one_line(exc)}); {_ADVICE}") from exc
     except (OSError, EOFError, zlib.error) as exc:

@@ -34,6 +34,8 @@ Progress = Callable[[str, int, int | None], None]
 
 _MISSING_STATUSES = frozenset({404, 410})
 _CHUNK = 1 << 16
+FETCH_LIMIT = 256 << 20
+"""Largest body ``fetch`` reads into memory (an NVD API page of 2,000 CVEs is some 30 MB)."""
 _T = TypeVar("_T")
 
 
@@ -102,7 +104,7 @@ def fetch(
         if limiter is not None:
             limiter.wait()
         with _request(url, headers or {}, transport, retry_forbidden=retry_forbidden) as response:
-            body = response.read()
+            body = _bounded_body(url, response.read(FETCH_LIMIT + 1))
             expected = _length(response.headers)
         if expected is not None and len(body) < expected:
             raise Retryable(f"connection closed after {len(body):,} of {expected:,} bytes")
@@ -260,10 +262,17 @@ def _local_path(url: str) -> Path:
     return Path(urllib.request.url2pathname(parts.path))
 
 
+def _bounded_body(url: str, body: bytes) -> bytes:
+    if len(body) > FETCH_LIMIT:
+        raise DownloadError(f"{url}: the answer is larger than {FETCH_LIMIT:,} bytes; refused")
+    return body
+
+
 def _read_local(url: str) -> bytes:
     path = _local_path(url)
     try:
-        return path.read_bytes()
+        with path.open("rb") as local:
+            return _bounded_body(url, local.read(FETCH_LIMIT + 1))
     except FileNotFoundError as exc:
         raise NotFound(f"{url}: no such file") from exc
     except OSError as exc:

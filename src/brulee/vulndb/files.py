@@ -38,11 +38,15 @@ def write_atomic(path: Path, data: bytes) -> None:
     part.replace(path)
 
 
-def read_hashed(stream: Readable, copy: IO[bytes] | None = None) -> tuple[str, int]:
+def read_hashed(
+    stream: Readable, copy: IO[bytes] | None = None, head: bytes = b""
+) -> tuple[str, int]:
     """Read ``stream`` to its end, writing it to ``copy`` if given; return its sha256 (lowercase
-    hex) and size."""
-    digest = hashlib.sha256()
-    size = 0
+    hex) and size. ``head``: bytes already read from ``stream``, counted (and copied) first."""
+    digest = hashlib.sha256(head)
+    size = len(head)
+    if copy is not None:
+        copy.write(head)
     while chunk := stream.read(_CHUNK):
         digest.update(chunk)
         size += len(chunk)

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
-import ijson
-
+from brulee.util.boundedjson import events
 from brulee.vulndb.files import Readable
-from brulee.vulndb.importers.base import Malformed
+from brulee.vulndb.importers.base import JSON_DEPTH, Malformed
 from brulee.vulndb.importers.debian_lists import SNIFF_ADVISORY, SNIFF_CPE_ALIAS, SNIFF_CPE_LIST
 from brulee.vulndb.importers.nvd import NvdShape
 from brulee.vulndb.importers.ubuntu_oval import SNIFF_OVAL
@@ -32,6 +31,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _BZIP2_MAGIC = b"BZh"
 _CHUNK = 1 << 16
 _SCALARS = frozenset({"string", "number", "boolean", "null"})
+_HEADER_FIELD = 1 << 10
+"""Longest top-level text field kept (a date, a version, a title)."""
 _EXPECTED = (
     "expected an NVD 2.0 feed or API page, a CVE record, the CISA KEV catalog, an EPSS CSV, a "
     "Debian security tracker file (DSA or DLA list, CPE list, CPE aliases) or Canonical's Ubuntu "
@@ -139,16 +140,23 @@ def _sniff_debian(head: bytes) -> Shape | None:
 
 
 def _sniff_json(stream: IO[bytes]) -> tuple[Shape, dict[str, Any]]:
+    """The shape of a JSON file by its first record, and its top-level scalars read before it."""
     header: dict[str, Any] = {}
-    for prefix, event, value in ijson.parse(stream, use_float=True):
-        if prefix == "" and event == "map_key" and value in ("cve", "id"):
-            return ("nvd-record" if value == "cve" else "nvd-cve"), header
-        if event in _SCALARS and prefix and "." not in prefix:
-            header[prefix] = value
-        elif prefix == "vulnerabilities.item" and event == "map_key":
+    key = ""
+    for depth, event, value in events(stream, max_depth=JSON_DEPTH):
+        if depth == 1:
+            if event == "map_key":
+                key = value
+                if key in ("cve", "id"):
+                    return ("nvd-record" if key == "cve" else "nvd-cve"), header
+            elif event in _SCALARS:
+                if isinstance(value, str) and len(value) > _HEADER_FIELD:
+                    raise Malformed(f"the top-level field {key!r} is too long")
+                header[key] = value
+            elif event == "end_array" and key == "vulnerabilities":
+                return _empty_list_shape(header), header
+        elif depth == 3 and key == "vulnerabilities" and event == "map_key":
             return ("nvd" if value == "cve" else "kev"), header
-        elif prefix == "vulnerabilities" and event == "end_array":
-            return _empty_list_shape(header), header
     raise Malformed(f"JSON without CVE records; {_EXPECTED}")
 
 

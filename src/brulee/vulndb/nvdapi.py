@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from brulee.errors import DatabaseError
+from brulee.util.boundedjson import load_json
 from brulee.vulndb.download import RateLimiter
+from brulee.vulndb.importers.base import JSON_DEPTH
 from brulee.vulndb.session import Fetched, Session
 
 API_WINDOW = timedelta(days=120)
@@ -95,10 +97,10 @@ def _nvd_time(moment: datetime) -> str:
 def _api_page(body: bytes, url: str) -> tuple[list[Any], int, str | None]:
     """The CVE items, ``totalResults`` and ``timestamp`` of an API answer."""
     try:
-        page = json.loads(body)
+        page = load_json(body, max_depth=JSON_DEPTH)
     except ValueError as exc:
         raise DatabaseError(
-            f"{url}: the NVD API answer is not JSON ({exc}); nothing was imported"
+            f"{url}: the NVD API answer is not usable JSON ({exc}); nothing was imported"
         ) from exc
     items = page.get("vulnerabilities") if isinstance(page, dict) else None
     total = page.get("totalResults") if isinstance(page, dict) else None

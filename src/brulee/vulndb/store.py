@@ -410,13 +410,19 @@ def _record_from(row: Any) -> CveRecord:
         published=published,
         last_modified=modified,
         vuln_status=status,
-        cvss=CvssMetric(*metric) if metric[0] is not None else None,
+        cvss=CvssMetric(*metric) if _in_range(metric[0], 10) else None,
         configurations=tuple(json.loads(configurations)),
         kev=KevEntry(*kev) if kev[0] is not None else None,
-        epss=EpssScore(*epss) if epss[0] is not None else None,
+        epss=EpssScore(*epss) if _in_range(epss[0], 1) and _in_range(epss[1], 1) else None,
         cwes=tuple(json.loads(cwes)),
         references=tuple(_reference(ref) for ref in json.loads(refs)),
     )
+
+
+def _in_range(score: object, high: float) -> bool:
+    """Whether ``score`` is a number from 0 to ``high``: imports refuse others, but a database
+    built by an older brulee may hold them (``1e308``, infinity); they read as no score."""
+    return isinstance(score, int | float) and 0 <= score <= high
 
 
 def _reference(raw: Mapping[str, Any]) -> Reference:

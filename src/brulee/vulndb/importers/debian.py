@@ -11,7 +11,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from brulee.vulndb.importers.base import BATCH, FileResult, Outcome, Progress
+from brulee.vulndb.importers.base import BATCH, FileResult, Outcome, Progress, bounded_lines
 from brulee.vulndb.importers.debian_lists import (
     AdvisoryKind,
     parse_advisories,
@@ -93,12 +93,17 @@ def import_debian_aliases(conn: sqlite3.Connection, path: Path, stream: IO[bytes
     return Outcome(FileResult(path, "debian-cpe-aliases", count, added=count), None, None)
 
 
+_MAX_LINE = 1 << 16
+"""Longest line (a kernel advisory listing 1,000 CVEs is some 15,000 characters)."""
+
+
 @contextlib.contextmanager
-def _text_lines(stream: IO[bytes]) -> Iterator[IO[str]]:
-    """``stream`` as UTF-8 text lines, left open for the caller to read to its end."""
+def _text_lines(stream: IO[bytes]) -> Iterator[Iterator[str]]:
+    """``stream`` as UTF-8 text lines of bounded length, left open for the caller to read to its
+    end."""
     text = io.TextIOWrapper(stream, encoding="utf-8")
     try:
-        yield text
+        yield bounded_lines(text, _MAX_LINE)
     finally:
         text.detach()
 

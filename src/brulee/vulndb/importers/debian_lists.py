@@ -29,6 +29,7 @@ from datetime import date
 from typing import Literal
 
 from brulee.core.cpe import index_name, vendor_product_of
+from brulee.vulndb.importers.base import MAX_VERSION
 
 AdvisoryKind = Literal["dsa", "dla"]
 
@@ -202,6 +203,8 @@ def _release_entry(text: str, number: int) -> ReleaseEntry:
         )
         raise DebianSyntaxError(number, f"{expected}: {_cut(text)!r}")
     release, package, status, version, note = found.groups()
+    if version and len(version) > MAX_VERSION:
+        raise DebianSyntaxError(number, f"a version of {len(version):,} characters: {_cut(text)!r}")
     return ReleaseEntry(release, package, version, status or "fixed", note)
 
 

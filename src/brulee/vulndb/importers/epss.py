@@ -17,11 +17,18 @@ from brulee.vulndb.importers.base import (
     Malformed,
     Outcome,
     Progress,
+    bounded_lines,
+    checked_date,
+    checked_score,
+    checked_text,
     is_older,
+    short,
 )
 from brulee.vulndb.meta import get_meta, set_meta
 
 _HEADER = ["cve", "epss", "percentile"]
+_MAX_LINE = 1 << 12
+"""Longest line of the CSV (a score line is some 40 characters)."""
 
 
 def import_epss(
@@ -30,7 +37,7 @@ def import_epss(
     """Replace the EPSS scores, unless the database holds newer ones."""
     text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
     try:
-        return _import_rows(conn, path, csv.reader(text), progress)
+        return _import_rows(conn, path, csv.reader(bounded_lines(text, _MAX_LINE)), progress)
     finally:
         text.detach()  # leave ``stream`` open: the caller reads it to its end
 
@@ -40,6 +47,12 @@ def _import_rows(
 ) -> Outcome:
     info, first_row = _header(reader)
     score_date, model = info.get("score_date"), info.get("model_version")
+    try:
+        if score_date is not None:
+            checked_date(score_date, "score_date")
+        checked_text(model, 64, "model_version")
+    except ValueError as exc:
+        raise Malformed(f"line 1: {exc}") from exc
     rows = _rows(reader, first_row)
     if is_older(score_date, get_meta(conn, "epss_score_date")):
         skipped = sum(1 for _ in rows)
@@ -79,7 +92,7 @@ def _rows(reader: Iterator[list[str]], first_row: int) -> Iterator[tuple[str, fl
         try:
             ident, score, percentile = row
             if not CVE_ID.fullmatch(ident):
-                raise ValueError(f"{ident!r} is not a CVE id")
-            yield ident, float(score), float(percentile)
+                raise ValueError(f"{short(ident)} is not a CVE id")
+            yield ident, checked_score(score, 1, "epss"), checked_score(percentile, 1, "percentile")
         except ValueError as exc:
             raise Malformed(f"line {number}: {exc}") from exc

@@ -8,22 +8,29 @@ import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-import ijson  # picks its C (yajl2_c) backend when installed
-
 from brulee.core.cpe import vendor_product_of
+from brulee.util.boundedjson import iter_items
+from brulee.util.clock import utc_now
 from brulee.vulndb.importers.base import (
     BATCH,
     CVE_ID,
+    FUTURE_SLACK,
+    JSON_DEPTH,
+    MAX_VERSION,
     FileResult,
     Malformed,
     Outcome,
     Progress,
     as_text,
+    checked_date,
+    checked_score,
+    checked_text,
+    short,
 )
-from brulee.vulndb.meta import parse_instant
 from brulee.vulndb.store import CvssMetric
 
 NvdShape = Literal["nvd", "nvd-record", "nvd-cve"]
@@ -42,6 +49,14 @@ _METRICS = (  # in order of preference
     ("cvssMetricV2", "2.0"),
 )
 _METRIC_RANK = {version: rank for rank, (_, version) in enumerate(_METRICS)}
+_BOUNDS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding",
+           "versionEndExcluding")  # fmt: skip
+MAX_TEXT = 1 << 18
+"""Longest string of a CVE record (NVD's longest descriptions, kernel ones, are some tens of
+thousands of characters)."""
+MAX_CRITERIA = 1024
+MAX_FIELD = 256
+"""Longest vector, metric source, type, severity, status, CWE or source identifier."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +89,16 @@ def import_nvd(
     counts = {"added": 0, "updated": 0, "rejected": 0, "unchanged": 0}
     records = 0
     newest: str | None = None
-    for raw in ijson.items(stream, _PREFIX[shape], use_float=True):
+    if shape == "nvd" and header.get("timestamp") is not None:
+        try:
+            checked_date(header["timestamp"], "the feed's timestamp")
+        except ValueError as exc:
+            raise Malformed(str(exc)) from exc
+    horizon = _nvd_form(utc_now() + FUTURE_SLACK)
+    items = iter_items(stream, _PREFIX[shape], max_depth=JSON_DEPTH, max_string=MAX_TEXT)
+    for raw in items:
         cve = _parse_cve(raw)
-        counts[_apply_cve(conn, cve)] += 1
+        counts[_apply_cve(conn, cve, horizon)] += 1
         records += 1
         newest = max(newest or cve.last_modified, cve.last_modified)
         if progress and records % BATCH == 0:
@@ -92,21 +114,22 @@ def _parse_cve(raw: Any) -> _Cve:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         ident = raw.get("id") if isinstance(raw, dict) else None
         problem = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) else str(exc)
-        raise Malformed(f"CVE record {ident or '(no id)'} is malformed: {problem}") from exc
+        name = ident if isinstance(ident, str) and CVE_ID.fullmatch(ident) else "(no CVE id)"
+        raise Malformed(f"CVE record {name} is malformed: {problem}") from exc
 
 
 def _cve_from(raw: Mapping[str, Any]) -> _Cve:
     ident = raw["id"]
     if not isinstance(ident, str) or not CVE_ID.fullmatch(ident):
-        raise ValueError(f"id {ident!r} is not a CVE id")
+        raise ValueError(f"id {short(ident)} is not a CVE id")
     configurations = raw.get("configurations") or []
     return _Cve(
         id=ident,
-        published=_nvd_time(raw["published"]),
-        last_modified=_nvd_time(raw["lastModified"]),
-        status=str(raw.get("vulnStatus", "")),
+        published=_nvd_time(raw["published"], "published"),
+        last_modified=_nvd_time(raw["lastModified"], "lastModified"),
+        status=checked_text(raw.get("vulnStatus", ""), MAX_FIELD, "vulnStatus"),
         description=_english(raw.get("descriptions") or []),
-        source_identifier=raw.get("sourceIdentifier"),
+        source_identifier=_optional(raw.get("sourceIdentifier"), "sourceIdentifier"),
         metrics=_metrics(raw.get("metrics") or {}),
         cwes=_cwes(raw.get("weaknesses") or []),
         references=_json(raw.get("references") or []),
@@ -122,14 +145,20 @@ def _json(value: object) -> str:
     return _ENCODER.encode(value)
 
 
-def _nvd_time(value: str) -> str:
-    """NVD's timestamp form, in UTC, so that text order is time order."""
-    if _NVD_TIME.fullmatch(value):
+def _nvd_time(value: object, what: str) -> str:
+    """NVD's timestamp form, in UTC, so that text order is time order; not in the future."""
+    moment = checked_date(value, what)
+    if isinstance(value, str) and _NVD_TIME.fullmatch(value):
         return value
-    moment = parse_instant(value)
-    if moment is None:
-        raise ValueError(f"{value!r} is not a timestamp")
+    return _nvd_form(moment)
+
+
+def _nvd_form(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+def _optional(value: object, what: str) -> str | None:
+    return None if value is None else checked_text(value, MAX_FIELD, what)
 
 
 def _english(descriptions: Iterable[Mapping[str, Any]]) -> str:
@@ -144,18 +173,18 @@ def _metrics(metrics: Mapping[str, Any]) -> tuple[CvssMetric, ...]:
 def _metric(raw: Mapping[str, Any], version: str) -> CvssMetric:
     data = raw["cvssData"]
     return CvssMetric(
-        score=float(data["baseScore"]),
+        score=checked_score(data["baseScore"], 10, f"CVSS {version} baseScore"),
         version=version,
-        vector=str(data["vectorString"]),
-        source=str(raw.get("source", "")),
-        type=str(raw.get("type", "")),
-        severity=data.get("baseSeverity") or raw.get("baseSeverity"),
+        vector=checked_text(data["vectorString"], MAX_FIELD, "vectorString"),
+        source=checked_text(raw.get("source", ""), MAX_FIELD, "metric source"),
+        type=checked_text(raw.get("type", ""), MAX_FIELD, "metric type"),
+        severity=_optional(data.get("baseSeverity") or raw.get("baseSeverity"), "baseSeverity"),
     )
 
 
 def _cwes(weaknesses: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     values = (
-        str(d["value"])
+        checked_text(d["value"], MAX_FIELD, "CWE")
         for weakness in weaknesses
         for d in weakness.get("description", ())
         if d.get("lang") == "en"
@@ -169,9 +198,14 @@ def _products(configurations: Iterable[Mapping[str, Any]]) -> dict[tuple[str, st
         for node in configuration["nodes"]:
             for match in node["cpeMatch"]:
                 criteria = match["criteria"]
+                checked_text(criteria, MAX_CRITERIA, "criteria")
                 pair = vendor_product_of(criteria) if isinstance(criteria, str) else None
                 if pair is None:
-                    raise ValueError(f"criteria {criteria!r} is not a CPE 2.3 name")
+                    raise ValueError(f"criteria {short(criteria)} is not a CPE 2.3 name")
+                for bound in _BOUNDS:
+                    if not isinstance(match.get(bound, ""), str):
+                        raise ValueError(f"{bound} {short(match[bound])} is not text")
+                    checked_text(match.get(bound), MAX_VERSION, bound)
                 products[pair] = products.get(pair, False) or bool(match["vulnerable"])
     return products
 
@@ -182,11 +216,12 @@ _KNOWN = (
 )
 
 
-def _apply_cve(conn: sqlite3.Connection, cve: _Cve) -> str:
-    """Store ``cve`` unless the database knows a version at least as new; return the outcome."""
+def _apply_cve(conn: sqlite3.Connection, cve: _Cve, horizon: str) -> str:
+    """Store ``cve`` unless the database knows a version at least as new (a stored date past
+    ``horizon``, from before dates were checked, does not count); return the outcome."""
     stored, rejected = conn.execute(_KNOWN, (cve.id, cve.id)).fetchone()
     known = max(stored or "", rejected or "")
-    if known and cve.last_modified <= known:
+    if known and cve.last_modified <= known <= horizon:
         return "unchanged"
     if stored:
         for table, column in (("cve", "id"), ("cvss_metric", "cve_id"), ("product_cve", "cve_id")):

@@ -37,7 +37,7 @@ from typing import IO, Literal
 from lxml import etree
 
 from brulee.util.xmlsafe import Element, forget, pull_parser, refusal
-from brulee.vulndb.importers.base import CVE_ID, Malformed
+from brulee.vulndb.importers.base import CVE_ID, MAX_VERSION, Malformed, checked_date, checked_text
 
 Status = Literal[
     "released", "not-affected", "pending", "needed", "needs-triage", "deferred", "ignored"
@@ -195,6 +195,10 @@ class _Reader:
             evr = element.find(f"{LINUX}evr")
             if evr is None or not (evr.text or "").strip():
                 raise Malformed(f"dpkginfo_state {_id(element)} has no evr version")
+            if len(evr.text.strip()) > MAX_VERSION:
+                raise Malformed(
+                    f"dpkginfo_state {_id(element)}: evr of {len(evr.text):,} characters"
+                )
             yield DpkgState(_id(element), evr.text.strip(), evr.get("operation", "equals"))
 
     def _header(self, definition_id: str) -> Header:
@@ -244,6 +248,11 @@ def _generator(element: Element) -> tuple[str, str, str]:
     stamp = (element.findtext(f"{COMMON}timestamp") or "").strip()
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", stamp):
         raise Malformed(f"generator timestamp {stamp[:40]!r} is not YYYY-MM-DDTHH:MM:SS")
+    try:
+        checked_date(stamp, "generator timestamp")
+        checked_text(version, MAX_VERSION, "generator product_version")
+    except ValueError as exc:
+        raise Malformed(str(exc)) from exc
     return product, version, f"{stamp}+00:00"
 
 
