@@ -224,3 +224,16 @@ def test_label(product: str, raw: str, label: str) -> None:
 )
 def test_letter_base(text: str, base: str | None) -> None:
     assert letter_base(text) == base
+
+
+def test_a_5000_digit_bound_from_an_old_database_compares_without_crashing() -> None:
+    """A database built before imports were checked can hold a 5,000-digit version bound; Python
+    refuses ``int`` of over 4,300 digits, and every report holding that CVE crashed."""
+    huge = "1" + "0" * 5000
+    assert parse_version(huge) > parse_version("99999999999999999999.1")
+    assert parse_version(f"{huge}.1") == parse_version(
+        f"{'9' * 5000}.1"
+    )  # all absurd runs are one number
+    assert parse_version(
+        "000000000000000000000000000000000000000000000000000000000000000000001.2"
+    ) == (parse_version("1.2"))

@@ -83,9 +83,17 @@ def version_key(text: str) -> tuple[Segment, ...]:
     return (*_strip_release_zeros(segments), _END_OF_VERSION)
 
 
+_MAX_DIGITS = 64
+"""A numeric run longer than this (only hostile data has one) counts as one huge number: every
+such run compares equal, above any real version number, and ``int`` never sees thousands of
+digits (Python refuses over 4,300)."""
+_HUGE = 10**_MAX_DIGITS
+
+
 def _segment(run: str, following: str) -> Segment:
     if run.isdigit():
-        return (_NUM, int(run), "")
+        digits = run.lstrip("0") or "0"
+        return (_NUM, int(digits) if len(digits) <= _MAX_DIGITS else _HUGE, "")
     if run == _WILD_MARK:
         return (_WILD, 0, "")
     if run in _PRE_WORDS:
