@@ -1,11 +1,14 @@
-"""Shared fixtures: a loopback banner server, and the network-namespace lab (root only)."""
+"""Shared fixtures: a private network namespace with a loopback banner server, and the
+network-namespace lab (root only)."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +25,34 @@ needs_nmap = pytest.mark.skipif(
 )
 
 
+CLONE_NEWNET = 0x40000000
+
+
 @pytest.fixture
-def ssh_banner_port() -> Iterator[int]:
-    """A loopback TCP server that greets with a real OpenSSH banner (no root needed)."""
+def private_network() -> Iterator[None]:
+    """The test's thread in a network namespace of its own, with only ``lo`` (no route out):
+    the loopback servers it starts and the Nmap it runs never touch the machine's network. The
+    thread returns to the machine's namespace afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create a network namespace (CI runs as root)")
+    if shutil.which("ip") is None:
+        pytest.skip("needs the ip command (Debian package iproute2; make test installs it)")
+    libc = ctypes.CDLL(None, use_errno=True)
+    with Path("/proc/thread-self/ns/net").open("rb") as home:
+        if libc.unshare(CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+        try:
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True, timeout=30)
+            yield
+        finally:
+            if libc.setns(home.fileno(), CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns back to the machine's network")
+
+
+@pytest.fixture
+def ssh_banner_port(private_network: None) -> Iterator[int]:
+    """A loopback TCP server, in the test's private network namespace, that greets with a real
+    OpenSSH banner."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.2)
     stop = threading.Event()

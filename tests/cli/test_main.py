@@ -184,7 +184,7 @@ def test_scan_end_to_end_on_loopback(tmp_path: Path, ssh_banner_port: int) -> No
 
 @needs_nmap
 def test_nmap_failure_still_writes_the_report_and_exits_3(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], private_network: None
 ) -> None:
     out = tmp_path / "o"
     argv = ["scan", "127.0.0.1", "--nmap-args", "-n --max-rtt-timeout 0", "-o", str(out)]

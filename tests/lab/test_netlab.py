@@ -266,3 +266,12 @@ def test_cleanup_stale_removes_only_dead_owners_namespaces() -> None:
     finally:
         for name in (stale, alive):
             subprocess.run(["ip", "netns", "delete", name], check=False, capture_output=True)
+
+
+def test_private_network_holds_only_loopback_and_is_left_after(private_network: None) -> None:
+    """The fixture the loopback Nmap tests run in: a namespace that is not the machine's, with
+    no interface but ``lo`` (so no route out)."""
+    here = Path("/proc/thread-self/ns/net").readlink()
+    assert here != Path("/proc/1/ns/net").readlink()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
+    assert [line.split(":")[1].strip() for line in links.stdout.splitlines()] == ["lo"]
