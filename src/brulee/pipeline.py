@@ -32,7 +32,7 @@ from brulee.history.tracking import (
 )
 from brulee.match.assess import Assessor
 from brulee.match.sources import Matching
-from brulee.report.interface import Renderer, extension_of, renderer_for
+from brulee.report.interface import Renderer, extension_of, renderer_for, write_report
 from brulee.scan.nmap import (
     Job,
     JobResult,
@@ -55,8 +55,26 @@ CONNECT_SCAN_NOTE = (
 )
 
 
-def default_output_dir(now: datetime) -> Path:
-    return Path("reports") / now.strftime("%Y%m%dT%H%M%SZ")
+_MAX_RUNS_PER_SECOND = 1000
+
+
+def default_output_dir(now: datetime, root: Path = Path("reports")) -> Path:
+    """Create and return this run's own directory: ``root/<UTC time>``, or ``<UTC time>-2``,
+    ``-3``... when another run took that name (created exclusively: two runs started in the same
+    second never share a directory). OutputError when none can be created."""
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    make_output_dir(root)
+    for n in range(1, _MAX_RUNS_PER_SECOND + 1):
+        directory = root / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise OutputError(f"cannot create output directory {directory}: {why}") from exc
+        return directory
+    raise OutputError(f"cannot create an output directory in {root}: {stamp} is taken too often")
 
 
 def make_output_dir(directory: Path) -> Path:
@@ -69,9 +87,13 @@ def make_output_dir(directory: Path) -> Path:
 
 
 def prepare_output(directory: Path) -> Path:
-    """Create ``directory`` and its ``nmap/`` folder for the raw XML; returns the latter."""
+    """Create ``directory`` and its ``nmap/`` folder for the raw XML; returns the latter.
+    OutputError when ``nmap`` there is a symlink (never followed: Nmap would write through it)."""
     make_output_dir(directory)
-    return make_output_dir(directory / "nmap")
+    raw = directory / "nmap"
+    if raw.is_symlink():
+        raise OutputError(f"{raw} is a symbolic link: remove it, or choose another directory")
+    return make_output_dir(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +122,7 @@ def _render(
     for fmt, renderer in renderers:
         path = directory / f"report.{extension_of(fmt)}"
         try:
-            renderer.render(report, path)
+            write_report(renderer, report, path)
         except ReportError as exc:
             failed.append(str(exc))
         else:

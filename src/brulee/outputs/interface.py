@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Generic, Protocol, TypeVar
 
 from brulee.errors import OutputError, UsageError
+from brulee.util.files import PART_SUFFIX
 from brulee.util.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -54,10 +55,15 @@ def content_type(name: str) -> str:
 
 
 def local_files(local_dir: Path) -> list[tuple[Path, str]]:
-    """Every file under ``local_dir`` with its relative POSIX path, sorted by that path."""
+    """Every file under ``local_dir`` with its relative POSIX path, sorted by that path; not the
+    temporary files of a write that did not finish (``.NAME.XXXXXXXX.part``)."""
     if not local_dir.is_dir():
         raise OutputError(f"nothing to publish: {local_dir} is not a directory")
-    files = ((p, p.relative_to(local_dir).as_posix()) for p in local_dir.rglob("*") if p.is_file())
+    files = (
+        (p, p.relative_to(local_dir).as_posix())
+        for p in local_dir.rglob("*")
+        if p.is_file() and not (p.name.startswith(".") and p.name.endswith(PART_SUFFIX))
+    )
     return sorted(files, key=lambda item: item[1])
 
 
