@@ -300,3 +300,24 @@ def test_prepare_output_names_a_directory_it_cannot_create(tmp_path: Path) -> No
         OutputError, match=f"^cannot create output directory {re.escape(str(target))}: "
     ):
         prepare_output(target)
+
+
+class Logged(Renderer):
+    """A format that fails and keeps its log beside its file (as the PDF's TeX log)."""
+
+    extension = "pdf"
+
+    def render(self, report: Report, path: Path) -> None:
+        kept = path.with_name(path.name + ".log")
+        kept.write_text("! Undefined control sequence.\n", encoding="utf-8")
+        raise ReportError(f"LaTeX failed to compile the PDF report; log kept at {kept}")
+
+
+def test_a_failed_format_names_its_log_by_the_report_name(tmp_path: Path) -> None:
+    with Spool() as spool, pytest.raises(ReportError) as caught:
+        write_reports(build_report(spool), [("pdf", Logged())], tmp_path, now=NOW)
+    kept = tmp_path / "report.pdf.log"
+    assert str(caught.value) == (
+        f"LaTeX failed to compile the PDF report; log kept at {kept} (no report was written)"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["report.pdf.log"]

@@ -66,13 +66,17 @@ def report_file(path: Path) -> Iterator[IO[str]]:
 def write_report(renderer: Renderer, report: Report, path: Path) -> None:
     """Render ``report`` to ``path`` through a private temporary file beside it, renamed over
     it once complete (:func:`brulee.util.files.atomic_path`): a symlink at ``path`` is
-    replaced, never followed, and a failure leaves no partial file. ReportError naming ``path``
+    replaced, never followed, and a failure leaves no partial file (a log the renderer kept,
+    ``NAME.log``, is renamed after ``path``). ReportError naming ``path``
     when it cannot be written; other errors (HistoryError...) pass through."""
     try:
         with atomic_path(path) as part:
             try:
                 renderer.render(report, part)
             except ReportError as exc:  # named the temporary file: name the report
+                log = part.with_name(part.name + ".log")  # the PDF's TeX log, kept beside it
+                if log.exists():
+                    log.replace(path.with_name(path.name + ".log"))
                 raise ReportError(str(exc).replace(str(part), str(path))) from exc
     except OSError as exc:
         raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc
