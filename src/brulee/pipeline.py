@@ -24,7 +24,7 @@ from brulee.history.diff import diff_scans, scratch_store
 from brulee.history.tracking import (
     NO_TRACKING,
     Tracking,
-    alert,
+    concluded,
     new_findings,
     tracked,
     unavailable,
@@ -140,9 +140,11 @@ def write_reports(
     now: datetime | None = None,
 ) -> Written:
     """Record the history and apply suppressions, then write ``directory/report.EXT`` for each
-    (format, renderer) and send the alerts. When a format fails the others are still written,
-    then ReportError names every failure. When the history store fails, here or while its
-    changes are read, every report is written without them (``Written.history_problem``)."""
+    (format, renderer); once all are written, mark the scan reported and send the alerts (see
+    ``concluded``). When a format fails the others are still written, then ReportError names
+    every failure, and the scan stays unreported: its new findings are new again next run.
+    When the history store fails, here or while its changes are read, every report is written
+    without them (``Written.history_problem``)."""
     now = now or utc_now()
     with tracked(report, tracking, kind=kind, location=str(directory), now=now) as prepared:
         ready = prepared
@@ -151,7 +153,13 @@ def write_reports(
         except HistoryError as exc:  # the store failed while the changes streamed from it
             ready = without_history(report, tracking, unavailable(exc), now)
             files, failed = _render(ready.report, renderers, directory)
-    alert(ready, tracking)
+        problem = ready.problem
+        if not failed:  # reported: the scan's new findings are spent, its alerts owed
+            try:
+                concluded(ready, tracking, now)
+            except HistoryError as exc:
+                problem = unavailable(exc)
+                log.warning(problem)
     if failed:
         where = f"other reports were written to {directory}" if files else "no report was written"
         raise ReportError("; ".join(failed) + f" ({where})")
@@ -164,7 +172,7 @@ def write_reports(
         vulnerable=ready.report.status_counts().get("vulnerable", 0),
         groups=ready.report.services,
         new=new_findings(ready.report.changes),
-        history_problem=ready.problem,
+        history_problem=problem,
     )
 
 
