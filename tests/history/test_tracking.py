@@ -14,6 +14,7 @@ import pytest
 from brulee.cli.main import main
 from brulee.report.markdown import md_escape
 from tests import xmlsnippets as x
+from tests.history.test_alerts import Reply, Webhook
 
 
 def ssh(version: str) -> str:
@@ -191,3 +192,69 @@ def test_suppressions_kept_in_the_store_apply_to_later_scans(
     assert data["suppressed"] is None
     assert main(["suppress", "remove", "1", *store]) == 2
     assert main(["suppress", "add", "CVE-bad", "--reason", "r", "--author", "a", *store]) == 2
+
+
+# -- newness and alerts that survive failures (SQLite and PostgreSQL) ----------------------------
+
+
+def report_run(
+    tmp_path: Path, history: str, name: str, ports: str, *extra: str, hours: int = 0
+) -> int:
+    """``brulee report`` of a scan of 10.0.0.1 started ``hours`` after the usual time."""
+    xml = x.write(tmp_path / f"{name}.xml", x.host("10.0.0.1", ports))
+    start = 'start="1700000000"'
+    xml.write_text(xml.read_text("utf-8").replace(start, f'start="{1700000000 + 3600 * hours}"'))
+    out = tmp_path / name
+    return main(["report", str(xml), "-o", str(out), "-f", "json", "--history", history, *extra])
+
+
+def report_of(tmp_path: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((tmp_path / name / "report.json").read_text("utf-8"))
+    return data
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    server = Webhook()
+    yield server
+    server.close()
+
+
+def test_a_run_that_fails_after_recording_leaves_its_findings_new(
+    tmp_path: Path, history_url: str, hook: Webhook
+) -> None:
+    # Before: the failed run spent the newness; the retry exited 0 and alerted nothing.
+    ssh74, both = x.port(22, ssh("7.4")), x.port(22, ssh("7.4")) + x.port(21, FTP)
+    gate = ["--notify", hook.url(), "--fail-on", "critical", "--fail-on-new"]
+    assert report_run(tmp_path, history_url, "one", ssh74) == 0
+    (tmp_path / "two" / "report.json").mkdir(parents=True)  # its report cannot be written
+    assert report_run(tmp_path, history_url, "two", both, *gate, hours=1) == 3
+    assert hook.received == []  # not reported: nothing alerted
+    assert report_run(tmp_path, history_url, "three", both, *gate, hours=2) == 1
+    three = report_of(tmp_path, "three")
+    assert three["changes"]["previous"]["id"] == report_of(tmp_path, "one")["scan"]["history_id"]
+    assert "CVE-2011-2523" in ids(three["changes"], "new")
+    (alert,) = hook.received
+    assert "CVE-2011-2523" in {f["cve"] for f in alert.body["new_findings"]}
+    assert report_run(tmp_path, history_url, "four", both, *gate, hours=3) == 0  # spent
+    assert len(hook.received) == 1
+
+
+def test_an_alert_a_webhook_missed_is_sent_by_the_next_run(
+    tmp_path: Path, history_url: str, hook: Webhook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: a webhook that failed once never received those findings.
+    ssh74, both = x.port(22, ssh("7.4")), x.port(22, ssh("7.4")) + x.port(21, FTP)
+    notify = ["--notify", hook.url()]
+    assert report_run(tmp_path, history_url, "one", ssh74, *notify) == 0
+    hook.replies = [Reply(400, b"down for maintenance")]
+    assert report_run(tmp_path, history_url, "two", both, *notify, hours=1) == 0
+    assert "(kept: the next run that notifies it sends it again)" in capsys.readouterr().err
+    assert len(hook.received) == 1
+    assert report_run(tmp_path, history_url, "three", both, *notify, hours=2) == 0  # none new
+    missed, again = hook.received
+    assert again.body == missed.body
+    assert again.body["scan"]["id"] == report_of(tmp_path, "two")["scan"]["history_id"]
+    assert "CVE-2011-2523" in {f["cve"] for f in again.body["new_findings"]}
+    assert report_run(tmp_path, history_url, "four", both, *notify, hours=3) == 0
+    assert len(hook.received) == 2  # delivered: never sent again
