@@ -194,6 +194,23 @@ def test_suppressions_kept_in_the_store_apply_to_later_scans(
     assert main(["suppress", "add", "CVE-bad", "--reason", "r", "--author", "a", *store]) == 2
 
 
+def test_suppress_list_escapes_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: the reason's OSC 8 link and screen clear reached the terminal as they were.
+    store = ["--history", str(tmp_path / "h.db")]
+    reason = "ok\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07\x1b[2J\rdone"
+    argv = ["suppress", "add", "CVE-2023-38408", "--reason", reason, "--author", "eve", *store]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["suppress", "list", *store]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(
+        "eve: ok\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07\\x1b[2J done\n"
+    )
+    assert "\x1b" not in out and "\r" not in out
+
+
 # -- newness and alerts that survive failures (SQLite and PostgreSQL) ----------------------------
 
 
@@ -247,9 +264,14 @@ def test_an_alert_a_webhook_missed_is_sent_by_the_next_run(
     ssh74, both = x.port(22, ssh("7.4")), x.port(22, ssh("7.4")) + x.port(21, FTP)
     notify = ["--notify", hook.url()]
     assert report_run(tmp_path, history_url, "one", ssh74, *notify) == 0
-    hook.replies = [Reply(400, b"down for maintenance")]
+    hook.replies = [Reply(400, b"down for maintenance\x1b]0;owned\x07\x1b[2J\nsecond line")]
     assert report_run(tmp_path, history_url, "two", both, *notify, hours=1) == 0
-    assert "(kept: the next run that notifies it sends it again)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # The error body, escaped on one line: ESC and OSC sequences never reach the terminal.
+    (warning,) = [line for line in err.splitlines() if "alert to" in line]
+    assert "down for maintenance\\x1b]0;owned\\x07\\x1b[2J second line" in warning
+    assert "\x1b" not in err and "\x07" not in err
+    assert warning.endswith("(kept: the next run that notifies it sends it again)")
     assert len(hook.received) == 1
     assert report_run(tmp_path, history_url, "three", both, *notify, hours=2) == 0  # none new
     missed, again = hook.received

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 
-from brulee.util.text import one_line
+from brulee.util.text import one_line, terminal_text
 
 
 def test_one_line_joins_lines_and_bounds_length() -> None:
@@ -19,3 +19,11 @@ def test_one_line_prefers_the_reason_of_a_network_error() -> None:
     # A decoding error's reason alone would lose where it happened.
     decoding = UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
     assert "position 0" in one_line(decoding)
+
+
+def test_terminal_text_escapes_controls_and_keeps_one_line() -> None:
+    hostile = "  a\x1b]8;;http://x\x07link\x1b]8;;\x07\r\nb\u202eE\x85c\x9b\x00\td"
+    assert terminal_text(hostile) == (
+        "  a\\x1b]8;;http://x\\x07link\\x1b]8;;\\x07 b\\u202eE c\\x9b\\x00\td"
+    )
+    assert terminal_text("plain: 10.0.0.1:22 ünïcode") == "plain: 10.0.0.1:22 ünïcode"

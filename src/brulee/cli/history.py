@@ -17,6 +17,7 @@ from brulee.history.store import open_store
 from brulee.pipeline import diff_report_files
 from brulee.report.changes import changes_html, changes_markdown
 from brulee.report.json import write_changes
+from brulee.util.text import terminal_text
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ def _suppress(args: argparse.Namespace) -> int:
                     if (value := getattr(entry, name)) is not None
                 )
                 expiry = f" until {entry.expires}" if entry.expires else ""
-                print(f"{entry_id:>5}  {entry.cve}  {scope or 'everywhere'}{expiry}  "
-                      f"{entry.author}: {entry.reason}")  # fmt: skip
+                print(terminal_text(f"{entry_id:>5}  {entry.cve}  {scope or 'everywhere'}"
+                                    f"{expiry}  {entry.author}: {entry.reason}"))  # fmt: skip
     return EXIT_OK
 
 
@@ -126,7 +127,8 @@ def run_history(args: argparse.Namespace) -> int:
                 print(
                     f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.outcome:<11}  "
                     f"{scan.hosts_up:>6} up  "
-                    f"{scan.findings:>7} findings  {label or '-'}  {scan.location}"
+                    f"{scan.findings:>7} findings  {terminal_text(label) or '-'}  "
+                    f"{terminal_text(scan.location)}"
                 )
         return EXIT_OK
     with _changes(args) as changes:
@@ -137,7 +139,7 @@ def run_history(args: argparse.Namespace) -> int:
             print()
             return EXIT_OK
         render: dict[str, Callable[[], str]] = {
-            "text": lambda: "\n".join(changes_text(changes)),
+            "text": lambda: "\n".join(terminal_text(line) for line in changes_text(changes)),
             "md": lambda: changes_markdown(changes),
             "html": lambda: changes_html(changes),
         }

@@ -50,6 +50,8 @@ from brulee.scan.progress import Overall, Status, Tracker
 from brulee.scan.targets import DEFAULT_MAX_SCOPE, Spec, build_scope, parse_list, read_target_file
 from brulee.scan.tuning import MAX_AUTO_WORKERS, default_workers
 from brulee.util.clock import utc_now
+from brulee.util.redact import clean_handlers, redact
+from brulee.util.text import terminal_text
 
 log = logging.getLogger("brulee")
 _DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
@@ -388,9 +390,9 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
         f"{written.vulnerable} vulnerable. Reports:"
     )
     for path in written.files:
-        console.print(f"  {path}", highlight=False, markup=False)
+        console.print(f"  {terminal_text(str(path))}", highlight=False, markup=False)
     if written.history_problem:  # every report is written, without the history's part
-        console.print(f"brulee: error: {written.history_problem}", highlight=False, markup=False)
+        print_error(console, written.history_problem)
         return EXIT_RUNTIME
     if args.fail_on:
         gate = FailOn(args.fail_on, args.strict_backports)
@@ -432,6 +434,11 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
     return words
 
 
+def print_error(console: Console, message: str) -> None:
+    """``brulee: error: MESSAGE`` on one line, without secrets or control characters."""
+    console.print(f"brulee: error: {terminal_text(redact(message))}", highlight=False, markup=False)
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> NoReturn:
     """A container or Kubernetes stop: end the scan as Ctrl-C does, writing what was found."""
     raise KeyboardInterrupt
@@ -449,12 +456,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="brulee: %(levelname)s: %(message)s",
         force=True,
     )
+    clean_handlers()  # every record one printable line, without secrets, at every level
     try:
         return _run(build_parser().parse_args(normalise_argv(raw)), console)
     except BruleeError as exc:
         if debug:
             log.exception("failed")
-        console.print(f"brulee: error: {exc}", highlight=False, markup=False)
+        print_error(console, str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         console.print("brulee: interrupted", highlight=False, markup=False)
@@ -462,5 +470,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             log.exception("failed")
-        console.print(f"brulee: error: {exc}", highlight=False, markup=False)
+        print_error(console, str(exc))
         return EXIT_RUNTIME

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, BinaryIO, ClassVar, Generic, Protocol, TypeVar
 
 from brulee.errors import OutputError, UsageError
 from brulee.util.files import PART_SUFFIX
+from brulee.util.redact import CleanRecords
 from brulee.util.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -289,32 +290,11 @@ class _Download(io.RawIOBase):
 
 # -- keeping credentials out of SDK debug logs ---------------------------------------------------
 
-# Headers in a dict repr ('Authorization': b'AWS4-HMAC-SHA256 Credential=...'), then header
-# lines, query parameters and signature fields (x-amz-security-token:..., Signature=...).
-_QUOTED_HEADER = re.compile(
-    r"""(?i)(['"](?:authorization|x-amz-security-token|x-goog-api-key)['"]:\s*b?)(['"]).*?\2"""
-)
-_FIELD = re.compile(
-    r"(?i)\b(x-amz-security-token|x-amz-credential|x-amz-signature|x-goog-signature|"
-    r"x-goog-credential|credential|signature)([:=])[^\s&,'\"]+"
-)
-
-
-class RedactSecrets(logging.Filter):
-    """Rewrites log records to drop Authorization headers, session tokens and signatures."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _QUOTED_HEADER.sub(r"\1\2<redacted>\2", message)
-        redacted = _FIELD.sub(r"\1\2<redacted>", redacted)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
 
 def redact_loggers(*names: str) -> None:
-    """Install RedactSecrets on the named loggers (once each)."""
+    """Install :class:`brulee.util.redact.CleanRecords` on the named loggers (once each): their
+    records lose credentials, signatures and tokens wherever they are printed."""
     for name in names:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
-            logger.addFilter(RedactSecrets())
+        if not any(isinstance(f, CleanRecords) for f in logger.filters):
+            logger.addFilter(CleanRecords())

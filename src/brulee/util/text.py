@@ -1,6 +1,9 @@
-"""Text for humans: an exception as one line of bounded length."""
+"""Text for humans: an exception as one line of bounded length; any text as one line safe to
+print on a terminal."""
 
 from __future__ import annotations
+
+import re
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:
@@ -9,3 +12,22 @@ def one_line(exc: BaseException, limit: int = 160) -> str:
     reason = getattr(exc, "reason", None) if isinstance(exc, OSError) else None
     text = " ".join(str(reason if reason is not None else exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# Control characters (C0 but tab and line breaks, DEL, C1) and bidirectional overrides: a
+# terminal acts on them (ESC and OSC sequences recolour, retitle, hide text or write links).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: str) -> str:
+    """``text`` as one line safe to print: control characters and bidi overrides shown escaped
+    (``\\x1b``, ``\\u202e``), each run of line breaks as one space."""
+    return _CONTROL.sub(_visible, _BREAKS.sub(" ", text))
