@@ -238,7 +238,7 @@ def hook() -> Iterator[Webhook]:
 
 
 def test_a_run_that_fails_after_recording_leaves_its_findings_new(
-    tmp_path: Path, history_url: str, hook: Webhook
+    tmp_path: Path, history_url: str, hook: Webhook, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Before: the failed run spent the newness; the retry exited 0 and alerted nothing.
     ssh74, both = x.port(22, ssh("7.4")), x.port(22, ssh("7.4")) + x.port(21, FTP)
@@ -247,6 +247,10 @@ def test_a_run_that_fails_after_recording_leaves_its_findings_new(
     (tmp_path / "two" / "report.json").mkdir(parents=True)  # its report cannot be written
     assert report_run(tmp_path, history_url, "two", both, *gate, hours=1) == 3
     assert hook.received == []  # not reported: nothing alerted
+    capsys.readouterr()
+    assert main(["history", "--history", history_url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[3] for line in listed] == ["unreported", "complete"]
     assert report_run(tmp_path, history_url, "three", both, *gate, hours=2) == 1
     three = report_of(tmp_path, "three")
     assert three["changes"]["previous"]["id"] == report_of(tmp_path, "one")["scan"]["history_id"]

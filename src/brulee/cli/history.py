@@ -124,8 +124,9 @@ def run_history(args: argparse.Namespace) -> int:
         with open_store(args.history) as store:
             for scan in store.list_scans(args.limit):
                 label = " ".join(filter(None, (scan.site, scan.shard and f"shard {scan.shard}")))
+                outcome = scan.outcome if scan.reported else "unreported"
                 print(
-                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.outcome:<11}  "
+                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {outcome:<11}  "
                     f"{scan.hosts_up:>6} up  "
                     f"{scan.findings:>7} findings  {terminal_text(label) or '-'}  "
                     f"{terminal_text(scan.location)}"

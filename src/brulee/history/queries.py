@@ -128,7 +128,7 @@ NEW_FINDINGS_SEEN = (
 
 _SCAN_COLUMNS = (
     "id, recorded_at, scanned_at, kind, scope, targets, started, finished, outcome, "
-    "hosts_up, hosts_down, site, shard, location, ports, findings, scanned, options"
+    "hosts_up, hosts_down, site, shard, location, ports, findings, scanned, options, reported"
 )
 SCAN = f"SELECT {_SCAN_COLUMNS} FROM scans WHERE id = ?"
 LATEST_SCANS = f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY id DESC LIMIT ?"

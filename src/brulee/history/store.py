@@ -105,11 +105,11 @@ def _entry_json(entry: Suppression) -> str:
 
 def _scan_ref(row: Row) -> ScanRef:
     (id_, recorded, scanned, kind, scope, targets, started, finished, outcome, up, down, site,
-     shard, location, ports, findings, looked_at, options) = row  # fmt: skip
+     shard, location, ports, findings, looked_at, options, reported) = row  # fmt: skip
     return ScanRef(
         int(id_), recorded, scanned, kind, scope, tuple(json.loads(targets)), started, finished,
         outcome, up, down, site, shard, location, ports, findings, PortSet.parse(looked_at),
-        options,
+        options, reported=bool(reported),
     )  # fmt: skip
 
 
