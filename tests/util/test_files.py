@@ -48,3 +48,12 @@ def test_a_failure_leaves_neither_file_nor_part(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
     assert target.read_text("utf-8") == "previous\n"  # the previous file, whole
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_a_file_moved_in_by_the_block_is_private_too(tmp_path: Path) -> None:
+    built = tmp_path / "built.pdf"  # as LaTeX's PDF, moved over the temporary file
+    built.write_bytes(b"%PDF-1.5\n")
+    built.chmod(0o644)
+    with atomic_path(tmp_path / "report.pdf") as part:
+        built.replace(part)
+    assert stat.S_IMODE((tmp_path / "report.pdf").stat().st_mode) == 0o600

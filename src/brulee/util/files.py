@@ -34,6 +34,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     part = Path(name)
     try:
         yield part
+        part.chmod(0o600)  # private even if the block replaced it (LaTeX's PDF is moved in)
         with part.open("rb") as written:  # on disk before the name points at it
             os.fsync(written.fileno())
         part.replace(path)
