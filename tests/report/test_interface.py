@@ -3,12 +3,15 @@ files may not grow past a limit (a full disk), leave no complete-looking partial
 
 from __future__ import annotations
 
+import os
 import resource
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from tests import xmlsnippets as x
 from tests.cli.test_main import EXIM, SSH
@@ -75,3 +78,33 @@ def test_a_file_size_limit_fails_one_format_by_name_and_the_others_are_written(
     ]
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
     assert (out / "report.json").read_text("utf-8").endswith("}\n")
+
+
+@pytest.mark.root
+def test_a_full_disk_fails_one_format_by_name_and_the_others_are_written(tmp_path: Path) -> None:
+    # Before: a format hitting ENOSPC stopped every later one (JSON's named no path); a
+    # truncated file stayed. Here a 128 KiB tmpfs, mounted in a mount namespace of its own.
+    if os.geteuid() != 0:
+        pytest.skip("needs root (mounts a small tmpfs in its own mount namespace)")
+    xml = many_hosts(tmp_path / "in.xml", 60)  # CSV ~670 KB, JSON ~50 KB, Markdown ~26 KB
+    out, seen = tmp_path / "out", tmp_path / "seen"
+    out.mkdir()
+    seen.mkdir()
+    script = (
+        f"mount -t tmpfs -o size=128k brulee-full {out} || exit 99; "
+        f"{BRULEE} report {xml} -o {out} -f csv,json,md --no-history; echo $? > {seen}/rc; "
+        f"cp -a {out}/. {seen}/"
+    )
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (seen / "rc").read_text().strip() == "3"
+    errors = [line for line in done.stderr.splitlines() if line.startswith("brulee: error:")]
+    assert errors == [
+        f"brulee: error: cannot write report {out / 'report.csv'}: No space left on device "
+        f"(other reports were written to {out})"
+    ]
+    assert sorted(p.name for p in seen.iterdir()) == ["rc", "report.json", "report.md"]
+    assert (seen / "report.json").read_text("utf-8").endswith("}\n")
