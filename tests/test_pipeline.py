@@ -3,7 +3,9 @@ failing format; merging reports; the diff of two reports; the output directory."
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -182,6 +184,32 @@ def test_a_failing_format_leaves_the_others_written(tmp_path: Path) -> None:
     assert load(tmp_path / "report.json")["services"]
 
 
+class Filling(Renderer):
+    """A format that fills the disk half way through its file."""
+
+    extension = "csv"
+
+    def render(self, report: Report, path: Path) -> None:
+        with path.open("w", encoding="utf-8") as out:
+            out.write("address,port\n10.0.0.1,22\n")
+            out.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_names_the_file_removes_it_and_other_formats_are_written(
+    tmp_path: Path,
+) -> None:
+    # Before: an ENOSPC in one format stopped every later format with a message naming no path.
+    renderers = [("csv", Filling()), ("json", renderer_for("json")), ("md", renderer_for("md"))]
+    with Spool() as spool, pytest.raises(ReportError) as caught:
+        write_reports(build_report(spool), renderers, tmp_path, now=NOW)
+    assert str(caught.value) == (
+        f"cannot write report {tmp_path / 'report.csv'}: No space left on device "
+        f"(other reports were written to {tmp_path})"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "report.md"]
+
+
 def test_every_failing_format_is_named(tmp_path: Path) -> None:
     renderers = [("pdf", Broken("no TeX")), ("csv", Broken("disk full"))]
     with (
@@ -277,8 +305,44 @@ def test_diff_of_a_report_with_itself_is_empty(tmp_path: Path, matching: Matchin
         assert changes.still_open > 0
 
 
-def test_default_output_dir_is_named_by_the_time() -> None:
-    assert default_output_dir(NOW) == Path("reports") / "20261130T120000Z"
+def test_default_output_dir_is_named_by_the_time_and_unique_per_run(tmp_path: Path) -> None:
+    # Two runs started in the same second shared reports/<time>/ and one report was lost.
+    first = default_output_dir(NOW, tmp_path / "reports")
+    second = default_output_dir(NOW, tmp_path / "reports")
+    assert first == tmp_path / "reports" / "20261130T120000Z"
+    assert second == tmp_path / "reports" / "20261130T120000Z-2"
+    assert first.is_dir() and second.is_dir()
+
+
+def test_two_runs_in_the_same_second_keep_both_reports(tmp_path: Path, matching: Matching) -> None:
+    outs = [default_output_dir(NOW, tmp_path) for _ in range(2)]
+    for out, name in zip(outs, ("lab-basic.xml", "vulners.xml"), strict=True):
+        render_reports([NMAP_XML / name], ["json"], out, matching=matching, now=NOW)
+    inputs = [load(out / "report.json")["scan"]["inputs"] for out in outs]
+    assert inputs == [[str(NMAP_XML / "lab-basic.xml")], [str(NMAP_XML / "vulners.xml")]]
+
+
+def test_a_symlink_named_like_a_report_is_replaced_not_followed(
+    tmp_path: Path, matching: Matching
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").symlink_to(victim)
+    render_reports([NMAP_XML / "lab-basic.xml"], ["json"], out, matching=matching, now=NOW)
+    assert victim.read_text("utf-8") == "keep me\n"
+    assert not (out / "report.json").is_symlink()
+    assert load(out / "report.json")["services"]
+
+
+def test_prepare_output_refuses_a_symlinked_raw_xml_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "nmap").symlink_to(elsewhere)
+    with pytest.raises(OutputError, match=r"/out/nmap is a symbolic link"):
+        prepare_output(tmp_path / "out")
 
 
 def test_prepare_output_creates_the_raw_xml_folder(tmp_path: Path) -> None:
@@ -347,3 +411,24 @@ def test_given_names_and_unresolved_targets_reach_the_report(
     markdown = (tmp_path / "report.md").read_text("utf-8")
     assert "Targets not resolved" in markdown and "gone.invalid" in markdown
     assert "targets not resolved" in (tmp_path / "report.html").read_text("utf-8")
+
+
+class Logged(Renderer):
+    """A format that fails and keeps its log beside its file (as the PDF's TeX log)."""
+
+    extension = "pdf"
+
+    def render(self, report: Report, path: Path) -> None:
+        kept = path.with_name(path.name + ".log")
+        kept.write_text("! Undefined control sequence.\n", encoding="utf-8")
+        raise ReportError(f"LaTeX failed to compile the PDF report; log kept at {kept}")
+
+
+def test_a_failed_format_names_its_log_by_the_report_name(tmp_path: Path) -> None:
+    with Spool() as spool, pytest.raises(ReportError) as caught:
+        write_reports(build_report(spool), [("pdf", Logged())], tmp_path, now=NOW)
+    kept = tmp_path / "report.pdf.log"
+    assert str(caught.value) == (
+        f"LaTeX failed to compile the PDF report; log kept at {kept} (no report was written)"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["report.pdf.log"]

@@ -26,7 +26,7 @@ from brulee.history.diff import diff_scans, scratch_store
 from brulee.history.tracking import (
     NO_TRACKING,
     Tracking,
-    alert,
+    concluded,
     new_findings,
     tracked,
     unavailable,
@@ -34,7 +34,7 @@ from brulee.history.tracking import (
 )
 from brulee.match.assess import Assessor
 from brulee.match.sources import Matching
-from brulee.report.interface import Renderer, extension_of, renderer_for
+from brulee.report.interface import Renderer, extension_of, renderer_for, write_report
 from brulee.scan.nmap import (
     Job,
     JobResult,
@@ -59,8 +59,26 @@ CONNECT_SCAN_NOTE = (
 )
 
 
-def default_output_dir(now: datetime) -> Path:
-    return Path("reports") / now.strftime("%Y%m%dT%H%M%SZ")
+_MAX_RUNS_PER_SECOND = 1000
+
+
+def default_output_dir(now: datetime, root: Path = Path("reports")) -> Path:
+    """Create and return this run's own directory: ``root/<UTC time>``, or ``<UTC time>-2``,
+    ``-3``... when another run took that name (created exclusively: two runs started in the same
+    second never share a directory). OutputError when none can be created."""
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    make_output_dir(root)
+    for n in range(1, _MAX_RUNS_PER_SECOND + 1):
+        directory = root / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            why = exc.strerror or exc
+            raise OutputError(f"cannot create output directory {directory}: {why}") from exc
+        return directory
+    raise OutputError(f"cannot create an output directory in {root}: {stamp} is taken too often")
 
 
 def make_output_dir(directory: Path) -> Path:
@@ -73,9 +91,13 @@ def make_output_dir(directory: Path) -> Path:
 
 
 def prepare_output(directory: Path) -> Path:
-    """Create ``directory`` and its ``nmap/`` folder for the raw XML; returns the latter."""
+    """Create ``directory`` and its ``nmap/`` folder for the raw XML; returns the latter.
+    OutputError when ``nmap`` there is a symlink (never followed: Nmap would write through it)."""
     make_output_dir(directory)
-    return make_output_dir(directory / "nmap")
+    raw = directory / "nmap"
+    if raw.is_symlink():
+        raise OutputError(f"{raw} is a symbolic link: remove it, or choose another directory")
+    return make_output_dir(raw)
 
 
 def check_output_dir(directory: Path) -> None:
@@ -123,7 +145,7 @@ def _render(
     for fmt, renderer in renderers:
         path = directory / f"report.{extension_of(fmt)}"
         try:
-            renderer.render(report, path)
+            write_report(renderer, report, path)
         except ReportError as exc:
             failed.append(str(exc))
         else:
@@ -141,9 +163,11 @@ def write_reports(
     now: datetime | None = None,
 ) -> Written:
     """Record the history and apply suppressions, then write ``directory/report.EXT`` for each
-    (format, renderer) and send the alerts. When a format fails the others are still written,
-    then ReportError names every failure. When the history store fails, here or while its
-    changes are read, every report is written without them (``Written.history_problem``)."""
+    (format, renderer); once all are written, mark the scan reported and send the alerts (see
+    ``concluded``). When a format fails the others are still written, then ReportError names
+    every failure, and the scan stays unreported: its new findings are new again next run.
+    When the history store fails, here or while its changes are read, every report is written
+    without them (``Written.history_problem``)."""
     now = now or utc_now()
     with tracked(report, tracking, kind=kind, location=str(directory), now=now) as prepared:
         ready = prepared
@@ -152,7 +176,13 @@ def write_reports(
         except HistoryError as exc:  # the store failed while the changes streamed from it
             ready = without_history(report, tracking, unavailable(exc), now)
             files, failed = _render(ready.report, renderers, directory)
-    alert(ready, tracking)
+        problem = ready.problem
+        if not failed:  # reported: the scan's new findings are spent, its alerts owed
+            try:
+                concluded(ready, tracking, now)
+            except HistoryError as exc:
+                problem = unavailable(exc)
+                log.warning(problem)
     if failed:
         where = f"other reports were written to {directory}" if files else "no report was written"
         raise ReportError("; ".join(failed) + f" ({where})")
@@ -169,7 +199,7 @@ def write_reports(
         known_exploited=ready.report.kev_counts()[0],
         new=new_findings(ready.report.changes),
         ports=run.ports,
-        history_problem=ready.problem,
+        history_problem=problem,
         unresolved=ready.report.scan.unresolved,
     )
 

@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -420,3 +421,48 @@ def test_a_batch_tells_its_totals_and_lists_what_it_holds(hook: Webhook) -> None
     slack, listed = build_payload("slack", batch, SCAN)
     assert listed == 2 and "250,000 new findings" in slack["text"]
     assert "249,999 medium" in slack["text"] and "and 249,998 more" in json.dumps(slack)
+
+
+@pytest.fixture
+def trickler() -> Iterator[str]:
+    """A server that answers one byte every half second (each read is quick: only a total
+    deadline stops it)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(1 << 16)
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"z" * 1000:
+                    if done.wait(0.5):
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/services/{SECRET}"
+    done.set()
+    server.close()
+    thread.join(5)
+
+
+def test_a_trickling_server_cannot_hold_an_alert_past_its_deadline(trickler: str) -> None:
+    # Before: the socket timeout is per read, and a byte every 5 s held brulee forever.
+    sleeps = Sleeps()
+    started = time.monotonic()
+    result = notify(trickler, FINDINGS, scan=SCAN, delivery=Delivery(deadline=2, sleep=sleeps))
+    elapsed = time.monotonic() - started
+    assert 1.5 < elapsed < 5, elapsed
+    assert not result.ok and result.attempts == 1
+    assert "no complete answer within the 2 s left" in result.error
+    assert SECRET not in result.error

@@ -201,10 +201,10 @@ def test_an_interrupted_scan_is_recorded_but_never_the_baseline(
     argv = [BRULEE, "scan", *lab.addresses, "--nmap-args", args, "-o", str(out), "-f", "json",
             "--no-progress", "--history", history]  # fmt: skip
     proc = subprocess.Popen(lab.scanner_cmd(argv), stderr=subprocess.PIPE, text=True)
-    xml = out / "nmap" / "scan-001.xml"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if xml.exists() and "</host>" in xml.read_text("utf-8", "replace"):
+    while time.monotonic() < deadline:  # Nmap writes its XML beside scan-001.xml until it ends
+        xml = next((out / "nmap").glob(".scan-001.xml.*.part"), None)
+        if xml is not None and "</host>" in xml.read_text("utf-8", "replace"):
             break
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)

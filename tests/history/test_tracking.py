@@ -14,6 +14,7 @@ import pytest
 from brulee.cli.main import main
 from brulee.report.markdown import md_escape
 from tests import xmlsnippets as x
+from tests.history.test_alerts import Reply, Webhook
 
 
 def ssh(version: str) -> str:
@@ -214,3 +215,95 @@ def test_trend_over_the_last_scans_of_the_scope(history_url: str, tmp_path: Path
     assert vsftpd > 0 and two["new"] == vsftpd and two["fixed"] == 0
     assert three["fixed"] > 0 and three["total"] == two["total"] - three["fixed"] + three["new"]
     assert list(one["open"]) == ["critical", "high", "medium", "low", "unscored"]
+
+
+def test_suppress_list_escapes_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: the reason's OSC 8 link and screen clear reached the terminal as they were.
+    store = ["--history", str(tmp_path / "h.db")]
+    reason = "ok\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07\x1b[2J\rdone"
+    argv = ["suppress", "add", "CVE-2023-38408", "--reason", reason, "--author", "eve", *store]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["suppress", "list", *store]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith(
+        "eve: ok\\x1b]8;;https://evil.example/\\x07click\\x1b]8;;\\x07\\x1b[2J done\n"
+    )
+    assert "\x1b" not in out and "\r" not in out
+
+
+# -- newness and alerts that survive failures (SQLite and PostgreSQL) ----------------------------
+
+
+def report_run(
+    tmp_path: Path, history: str, name: str, ports: str, *extra: str, hours: int = 0
+) -> int:
+    """``brulee report`` of a scan of 10.0.0.1 started ``hours`` after the usual time."""
+    xml = x.write(tmp_path / f"{name}.xml", x.host("10.0.0.1", ports))
+    start = 'start="1700000000"'
+    xml.write_text(xml.read_text("utf-8").replace(start, f'start="{1700000000 + 3600 * hours}"'))
+    out = tmp_path / name
+    return main(["report", str(xml), "-o", str(out), "-f", "json", "--history", history, *extra])
+
+
+def report_of(tmp_path: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((tmp_path / name / "report.json").read_text("utf-8"))
+    return data
+
+
+@pytest.fixture
+def hook() -> Iterator[Webhook]:
+    server = Webhook()
+    yield server
+    server.close()
+
+
+def test_a_run_that_fails_after_recording_leaves_its_findings_new(
+    tmp_path: Path, history_url: str, hook: Webhook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: the failed run spent the newness; the retry exited 0 and alerted nothing.
+    ssh74, both = x.port(22, ssh("7.4")), x.port(22, ssh("7.4")) + x.port(21, FTP)
+    gate = ["--notify", hook.url(), "--fail-on", "critical", "--fail-on-new"]
+    assert report_run(tmp_path, history_url, "one", ssh74) == 0
+    (tmp_path / "two" / "report.json").mkdir(parents=True)  # its report cannot be written
+    assert report_run(tmp_path, history_url, "two", both, *gate, hours=1) == 3
+    assert hook.received == []  # not reported: nothing alerted
+    capsys.readouterr()
+    assert main(["history", "--history", history_url]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[3] for line in listed] == ["unreported", "complete"]
+    assert report_run(tmp_path, history_url, "three", both, *gate, hours=2) == 1
+    three = report_of(tmp_path, "three")
+    assert three["changes"]["previous"]["id"] == report_of(tmp_path, "one")["scan"]["history_id"]
+    assert "CVE-2011-2523" in ids(three["changes"], "new")
+    (alert,) = hook.received
+    assert "CVE-2011-2523" in {f["cve"] for f in alert.body["new_findings"]}
+    assert report_run(tmp_path, history_url, "four", both, *gate, hours=3) == 0  # spent
+    assert len(hook.received) == 1
+
+
+def test_an_alert_a_webhook_missed_is_sent_by_the_next_run(
+    tmp_path: Path, history_url: str, hook: Webhook, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: a webhook that failed once never received those findings.
+    ssh74, both = x.port(22, ssh("7.4")), x.port(22, ssh("7.4")) + x.port(21, FTP)
+    notify = ["--notify", hook.url()]
+    assert report_run(tmp_path, history_url, "one", ssh74, *notify) == 0
+    hook.replies = [Reply(400, b"down for maintenance\x1b]0;owned\x07\x1b[2J\nsecond line")]
+    assert report_run(tmp_path, history_url, "two", both, *notify, hours=1) == 0
+    err = capsys.readouterr().err
+    # The error body, escaped on one line: ESC and OSC sequences never reach the terminal.
+    (warning,) = [line for line in err.splitlines() if "alert to" in line]
+    assert "down for maintenance\\x1b]0;owned\\x07\\x1b[2J second line" in warning
+    assert "\x1b" not in err and "\x07" not in err
+    assert warning.endswith("(kept: the next run that notifies it sends it again)")
+    assert len(hook.received) == 1
+    assert report_run(tmp_path, history_url, "three", both, *notify, hours=2) == 0  # none new
+    missed, again = hook.received
+    assert again.body == missed.body
+    assert again.body["scan"]["id"] == report_of(tmp_path, "two")["scan"]["history_id"]
+    assert "CVE-2011-2523" in {f["cve"] for f in again.body["new_findings"]}
+    assert report_run(tmp_path, history_url, "four", both, *notify, hours=3) == 0
+    assert len(hook.received) == 2  # delivered: never sent again

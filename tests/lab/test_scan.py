@@ -243,10 +243,10 @@ def test_interrupted_scan_writes_a_partial_report(
         "--nmap-args", "-n --max-hostgroup 1 -p 21,22,25,80",
     ]  # fmt: skip
     proc = subprocess.Popen(lab.scanner_cmd(argv), stderr=subprocess.PIPE, text=True)
-    xml = tmp_path / "nmap" / "scan-001.xml"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if xml.exists() and "</host>" in xml.read_text("utf-8", "replace"):
+    while time.monotonic() < deadline:  # Nmap writes its XML beside scan-001.xml until it ends
+        xml = next((tmp_path / "nmap").glob(".scan-001.xml.*.part"), None)
+        if xml is not None and "</host>" in xml.read_text("utf-8", "replace"):
             break
         time.sleep(0.2)
     proc.send_signal(stop)

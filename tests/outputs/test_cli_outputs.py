@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import pytest
 
 from brulee.cli.main import main
 from tests.conftest import NMAP_XML
-from tests.outputs.servers import S3Server, s3_admin
+from tests.outputs.servers import ADMIN_SECRET, S3Server, s3_admin
 
 XML = str(NMAP_XML / "same-service-two-hosts.xml")
 
@@ -49,3 +51,23 @@ def test_unreachable_bucket_keeps_everything_locally_and_exits_3(
     err = capsys.readouterr().err
     assert f"every result is kept in {local.relative_to(tmp_path)}" in err
     assert (local / "report.json").is_file()
+
+
+def test_debug_logs_show_no_signature_credential_or_endpoint_userinfo(
+    s3_server: S3Server, s3_bucket: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # Before: --debug printed botocore's "Signature:\n<hex>" lines and the endpoint's userinfo.
+    monkeypatch.chdir(tmp_path)
+    endpoint = s3_server.endpoint.replace("://", "://proxyuser:proxy-pass-123@")
+    argv = ["report", XML, "-o", f"s3://{s3_bucket}/run", "--endpoint-url", endpoint, "--debug"]
+    try:
+        main([*argv, "-f", "json"])
+    finally:  # later tests' SDK threads must not log at DEBUG into this test's closed stderr
+        logging.getLogger().setLevel(logging.WARNING)
+    err = capsys.readouterr().err
+    assert "Signature:<redacted>" in err  # botocore signed the requests, at DEBUG level
+    assert "proxyuser" not in err and "//<redacted>@127.0.0.1" in err  # the endpoint, logged
+    assert "proxy-pass-123" not in err and ADMIN_SECRET not in err
+    assert not re.search(r"(?i)signature[:=]\s*[0-9a-f]{64}", err)
+    assert "\x1b" not in err

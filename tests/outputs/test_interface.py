@@ -11,7 +11,8 @@ import pytest
 
 from brulee.errors import OutputError, UsageError
 from brulee.outputs import LocalSink, Retry, content_type, sink_from_url, source_from_url
-from brulee.outputs.interface import BucketSink, Failure, RawStream, RedactSecrets
+from brulee.outputs.interface import BucketSink, Failure, RawStream
+from brulee.util.redact import CleanRecords
 
 
 class Flaky(ConnectionError):
@@ -195,7 +196,7 @@ def test_interrupted_download_is_an_output_error() -> None:
 
 def test_redaction_of_sdk_debug_logs(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("brulee.test.sdk")
-    logger.addFilter(RedactSecrets())
+    logger.addFilter(CleanRecords())
     with caplog.at_level(logging.DEBUG, logger="brulee.test.sdk"):
         logger.debug(
             "Sending http request: %s",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 
-from brulee.util.text import escaped, first_lines, one_line
+from brulee.util.text import first_lines, one_line, terminal_text
 
 
 def test_one_line_joins_lines_and_bounds_length() -> None:
@@ -21,9 +21,12 @@ def test_one_line_prefers_the_reason_of_a_network_error() -> None:
     assert "position 0" in one_line(decoding)
 
 
-def test_escaped_makes_control_and_bidi_characters_visible() -> None:
-    assert escaped("red \x1b[31mX\x07 \u202eevil") == "red \\x1b[31mX\\x07 \\u202eevil"
-    assert escaped("plain: 'quoted' caf\u00e9") == "plain: 'quoted' caf\u00e9"
+def test_terminal_text_escapes_controls_and_keeps_one_line() -> None:
+    hostile = "  a\x1b]8;;http://x\x07link\x1b]8;;\x07\r\nb\u202eE\x85c\x9b\x00\td"
+    assert terminal_text(hostile) == (
+        "  a\\x1b]8;;http://x\\x07link\\x1b]8;;\\x07 b\\u202eE c\\x9b\\x00\td"
+    )
+    assert terminal_text("plain: 10.0.0.1:22 ünïcode") == "plain: 10.0.0.1:22 ünïcode"
 
 
 def test_first_lines_are_few_escaped_and_bounded() -> None:

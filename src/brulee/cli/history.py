@@ -17,6 +17,7 @@ from brulee.history.store import open_store
 from brulee.pipeline import diff_report_files
 from brulee.report.changes import changes_html, changes_markdown
 from brulee.report.json import write_changes
+from brulee.util.text import terminal_text
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +121,8 @@ def _suppress(args: argparse.Namespace) -> int:
                     if (value := getattr(entry, name)) is not None
                 )
                 expiry = f" until {entry.expires}" if entry.expires else ""
-                print(f"{entry_id:>5}  {entry.cve}  {scope or 'everywhere'}{expiry}  "
-                      f"{entry.author}: {entry.reason}")  # fmt: skip
+                print(terminal_text(f"{entry_id:>5}  {entry.cve}  {scope or 'everywhere'}"
+                                    f"{expiry}  {entry.author}: {entry.reason}"))  # fmt: skip
     return EXIT_OK
 
 
@@ -138,10 +139,12 @@ def run_history(args: argparse.Namespace) -> int:
         with open_store(args.history) as store:
             for scan in store.list_scans(args.limit):
                 label = " ".join(filter(None, (scan.site, scan.shard and f"shard {scan.shard}")))
+                outcome = scan.outcome if scan.reported else "unreported"
                 print(
-                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {scan.outcome:<11}  "
+                    f"{scan.id:>6}  {scan.scanned_at}  {scan.kind:<6}  {outcome:<11}  "
                     f"{scan.hosts_up:>6} up  "
-                    f"{scan.findings:>7} findings  {label or '-'}  {scan.location}"
+                    f"{scan.findings:>7} findings  {terminal_text(label) or '-'}  "
+                    f"{terminal_text(scan.location)}"
                 )
         return EXIT_OK
     with _changes(args) as changes:
@@ -152,7 +155,7 @@ def run_history(args: argparse.Namespace) -> int:
             print()
             return EXIT_OK
         render: dict[str, Callable[[], str]] = {
-            "text": lambda: "\n".join(changes_text(changes)),
+            "text": lambda: "\n".join(terminal_text(line) for line in changes_text(changes)),
             "md": lambda: changes_markdown(changes),
             "html": lambda: changes_html(changes),
         }

@@ -72,7 +72,8 @@ from brulee.scan.targets import (
 )
 from brulee.scan.tuning import MAX_AUTO_WORKERS, default_workers
 from brulee.util.clock import utc_now
-from brulee.util.text import one_line
+from brulee.util.redact import clean_handlers, redact
+from brulee.util.text import one_line, terminal_text
 
 log = logging.getLogger("brulee")
 _DURATION = re.compile(r"\d+(?:ms|s|m|h)?")
@@ -490,9 +491,9 @@ def _summarise(args: argparse.Namespace, console: Console, written: pipeline.Wri
         console.print(line, highlight=False, markup=False)
     console.print("Reports:")
     for path in written.files:
-        console.print(f"  {path}", highlight=False, markup=False)
+        console.print(f"  {terminal_text(str(path))}", highlight=False, markup=False)
     if written.history_problem:  # every report is written, without the history's part
-        _fail(console, written.history_problem)
+        print_error(console, written.history_problem)
         return EXIT_RUNTIME
     if args.fail_on:
         gate = FailOn(args.fail_on, args.strict)
@@ -534,14 +535,16 @@ def normalise_argv(argv: Sequence[str]) -> list[str]:
     return words
 
 
+def print_error(console: Console, message: str) -> None:
+    """``brulee: error: MESSAGE`` on one line, without secrets or control characters (shown with
+    --quiet too)."""
+    console.quiet = False
+    console.print(f"brulee: error: {terminal_text(redact(message))}", highlight=False, markup=False)
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> NoReturn:
     """A container or Kubernetes stop: end the scan as Ctrl-C does, writing what was found."""
     raise KeyboardInterrupt
-
-
-def _fail(console: Console, message: str) -> None:
-    console.quiet = False  # errors show with --quiet too
-    console.print(f"brulee: error: {message}", highlight=False, markup=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -556,6 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="brulee: %(levelname)s: %(message)s",
         force=True,
     )
+    clean_handlers()  # every record one printable line, without secrets, at every level
     try:
         parsed = parse(build_parser(), normalise_argv(raw))
         console.secrets = frozenset(parsed.secrets())
@@ -571,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BruleeError as exc:
         if debug:
             log.exception("failed")
-        _fail(console, str(exc))
+        print_error(console, str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         console.quiet = False
@@ -580,5 +584,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         if debug:
             log.exception("failed")
-        _fail(console, str(exc))
+        print_error(console, str(exc))
         return EXIT_RUNTIME

@@ -56,6 +56,9 @@ class ScanRef:
     """The Nmap options that change what a scan sees (scripts, version intensity)."""
     label: str = ""
     """How to name it when not by its id (``brulee diff`` of two report files)."""
+    reported: bool = True
+    """Whether its run wrote its reports: an unreported scan (the run failed after recording
+    it) is never a baseline."""
 
     @property
     def name(self) -> str:

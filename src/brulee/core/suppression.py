@@ -3,6 +3,7 @@ some services and locations), and what applying a set of them did to a report.""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from datetime import date
@@ -151,8 +152,10 @@ class Suppression:
         return f"{self.cve} ({', '.join(scope)})" if scope else self.cve
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def ip_address_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The IP address ``text`` spells, or None when it is not one (a hostname)."""
+    """The IP address ``text`` spells, or None when it is not one (a hostname); cached, as a
+    location is matched against several entries."""
     try:
         return ipaddress.ip_address(text)
     except ValueError:

@@ -14,9 +14,15 @@ The payloads (generic JSON, Slack, Teams) are built by :mod:`brulee.history.payl
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import http.client
 import json
 import logging
+import math
+import socket
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -55,6 +61,8 @@ class Delivery(RetryPolicy):
 
     timeout: float = 15.0
     """Socket timeout of one request, seconds."""
+    deadline: float | None = 120.0
+    """Seconds one alert may take, every try, wait and byte of the answers included."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,12 @@ def check_webhook_url(url: str) -> str:
     if problem:
         raise UsageError(f"--notify {redact_url(url)}: {problem}")
     return url
+
+
+def target_key(url: str) -> str:
+    """What names a webhook in the history store: the sha256 of its URL (never the URL, which
+    holds its secret)."""
+    return hashlib.sha256(url.encode()).hexdigest()
 
 
 def _url_problem(url: str) -> str:
@@ -162,23 +176,53 @@ def notify(
     are itemised and its totals are told. Never raises for delivery problems (see ``NotifyResult``).
     ``scan`` (JSON-able: ``id``, ``site``, ``targets``, ``finished``... as the caller has them) is
     sent as is in generic payloads and summarised in Slack and Teams ones."""
+    found = new_findings if isinstance(new_findings, NewFindings) else NewFindings.of(new_findings)
+    chosen: Kind = kind or detect_kind(url)
+    if not found.total:
+        return NotifyResult(redact_url(url), chosen, total=0, listed=0, attempts=0)
+    body, listed = alert_body(url, found, scan=scan, kind=chosen, max_findings=max_findings)
+    return deliver(url, body, total=found.total, listed=listed, kind=chosen, delivery=delivery)
+
+
+def alert_body(
+    url: str,
+    found: NewFindings,
+    *,
+    scan: Mapping[str, Any],
+    kind: Kind | None = None,
+    max_findings: int = MAX_LISTED,
+) -> tuple[bytes, int]:
+    """The payload :func:`notify` posts to ``url`` (JSON), and the findings it lists."""
+    chosen = kind or detect_kind(url)
+    payload, listed = build_payload(chosen, found, scan, max_findings=max_findings)
+    return json.dumps(payload, default=str, ensure_ascii=False).encode(), listed
+
+
+def deliver(
+    url: str,
+    body: bytes,
+    *,
+    total: int,
+    listed: int = 0,
+    kind: Kind | None = None,
+    delivery: Delivery | None = None,
+) -> NotifyResult:
+    """Post a payload (telling of ``total`` new findings) to the webhook at ``url``, with
+    retries, all of it within ``delivery.deadline`` seconds however slowly the server answers.
+    Never raises for delivery problems (see ``NotifyResult``)."""
     delivery = delivery or Delivery()
     chosen: Kind = kind or detect_kind(url)
     target = redact_url(url)
-    found = new_findings if isinstance(new_findings, NewFindings) else NewFindings.of(new_findings)
-    result = NotifyResult(target, chosen, total=found.total, listed=0, attempts=0)
-    if not found.total:
-        return result
+    result = NotifyResult(target, chosen, total=total, listed=0, attempts=0)
     problem = _url_problem(url)
     if problem:
         return _failed(result, f"cannot notify {target}: {problem}")
-    payload, listed = build_payload(chosen, found, scan, max_findings=max_findings)
-    body = json.dumps(payload, default=str, ensure_ascii=False).encode()
     tries: list[int | None] = []  # the status of each try (None: no answer)
+    end = time.monotonic() + (math.inf if delivery.deadline is None else delivery.deadline)
 
     def post() -> int:
         try:
-            status = _post(url, body, delivery.timeout)
+            status = _post(url, body, delivery.timeout, end - time.monotonic())
         except (Retryable, _Failed) as exc:
             tries.append(exc.status)
             raise
@@ -195,7 +239,7 @@ def notify(
         return _failed(result, _notice(url, target, str(exc)), len(tries), listed, _last(tries))
     except _Failed as exc:
         return _failed(result, _notice(url, target, str(exc)), len(tries), listed, _last(tries))
-    log.info("notified %s (%s) of %d new findings", target, chosen, found.total)
+    log.info("notified %s (%s) of %d new findings", target, chosen, total)
     return replace(result, attempts=len(tries), listed=listed, status=_last(tries))
 
 
@@ -219,15 +263,84 @@ def _failed(
     return replace(result, error=error, attempts=attempts, listed=listed, status=status)
 
 
-def _post(url: str, body: bytes, timeout: float) -> int:
-    """One POST; the 2xx status, or Retryable / _Failed."""
+class _Watchdog:
+    """Shuts the sockets of one request down when its time is up: a server that trickles its
+    answer (a byte every few seconds, each within the socket timeout) cannot hold brulee."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+        if self.expired:
+            self._expire()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _Watchdog:
+        if self._timer.interval < math.inf:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _watched_opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
+    """An opener whose connections are watched by ``watchdog``; redirects are not followed."""
+
+    class Http(http.client.HTTPConnection):
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class Https(http.client.HTTPSConnection):
+        def connect(self) -> None:
+            super().connect()
+            watchdog.watch(self.sock)
+
+    class HttpHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(Http, req)
+
+    class HttpsHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+            return self.do_open(Https, req)
+
+    return urllib.request.build_opener(_NoRedirects, HttpHandler, HttpsHandler)
+
+
+def _post(url: str, body: bytes, timeout: float, remaining: float) -> int:
+    """One POST, over within ``remaining`` seconds; the 2xx status, or Retryable / _Failed."""
+    if remaining <= 0:
+        raise _Failed("the delivery deadline has passed")
     request = urllib.request.Request(  # noqa: S310 - http(s) only (_url_problem)
         url,
         data=body,
         method="POST",
         headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT},
     )
-    opener = urllib.request.build_opener(_NoRedirects)
+    with _Watchdog(remaining) as watchdog:
+        try:
+            return _send(_watched_opener(watchdog), request, min(timeout, remaining))
+        except Retryable as exc:
+            if watchdog.expired:
+                raise _Failed(f"no complete answer within the {remaining:.0f} s left") from exc
+            raise
+
+
+def _send(opener: urllib.request.OpenerDirector, request: urllib.request.Request,
+          timeout: float) -> int:  # fmt: skip
     try:
         with opener.open(request, timeout=timeout) as response:
             response.read(1 << 16)

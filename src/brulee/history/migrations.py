@@ -156,7 +156,27 @@ _V3: Migration = (
     "FROM first_seen GROUP BY site, address, protocol, port",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4: Migration = (
+    # Whether the run that recorded a scan wrote its reports: a scan recorded by a run that failed
+    # before (0) is never a baseline, and what it first saw is first seen by the run that reports
+    # it. Scans recorded before were reported.
+    "ALTER TABLE scans ADD COLUMN reported INTEGER NOT NULL DEFAULT 1",
+    # Alerts owed to a webhook (``target``: the sha256 of its URL, never the URL, which holds its
+    # secret), with their payload; removed once delivered, retried by every later run that
+    # notifies the same URL.
+    """CREATE TABLE pending_alerts (
+        id {serial},
+        created_at TEXT NOT NULL,
+        scan_id BIGINT NOT NULL REFERENCES scans (id),
+        target TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX pending_alerts_by_target ON pending_alerts (target, id)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 """Every migration, oldest first; the schema version is their count."""
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"

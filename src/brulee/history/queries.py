@@ -15,9 +15,10 @@ from __future__ import annotations
 
 INSERT_SCAN = (
     "INSERT INTO scans (recorded_at, scanned_at, kind, scope, targets, started, finished, "
-    "incomplete, hosts_up, hosts_down, site, shard, location, outcome, scanned, options) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+    "incomplete, hosts_up, hosts_down, site, shard, location, outcome, scanned, options, "
+    "reported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
+REPORTED = "UPDATE scans SET reported = 1 WHERE id = ?"
 INSERT_SERVICE = "INSERT INTO scan_services VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_FINDING = "INSERT INTO scan_findings VALUES (?, ?, ?, ?, ?, ?, ?)"
 INSERT_PORT_SET = (
@@ -74,6 +75,24 @@ PORT_SEEN_EARLIER = (
     "AND EXISTS (SELECT 1 FROM scan_ports p WHERE p.scan_id = :scan AND p.address = "
     "port_seen.address AND p.protocol = port_seen.protocol AND p.port = port_seen.port)"
 )
+# What scans of the scope (:scope) that never reported first saw, this scan saw again: first seen
+# by it (a retry after a failed run reports it new, as the failed run could not).
+_UNREPORTED = (
+    "scan_id IN (SELECT id FROM scans WHERE scope = :scope AND reported = 0 AND id <> :scan)"
+)
+PORT_SEEN_UNREPORTED = (
+    "UPDATE port_seen SET seen = :seen, scan_id = :scan, n = (SELECT p.n FROM scan_ports p "
+    "WHERE p.scan_id = :scan AND p.address = port_seen.address AND p.protocol = "
+    f"port_seen.protocol AND p.port = port_seen.port) WHERE site = :site AND {_UNREPORTED} "
+    "AND EXISTS (SELECT 1 FROM scan_ports p WHERE p.scan_id = :scan AND p.address = "
+    "port_seen.address AND p.protocol = port_seen.protocol AND p.port = port_seen.port)"
+)
+FIRST_SEEN_UNREPORTED = (
+    f"UPDATE first_seen SET seen = :seen, scan_id = :scan WHERE site = :site AND {_UNREPORTED} "
+    "AND EXISTS (SELECT 1 FROM scan_ports p JOIN scan_findings f ON f.scan_id = p.scan_id "
+    "AND f.n = p.n WHERE p.scan_id = :scan AND p.address = first_seen.address "
+    "AND p.protocol = first_seen.protocol AND p.port = first_seen.port AND f.cve = first_seen.cve)"
+)
 # Ports never seen open at the site: all their findings are first seen now.
 NEW_PORTS_SEEN = (
     "INSERT INTO port_seen (site, address, protocol, port, seen, scan_id, n) "
@@ -109,7 +128,7 @@ NEW_FINDINGS_SEEN = (
 
 _SCAN_COLUMNS = (
     "id, recorded_at, scanned_at, kind, scope, targets, started, finished, outcome, "
-    "hosts_up, hosts_down, site, shard, location, ports, findings, scanned, options"
+    "hosts_up, hosts_down, site, shard, location, ports, findings, scanned, options, reported"
 )
 SCAN = f"SELECT {_SCAN_COLUMNS} FROM scans WHERE id = ?"
 LATEST_SCANS = f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY id DESC LIMIT ?"
@@ -119,7 +138,7 @@ LATEST_SCANS_OF_SCOPE = (
 # The scans of a scope dated before a scan (:scope, :seen, :id), latest first, that also meet
 # one of the conditions below: the candidates for its baseline.
 EARLIER_OF_SCOPE = (
-    f"SELECT {_SCAN_COLUMNS} FROM scans WHERE scope = :scope AND id <> :id "
+    f"SELECT {_SCAN_COLUMNS} FROM scans WHERE scope = :scope AND id <> :id AND reported = 1 "
     "AND (scanned_at < :seen OR (scanned_at = :seen AND id < :id)){} "
     "ORDER BY scanned_at DESC, id DESC LIMIT :limit"
 )
@@ -134,7 +153,7 @@ LATER_THAN = " AND (scanned_at > :after OR (scanned_at = :after AND id > :after_
 # that CVE; findings of :old gone from a host that :new found up
 TREND_SCANS = (
     f"SELECT {_SCAN_COLUMNS} FROM scans WHERE scope = :scope AND outcome IN ('complete', "
-    "'partial') AND (scanned_at < :seen OR (scanned_at = :seen AND id < :id)) "
+    "'partial') AND reported = 1 AND (scanned_at < :seen OR (scanned_at = :seen AND id < :id)) "
     "ORDER BY scanned_at DESC, id DESC LIMIT :limit"
 )
 _LOCATED = (
@@ -150,7 +169,18 @@ TREND_FIXED = (
     f"SELECT COUNT(*) FROM ({_LOCATED.format(':old')} EXCEPT {_LOCATED.format(':new')}) d "
     "WHERE d.address IN (SELECT address FROM scan_hosts WHERE scan_id = :new)"
 )
-LAST_OF_SCOPE = "SELECT MAX(id) FROM scans WHERE scope = :scope AND id < :id"
+LAST_OF_SCOPE = "SELECT MAX(id) FROM scans WHERE scope = :scope AND id < :id AND reported = 1"
+
+# -- alerts owed to webhooks
+
+INSERT_ALERT = (
+    "INSERT INTO pending_alerts (created_at, scan_id, target, total, body) VALUES (?, ?, ?, ?, ?)"
+)
+PENDING_ALERTS = (
+    "SELECT id, scan_id, total, body, attempts FROM pending_alerts WHERE target = ? ORDER BY id"
+)
+DELIVERED = "DELETE FROM pending_alerts WHERE id = ?"
+UNDELIVERED = "UPDATE pending_alerts SET attempts = attempts + 1 WHERE id = ?"
 
 # -- suppressions
 

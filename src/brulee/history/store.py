@@ -106,11 +106,11 @@ def _entry_json(entry: Suppression) -> str:
 
 def _scan_ref(row: Row) -> ScanRef:
     (id_, recorded, scanned, kind, scope, targets, started, finished, outcome, up, down, site,
-     shard, location, ports, findings, looked_at, options) = row  # fmt: skip
+     shard, location, ports, findings, looked_at, options, reported) = row  # fmt: skip
     return ScanRef(
         int(id_), recorded, scanned, kind, scope, tuple(json.loads(targets)), started, finished,
         outcome, up, down, site, shard, location, ports, findings, PortSet.parse(looked_at),
-        options,
+        options, reported=bool(reported),
     )  # fmt: skip
 
 
@@ -161,6 +161,19 @@ def _finding_rows(scan_id: int, groups: Sequence[ServiceGroup]) -> Iterator[Row]
 
 
 # -- the store ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OwedAlert:
+    """An alert a webhook has not received yet: its payload, and the failed tries so far."""
+
+    id: int
+    scan_id: int
+    total: int
+    """New findings it tells of."""
+    body: str
+    """The JSON payload, as posted."""
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,11 +243,19 @@ class HistoryStore(Resource):
     # -- writing
 
     def record(
-        self, report: Report, *, kind: ScanKind, location: str, now: datetime | None = None
+        self,
+        report: Report,
+        *,
+        kind: ScanKind,
+        location: str,
+        now: datetime | None = None,
+        pending: bool = False,
     ) -> int:
         """Record a report (its scan, services, findings, open ports, hosts up and what was
         looked at on each; locations and hosts streamed from it) and the first-seen dates of its
-        findings, in one transaction: all of it, or (on error) nothing; its scan id."""
+        findings, in one transaction: all of it, or (on error) nothing; its scan id.
+        ``pending``: its reports are still to be written; until :meth:`reported` says they are,
+        the scan is no baseline, and a later scan of its scope takes over what it first saw."""
         if kind not in KINDS:
             raise ValueError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
         scan, run, groups = report.scan, report.scan.run, report.services
@@ -245,7 +266,7 @@ class HistoryStore(Resource):
             recorded, scanned, kind, scope, json.dumps(scan.targets), run.started,
             run.finished, int(not run.complete), run.hosts_up, run.hosts_down, scan.site,
             str(scan.shard or ""), location, run.outcome, run.ports.text,
-            detection_options(run.args),
+            detection_options(run.args), int(not pending),
         )  # fmt: skip
         sets = report.spool.port_sets()
         with self._errors():
@@ -263,6 +284,9 @@ class HistoryStore(Resource):
                 ((base,),) = self._db.execute(
                     queries.LAST_OF_SCOPE, {"scope": scope, "id": scan_id}
                 )
+                unreported = {"site": scan.site, "seen": scanned, "scan": scan_id, "scope": scope}
+                self._db.execute(queries.PORT_SEEN_UNREPORTED, unreported)
+                self._db.execute(queries.FIRST_SEEN_UNREPORTED, unreported)
                 self._first_seen(scan_id, scan.site, scanned, base)
                 self._db.execute(queries.COUNTS, {"scan": scan_id})
         return int(scan_id)
@@ -282,6 +306,29 @@ class HistoryStore(Resource):
         self._db.execute(queries.REC_PAIRS, dated)
         self._db.execute(queries.REC_DELTA, dated)
         self._db.execute(queries.NEW_FINDINGS_SEEN, dated)
+
+    def reported(
+        self, scan_id: int, alerts: Sequence[tuple[str, int, str]] = (), now: datetime | None = None
+    ) -> None:
+        """The reports of a scan recorded ``pending`` are written: it becomes a baseline, and
+        ``alerts`` (target key, new findings, payload) are owed to their webhooks, in one
+        transaction."""
+        rows = [(_stamp(now), scan_id, target, total, body) for target, total, body in alerts]
+        with self._errors(), self._db.write():
+            self._db.execute(queries.REPORTED, (scan_id,))
+            self._db.executemany(queries.INSERT_ALERT, rows)
+
+    # -- alerts owed
+
+    def owed_alerts(self, target: str) -> list[OwedAlert]:
+        """The alerts not yet delivered to a webhook (by target key), oldest first."""
+        rows = self._rows(queries.PENDING_ALERTS, (target,))
+        return [OwedAlert(int(a), int(s), int(t), str(b), int(n)) for a, s, t, b, n in rows]
+
+    def delivered(self, alert_id: int, done: bool = True) -> None:
+        """An owed alert was delivered (forgotten), or (``done`` False) failed once more."""
+        with self._errors(), self._db.write():
+            self._db.execute(queries.DELIVERED if done else queries.UNDELIVERED, (alert_id,))
 
     # -- scans
 

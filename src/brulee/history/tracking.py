@@ -20,7 +20,7 @@ from brulee.core.history import Changes, FindingGroup, ScanKind
 from brulee.core.report import Report
 from brulee.core.suppression import Applied
 from brulee.errors import HistoryError
-from brulee.history.alerts import notify
+from brulee.history.alerts import alert_body, deliver, target_key
 from brulee.history.payloads import MAX_LISTED, NewFinding, NewFindings
 from brulee.history.store import HistoryStore, open_store
 from brulee.history.suppressions import Suppressions
@@ -56,6 +56,8 @@ class Tracked:
     """Why the history store could not be used ('' when it was, or is not asked for)."""
     alerts: NewFindings | None = None
     """What to tell the webhooks: the new findings (None when there are none to tell)."""
+    store: HistoryStore | None = None
+    """The store that recorded the report, open for the ``with`` block of :func:`tracked`."""
 
 
 def unavailable(exc: HistoryError) -> str:
@@ -107,7 +109,7 @@ def _track(
     location: str,
     now: datetime,
 ) -> Tracked:
-    scan_id = store.record(report, kind=kind, location=location, now=now)
+    scan_id = store.record(report, kind=kind, location=location, now=now, pending=True)
     current = store.get(scan_id)
     base = store.baseline(current)
     changes = store.compare(base.scan, current, base.notes) if base.scan else None
@@ -119,7 +121,7 @@ def _track(
             *base.notes, *report.scan.warnings)))  # fmt: skip
     report = _suppressed(report, suppressions, changes, now)
     alerts = _alerts(report.changes) if tracking.notify and report.changes else None
-    return Tracked(report, alerts=alerts)
+    return Tracked(report, alerts=alerts, store=store)
 
 
 def _suppressed(
@@ -172,23 +174,41 @@ def _alerts(changes: Changes) -> NewFindings | None:
     return NewFindings(tuple(listed), total, by_severity, kev)
 
 
-def alert(tracked: Tracked, tracking: Tracking) -> list[str]:
-    """Tell each webhook about the new findings; the problems, as warnings (never fatal)."""
-    report = tracked.report
-    if tracked.alerts is None or not tracking.notify:
+def concluded(tracked: Tracked, tracking: Tracking, now: datetime) -> list[str]:
+    """Every report of ``tracked`` is written: its scan becomes a baseline (see
+    ``HistoryStore.record``), its new findings are owed to each webhook, and every alert owed to
+    them, this one and those earlier runs could not deliver, is sent, oldest first; the problems,
+    as warnings (an alert not delivered is kept for the next run: at least once delivery).
+    HistoryError when the store fails."""
+    store, scan_id = tracked.store, tracked.report.history_id
+    if store is None or scan_id is None:
         return []
-    scan = {
-        "id": report.history_id,
-        "site": report.scan.site,
-        "targets": list(report.scan.targets[:20]),
-        "finished": report.scan.run.finished,
-    }
+    urls = tuple(dict.fromkeys(tracking.notify))
+    owed = []
+    if tracked.alerts is not None:
+        report = tracked.report
+        scan = {
+            "id": scan_id,
+            "site": report.scan.site,
+            "targets": list(report.scan.targets[:20]),
+            "finished": report.scan.run.finished,
+        }
+        for url in urls:
+            body, _ = alert_body(url, tracked.alerts, scan=scan)
+            owed.append((target_key(url), tracked.alerts.total, body.decode()))
+    store.reported(scan_id, owed, now)
     problems = []
-    for url in tracking.notify:
-        result = notify(url, tracked.alerts, scan=scan)
-        if result.error:
-            problems.append(f"alert to {result.target} failed: {result.error}")
-            log.warning(problems[-1])
+    for url in urls:
+        for alert in store.owed_alerts(target_key(url)):
+            result = deliver(url, alert.body.encode(), total=alert.total)
+            store.delivered(alert.id, result.ok)
+            if not result.ok:  # the webhook is down: the next run tries its alerts again
+                problems.append(
+                    f"alert to {result.target} failed: {result.error} (kept: the next run "
+                    "that notifies it sends it again)"
+                )
+                log.warning(problems[-1])
+                break
     return problems
 
 

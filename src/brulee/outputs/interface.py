@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, ClassVar, Generic, Protocol, TypeVar
 
 from brulee.errors import OutputError, UsageError
+from brulee.util.files import PART_SUFFIX
+from brulee.util.redact import CleanRecords
 from brulee.util.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -54,10 +56,15 @@ def content_type(name: str) -> str:
 
 
 def local_files(local_dir: Path) -> list[tuple[Path, str]]:
-    """Every file under ``local_dir`` with its relative POSIX path, sorted by that path."""
+    """Every file under ``local_dir`` with its relative POSIX path, sorted by that path; not the
+    temporary files of a write that did not finish (``.NAME.XXXXXXXX.part``)."""
     if not local_dir.is_dir():
         raise OutputError(f"nothing to publish: {local_dir} is not a directory")
-    files = ((p, p.relative_to(local_dir).as_posix()) for p in local_dir.rglob("*") if p.is_file())
+    files = (
+        (p, p.relative_to(local_dir).as_posix())
+        for p in local_dir.rglob("*")
+        if p.is_file() and not (p.name.startswith(".") and p.name.endswith(PART_SUFFIX))
+    )
     return sorted(files, key=lambda item: item[1])
 
 
@@ -283,32 +290,11 @@ class _Download(io.RawIOBase):
 
 # -- keeping credentials out of SDK debug logs ---------------------------------------------------
 
-# Headers in a dict repr ('Authorization': b'AWS4-HMAC-SHA256 Credential=...'), then header
-# lines, query parameters and signature fields (x-amz-security-token:..., Signature=...).
-_QUOTED_HEADER = re.compile(
-    r"""(?i)(['"](?:authorization|x-amz-security-token|x-goog-api-key)['"]:\s*b?)(['"]).*?\2"""
-)
-_FIELD = re.compile(
-    r"(?i)\b(x-amz-security-token|x-amz-credential|x-amz-signature|x-goog-signature|"
-    r"x-goog-credential|credential|signature)([:=])[^\s&,'\"]+"
-)
-
-
-class RedactSecrets(logging.Filter):
-    """Rewrites log records to drop Authorization headers, session tokens and signatures."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = _QUOTED_HEADER.sub(r"\1\2<redacted>\2", message)
-        redacted = _FIELD.sub(r"\1\2<redacted>", redacted)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
 
 def redact_loggers(*names: str) -> None:
-    """Install RedactSecrets on the named loggers (once each)."""
+    """Install :class:`brulee.util.redact.CleanRecords` on the named loggers (once each): their
+    records lose credentials, signatures and tokens wherever they are printed."""
     for name in names:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
-            logger.addFilter(RedactSecrets())
+        if not any(isinstance(f, CleanRecords) for f in logger.filters):
+            logger.addFilter(CleanRecords())

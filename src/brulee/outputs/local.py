@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from brulee.errors import OutputError
 from brulee.outputs.interface import Sink, local_files
+from brulee.util.files import atomic_path
 
 
 class LocalSink(Sink):
@@ -28,7 +29,8 @@ class LocalSink(Sink):
             target = self.root / rel
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target)
+                with atomic_path(target) as part:
+                    shutil.copyfile(path, part)
             except OSError as exc:
                 raise OutputError(f"copying {rel} to {self.root}: {exc.strerror or exc}") from exc
             done.append(str(target))

@@ -11,6 +11,7 @@ from typing import IO
 
 from brulee.core.report import Report
 from brulee.errors import ReportError
+from brulee.util.files import atomic_path
 
 # format name -> (module under brulee.report, class name, file extension)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
@@ -52,17 +53,30 @@ def extension_of(name: str) -> str:
 
 
 @contextmanager
-def report_file(path: Path, *, atomic: bool = False) -> Iterator[IO[str]]:
+def report_file(path: Path) -> Iterator[IO[str]]:
     """``path`` open for writing UTF-8 text (LF line ends, unencodable text replaced);
-    ReportError naming it when it cannot be written. ``atomic``: written beside it, then renamed
-    over it, so that a reader never sees half of it."""
-    target = path.with_name(path.name + ".tmp") if atomic else path
+    ReportError naming it when it cannot be written."""
     try:
-        with target.open("w", encoding="utf-8", errors="replace", newline="\n") as out:
+        with path.open("w", encoding="utf-8", errors="replace", newline="\n") as out:
             yield out
-        if atomic:
-            target.replace(path)
     except OSError as exc:
-        if atomic:
-            target.unlink(missing_ok=True)
+        raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc
+
+
+def write_report(renderer: Renderer, report: Report, path: Path) -> None:
+    """Render ``report`` to ``path`` through a private temporary file beside it, renamed over
+    it once complete (:func:`brulee.util.files.atomic_path`): a symlink at ``path`` is
+    replaced, never followed, and a failure leaves no partial file (a log the renderer kept,
+    ``NAME.log``, is renamed after ``path``). ReportError naming ``path``
+    when it cannot be written; other errors (HistoryError...) pass through."""
+    try:
+        with atomic_path(path) as part:
+            try:
+                renderer.render(report, part)
+            except ReportError as exc:  # named the temporary file: name the report
+                log = part.with_name(part.name + ".log")  # the PDF's TeX log, kept beside it
+                if log.exists():
+                    log.replace(path.with_name(path.name + ".log"))
+                raise ReportError(str(exc).replace(str(part), str(path))) from exc
+    except OSError as exc:
         raise ReportError(f"cannot write report {path}: {exc.strerror or exc}") from exc

@@ -257,5 +257,5 @@ class PrometheusRenderer(Renderer):
     extension = "prom"
 
     def render(self, report: Report, path: Path) -> None:
-        with report_file(path, atomic=True) as out:
+        with report_file(path) as out:
             out.writelines(families(report))

@@ -16,7 +16,7 @@ import threading
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +26,7 @@ from brulee.scan.nmapargs import takes_value
 from brulee.scan.progress import StatsReader, Status
 from brulee.scan.targets import Scope
 from brulee.scan.tuning import option_name, timing_args
+from brulee.util.files import atomic_path, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ class Runner:
 
     def run(self, jobs: Sequence[Job], progress: Progress) -> list[JobResult]:
         for job in jobs:
-            job.targets_file.write_text("\n".join(job.scope.lines()) + "\n", encoding="utf-8")
+            write_text_atomic(job.targets_file, "\n".join(job.scope.lines()) + "\n")
         with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
             futures = [pool.submit(self._run_one, job, progress) for job in jobs]
             try:
@@ -226,6 +227,14 @@ class Runner:
                     proc.terminate()
 
     def _run_one(self, job: Job, progress: Progress) -> JobResult:
+        """Run one job; Nmap writes its XML to a private temporary file beside ``job.xml``,
+        renamed to it when Nmap has ended (however it ended: a partial scan is still read), so
+        that a symlink there is never followed and a killed run leaves no complete-looking XML."""
+        with atomic_path(job.xml) as partial:
+            result = self._run_nmap(replace(job, xml=partial), progress)
+        return replace(result, job=job)
+
+    def _run_nmap(self, job: Job, progress: Progress) -> JobResult:
         argv = build_argv(self._nmap, job, self._user_args, self._host_timeout)
         log.info("nmap job %d: %s", job.index, shlex.join(argv))
         with self._lock:

@@ -1,5 +1,5 @@
-"""Text for humans: an exception as one line of bounded length; other programs' messages made
-safe to print."""
+"""Text for humans: an exception as one line of bounded length; any text as one line safe to
+print on a terminal; other programs' messages made safe to print."""
 
 from __future__ import annotations
 
@@ -14,18 +14,28 @@ def one_line(exc: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# C0/C1 controls and bidirectional overrides, which could rewrite or reorder a terminal line.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters (C0 but tab and line breaks, DEL, C1) and bidirectional overrides: a
+# terminal acts on them (ESC and OSC sequences recolour, retitle, hide text or write links).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 
 
-def escaped(text: str) -> str:
-    """``text`` with control and bidi-override characters written as escapes (``\\x1b``)."""
-    return _CONTROL.sub(lambda m: ascii(m[0])[1:-1], text)
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(text: str) -> str:
+    """``text`` as one line safe to print: control characters and bidi overrides shown escaped
+    (``\\x1b``, ``\\u202e``), each run of line breaks as one space."""
+    return _CONTROL.sub(_visible, _BREAKS.sub(" ", text))
 
 
 def first_lines(text: str, count: int = 3, limit: int = 200) -> tuple[str, ...]:
-    """The first ``count`` non-blank lines of ``text`` (another program's messages), each
-    escaped and cut to ``limit`` characters."""
+    """The first ``count`` non-blank lines of ``text`` (another program's messages), each made
+    safe to print (:func:`terminal_text`) and cut to ``limit`` characters."""
     lines = (line.strip() for line in text.splitlines())
-    kept = [escaped(line) for line in lines if line][:count]
+    kept = [terminal_text(line) for line in lines if line][:count]
     return tuple(line if len(line) <= limit else line[: limit - 3] + "..." for line in kept)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from brulee.errors import DatabaseError
+from brulee.util.files import atomic_path
 
 _CHUNK = 1 << 16
 
@@ -32,10 +33,9 @@ def make_dir(directory: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through its ``.part`` file."""
-    part = part_path(path)
-    part.write_bytes(data)
-    part.replace(path)
+    """Write ``data`` to ``path`` through a temporary file beside it (see ``atomic_path``)."""
+    with atomic_path(path) as part:
+        part.write_bytes(data)
 
 
 def read_hashed(
