@@ -275,7 +275,7 @@ def test_secrets_from_environment_and_file_stay_out_of_argv_logs_and_reports(
     third = _brulee("report", str(two), "-o", str(tmp_path / "r3"), env=env)
     out3, err3 = third.communicate(timeout=120)
     assert third.returncode == 3, err3
-    assert "postgresql://brulee:***@127.0.0.1:1/brulee" in err3
+    assert "postgresql://<redacted>@127.0.0.1:1/brulee" in err3  # user and password hidden
     written = _everything_written(tmp_path / "r1", tmp_path / "r2", tmp_path / "r3")
     assert (tmp_path / "r2" / "report.sarif").exists()
     for secret in secrets:

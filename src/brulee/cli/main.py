@@ -370,7 +370,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         return run_history(args)
     output = resolve_output(
         args.output, args.formats, chosen=args.formats is not DEFAULT_FORMATS,
-        default=pipeline.default_output_dir(utc_now()), endpoint_url=args.endpoint_url,
+        default=lambda: pipeline.default_output_dir(utc_now()), endpoint_url=args.endpoint_url,
     )  # fmt: skip
     args.formats, args.location = output.formats, output.location
     directory, sink = output.directory, output.sink

@@ -13,6 +13,7 @@ import logging
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -114,18 +115,19 @@ def resolve_output(
     formats: tuple[str, ...],
     *,
     chosen: bool,
-    default: Path,
+    default: Callable[[], Path],
     endpoint_url: str | None = None,
 ) -> Output:
     """Read ``-o``: ``-`` (standard output), ``FILE.EXT`` (one report), a directory or a bucket
-    prefix; ``default`` when absent. ``chosen``: the formats were given (else a file's extension,
-    or JSON for standard output, picks the one format). UsageError when one file is asked for
-    with several formats or a format its extension contradicts."""
+    prefix; ``default()`` (which creates a directory of its own) when absent. ``chosen``: the
+    formats were given (else a file's extension, or JSON for standard output, picks the one
+    format). UsageError when one file is asked for with several formats or a format its
+    extension contradicts."""
     if not text:
-        return Output(default, formats)
+        return Output(default(), formats)
     sink = sink_from_url(text, endpoint_url=endpoint_url)
     if sink is not None:  # a local copy first, kept if the upload fails
-        return Output(default, formats, sink=sink)
+        return Output(default(), formats, sink=sink)
     if text == STDIO:
         one = _one_format(formats, chosen, "json", "-o - writes one report to standard output")
         scratch = Path(tempfile.mkdtemp(prefix="brulee-"))

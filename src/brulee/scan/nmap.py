@@ -232,6 +232,8 @@ class Runner:
         that a symlink there is never followed and a killed run leaves no complete-looking XML."""
         with atomic_path(job.xml) as partial:
             result = self._run_nmap(replace(job, xml=partial), progress)
+        if job.xml.stat().st_size == 0:  # Nmap stopped before writing (an option it refused)
+            job.xml.unlink()
         return replace(result, job=job)
 
     def _run_nmap(self, job: Job, progress: Progress) -> JobResult:
