@@ -12,6 +12,7 @@ import pytest
 from brulee.core.scan import Host
 from brulee.errors import NmapError
 from brulee.scan.nmap import (
+    NMAP_ENVIRONMENT,
     STDERR_KEPT,
     Runner,
     ScopeFilter,
@@ -175,3 +176,24 @@ def test_an_option_nmap_does_not_know_is_reported_in_its_words(tmp_path: Path) -
     assert result.returncode == 255
     assert result.stderr.splitlines()[0].endswith("unrecognized option '--bogus-option'")
     assert not jobs[0].xml.exists()
+
+
+def test_nmap_gets_only_the_environment_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Secrets given to brulee by environment (a webhook URL, cloud credentials) never reach
+    Nmap's environment, where its scripts and /proc/PID/environ could read them."""
+    monkeypatch.setenv("BRULEE_NOTIFY", "https://hooks.example/services/T1/Zq8SecretToken42")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "Zq8AwsSecret")
+    monkeypatch.setenv("NMAPDIR", str(tmp_path))
+    seen = tmp_path / "environ"
+    program = tmp_path / "nmap-stand-in"  # a real program in Nmap's place, printing its env
+    program.write_text(f"#!/bin/sh\nenv > {seen}\n")
+    program.chmod(0o755)
+    jobs = plan_jobs(build_scope(parse_list(["192.0.2.1"], "t")), 1, [], tmp_path)
+    (result,) = Runner(str(program), [], None).run(jobs, lambda i, d: None)
+    assert result.returncode == 0
+    names = {line.split("=", 1)[0] for line in seen.read_text().splitlines()}
+    assert "NMAPDIR" in names and "PATH" in names
+    assert "Zq8" not in seen.read_text()
+    assert names <= set(NMAP_ENVIRONMENT) | {"PWD", "SHLVL", "_"}  # the shell's own

@@ -61,6 +61,9 @@ def test_valid_specs_and_their_size(spec: str, size: int) -> None:
         ("example.com/24", "invalid address"),
         ("-", "starts with '-'"),
         ("bad_host-.example", "invalid hostname"),
+        ("::ffff:127.0.0.1", "IPv4-mapped"),  # 127.0.0.1, past --exclude 127.0.0.0/8
+        ("[::ffff:7f00:1]", "IPv4-mapped"),
+        ("::/64", "IPv4-mapped"),  # a network holding the mapped block
     ],
 )
 def test_refused_specs_say_why_and_where(spec: str, why: str) -> None:

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import threading
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -140,6 +140,17 @@ def build_argv(
     return argv
 
 
+NMAP_ENVIRONMENT = ("PATH", "HOME", "NMAPDIR", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ",
+                    "TMPDIR")  # fmt: skip
+"""What Nmap needs of brulee's environment; the rest (``BRULEE_NOTIFY``, cloud credentials, API
+keys) stays with brulee, out of Nmap's ``/proc/PID/environ`` and its scripts' reach."""
+
+
+def nmap_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables of ``environ`` Nmap is given (:data:`NMAP_ENVIRONMENT`)."""
+    return {name: environ[name] for name in NMAP_ENVIRONMENT if name in environ}
+
+
 STDERR_KEPT = 64 << 10
 """Bytes of Nmap's stderr kept (its first messages); the rest is read and dropped."""
 
@@ -244,7 +255,11 @@ class Runner:
                 return JobResult(job, -1, "not started: the scan was interrupted")
             try:
                 proc = subprocess.Popen(
-                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+                    argv,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    env=nmap_environment(os.environ),
                 )
             except PermissionError as exc:
                 raise NmapError(

@@ -114,6 +114,10 @@ def _range_intervals(text: str, ranges: list[tuple[int, int]], origin: str) -> S
     return Spec(text, tuple(intervals))
 
 
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+"""``::ffff:127.0.0.1`` is 127.0.0.1 to the kernel, whatever family the exclusions were given in."""
+
+
 def _resolver_reading(text: str) -> str | None:
     """The IPv4 address a resolver (``inet_aton``) reads in ``text``, if any."""
     try:
@@ -146,6 +150,11 @@ def parse_spec(text: str, where: str = "") -> Spec:
     except ValueError:
         pass
     else:
+        if isinstance(net, ipaddress.IPv6Network) and net.overlaps(_IPV4_MAPPED):
+            raise TargetError(
+                f"{origin}refused target {text!r}: IPv4-mapped IPv6 addresses reach IPv4 hosts "
+                "that IPv4 exclusions would not match; give the IPv4 address"
+            )
         first, last = int(net.network_address), int(net.broadcast_address)
         return Spec(text, (Interval(net.version, first, last),))
     ranges = _octet_ranges(bare)
