@@ -186,6 +186,7 @@ def test_nmap_gets_only_the_environment_it_needs(
     monkeypatch.setenv("BRULEE_NOTIFY", "https://hooks.example/services/T1/Zq8SecretToken42")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "Zq8AwsSecret")
     monkeypatch.setenv("NMAPDIR", str(tmp_path))
+    monkeypatch.setenv("NMAP_PRIVILEGED", "1")  # the container image's capability
     seen = tmp_path / "environ"
     program = tmp_path / "nmap-stand-in"  # a real program in Nmap's place, printing its env
     program.write_text(f"#!/bin/sh\nenv > {seen}\n")
@@ -194,6 +195,6 @@ def test_nmap_gets_only_the_environment_it_needs(
     (result,) = Runner(str(program), [], None).run(jobs, lambda i, d: None)
     assert result.returncode == 0
     names = {line.split("=", 1)[0] for line in seen.read_text().splitlines()}
-    assert "NMAPDIR" in names and "PATH" in names
+    assert {"NMAPDIR", "NMAP_PRIVILEGED", "PATH"} <= names
     assert "Zq8" not in seen.read_text()
     assert names <= set(NMAP_ENVIRONMENT) | {"PWD", "SHLVL", "_"}  # the shell's own

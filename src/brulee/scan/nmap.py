@@ -140,9 +140,10 @@ def build_argv(
     return argv
 
 
-NMAP_ENVIRONMENT = ("PATH", "HOME", "NMAPDIR", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ",
-                    "TMPDIR")  # fmt: skip
-"""What Nmap needs of brulee's environment; the rest (``BRULEE_NOTIFY``, cloud credentials, API
+NMAP_ENVIRONMENT = ("PATH", "HOME", "NMAPDIR", "NMAP_PRIVILEGED", "NMAP_UNPRIVILEGED", "LANG",
+                    "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")  # fmt: skip
+"""What Nmap needs of brulee's environment (``NMAP_PRIVILEGED``: the container image's raw-packet
+capability); the rest (``BRULEE_NOTIFY``, cloud credentials, API
 keys) stays with brulee, out of Nmap's ``/proc/PID/environ`` and its scripts' reach."""
 
 
