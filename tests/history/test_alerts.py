@@ -185,7 +185,8 @@ def test_generic_payload(hook: Webhook) -> None:
     ]  # fmt: skip
     assert body["new_findings"][0] == {
         "cve": "CVE-2021-41773", "severity": "critical", "cvss": 9.8, "kev": True, "epss": 0.975,
-        "service": "Apache httpd 2.4.49", "address": "10.0.0.0", "hostname": "web1", "port": 80,
+        "confidence": "certain", "possible": False, "service": "Apache httpd 2.4.49",
+        "address": "10.0.0.0", "hostname": "web1", "port": 80,
         "protocol": "tcp", "location": "10.0.0.0:80/tcp", "first_seen": "2026-03-01T12:00:00Z",
     }  # fmt: skip
     assert body["new_findings"][1]["location"] == "[2001:db8::5]:443/tcp"
@@ -225,6 +226,23 @@ def test_slack_payload(hook: Webhook) -> None:
     last = sections[3]["text"]["text"]
     assert "&lt;!channel&gt; &lt;https://evil|click&gt; &amp; co" in last
     assert "<!channel>" not in json.dumps(body)
+
+
+def test_possible_findings_are_no_headline_of_an_alert() -> None:
+    """SambaCry on Nmap's "Samba 4.6.2" label is in KEV but only possible: the alert counts it
+    apart, marks it, and lists the established findings first."""
+    sambacry = finding(5, cve="CVE-2017-7494", severity="critical", cvss=9.8, kev=True,
+                       service="Samba smbd 4.6.2", confidence="version-range")  # fmt: skip
+    established = finding(1, severity="medium", cvss=5.3)
+    body, listed = build_payload("slack", [sambacry, established], SCAN)
+    assert listed == 2
+    assert body["text"] == "brulee: 2 new findings (1 medium; 1 possible (not established))"
+    sections = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
+    assert "CVE-2021-41774" in sections[0] and "CVE-2017-7494" in sections[1]
+    assert "known exploited (KEV) · possible (version-range)" in sections[1]
+    generic, _ = build_payload("generic", [sambacry], SCAN)
+    (item,) = generic["new_findings"]
+    assert (item["kev"], item["confidence"], item["possible"]) == (True, "version-range", True)
 
 
 def test_slack_payload_keeps_to_the_block_limits(hook: Webhook) -> None:

@@ -3,8 +3,13 @@ Slack or Microsoft Teams), most urgent first and within each service's limits.
 
 ``generic``
     ``{"source": "brulee", "version", "kind": "new_findings", "scan": {...}, "total", "omitted",
-    "new_findings": [{"cve", "severity", "cvss", "kev", "epss", "service", "address", "hostname",
-    "port", "protocol", "location", "first_seen"}]}``, at most ``max_findings`` items.
+    "new_findings": [{"cve", "severity", "cvss", "kev", "epss", "confidence", "possible",
+    "service", "address", "hostname", "port", "protocol", "location", "first_seen"}]}``, at most
+    ``max_findings`` items.
+
+Headline counts (severities, "known exploited") are those of established findings; possible ones
+(an Nmap version label, an unbounded NVD entry, an undecided backport...) are counted apart and
+marked as such, as in the reports.
 ``slack``
     Incoming-webhook message: ``text`` (the notification line) and ``blocks``: a header, a context
     line for the scan, one mrkdwn section per finding, and "and N more" when the 50-block limit
@@ -26,7 +31,7 @@ from typing import Any, Literal
 from brulee import __version__
 from brulee.core.history import ChangedLocation, FindingGroup
 from brulee.core.scan import address_order
-from brulee.core.vulnerability import SEVERITY_RANK, Severity
+from brulee.core.vulnerability import ESTABLISHED, SEVERITY_RANK, Confidence, Severity
 
 Kind = Literal["generic", "slack", "teams"]
 
@@ -61,6 +66,12 @@ class NewFinding:
     """Probability of exploitation in the next 30 days, 0 to 1."""
     first_seen: str = ""
     """ISO 8601."""
+    confidence: Confidence = "certain"
+
+    @property
+    def possible(self) -> bool:
+        """Not established: no headline count rests on it."""
+        return self.confidence not in ESTABLISHED
 
     @classmethod
     def at(cls, group: FindingGroup, where: ChangedLocation) -> NewFinding:
@@ -76,6 +87,7 @@ class NewFinding:
             cvss=group.cvss,
             kev=group.kev,
             first_seen=where.first_seen,
+            confidence=group.confidence,
         )
 
     @property
@@ -85,9 +97,10 @@ class NewFinding:
         return f"{host}:{self.port}/{self.protocol}"
 
 
-def _urgency(f: NewFinding) -> tuple[bool, int, float, float, bytes, int, str]:
+def _urgency(f: NewFinding) -> tuple[bool, bool, int, float, float, bytes, int, str]:
     return (
-        not f.kev,
+        not f.kev or f.possible,
+        f.possible,
         SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)),
         -(f.cvss if f.cvss is not None else -1.0),
         -(f.epss if f.epss is not None else -1.0),
@@ -106,16 +119,22 @@ class NewFindings:
     """Most urgent first."""
     total: int
     by_severity: Mapping[str, int]
+    """Established findings per severity."""
     kev: int
+    """Established findings in CISA KEV."""
+    possible: int = 0
+    """Findings not established, counted apart."""
 
     @classmethod
     def of(cls, findings: Sequence[NewFinding]) -> NewFindings:
         """Every new finding, listed."""
         counts: dict[str, int] = {}
         for f in findings:
-            counts[f.severity] = counts.get(f.severity, 0) + 1
+            if not f.possible:
+                counts[f.severity] = counts.get(f.severity, 0) + 1
         return cls(tuple(sorted(findings, key=_urgency)), len(findings), counts,
-                   sum(1 for f in findings if f.kev))  # fmt: skip
+                   sum(1 for f in findings if f.kev and not f.possible),
+                   sum(1 for f in findings if f.possible))  # fmt: skip
 
     @property
     def omitted(self) -> int:
@@ -155,6 +174,8 @@ def _finding_json(f: NewFinding) -> dict[str, Any]:
         "cvss": f.cvss,
         "kev": f.kev,
         "epss": f.epss,
+        "confidence": f.confidence,
+        "possible": f.possible,
         "service": f.service,
         "address": f.address,
         "hostname": f.hostname,
@@ -170,10 +191,16 @@ def _title(count: int) -> str:
 
 
 def _summary(findings: NewFindings) -> str:
-    """``2 critical, 1 high; 1 known exploited``."""
+    """``2 critical, 1 high; 1 known exploited; 3 possible``: the established findings, then
+    how many are only possible."""
     counts = findings.by_severity
     text = ", ".join(f"{counts[s]:,} {s}" for s in SEVERITY_RANK if counts.get(s))
-    return f"{text}; {findings.kev:,} known exploited" if findings.kev else text
+    parts = [text] if text else []
+    if findings.kev:
+        parts.append(f"{findings.kev:,} known exploited")
+    if findings.possible:
+        parts.append(f"{findings.possible:,} possible (not established)")
+    return "; ".join(parts)
 
 
 def _scan_line(scan: Mapping[str, Any]) -> str:
@@ -198,6 +225,8 @@ def _facts(f: NewFinding) -> str:
         words.append("known exploited (KEV)")
     if f.epss is not None:
         words.append(f"EPSS {f.epss:.1%}")
+    if f.possible:
+        words.append(f"possible ({f.confidence})")
     return " · ".join(words)
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from brulee.core.history import Changes, FindingGroup, ScanKind
 from brulee.core.report import Report
 from brulee.core.suppression import Applied
+from brulee.core.vulnerability import ESTABLISHED
 from brulee.errors import HistoryError
 from brulee.history.alerts import alert_body, deliver, target_key
 from brulee.history.payloads import MAX_LISTED, NewFinding, NewFindings
@@ -161,7 +162,8 @@ def _alerts(changes: Changes) -> NewFindings | None:
     if not groups:
         return None
     by_severity: dict[str, int] = {}
-    for g in groups:
+    established = [g for g in groups if g.confidence in ESTABLISHED]
+    for g in established:
         by_severity[g.severity] = by_severity.get(g.severity, 0) + g.count
     listed: list[NewFinding] = []
     for g in groups:
@@ -170,8 +172,8 @@ def _alerts(changes: Changes) -> NewFindings | None:
             break
         where = itertools.islice(changes.detail.finding_locations(g), room)
         listed.extend(NewFinding.at(g, w) for w in where)
-    total, kev = sum(g.count for g in groups), sum(g.count for g in groups if g.kev)
-    return NewFindings(tuple(listed), total, by_severity, kev)
+    total, kev = sum(g.count for g in groups), sum(g.count for g in established if g.kev)
+    return NewFindings(tuple(listed), total, by_severity, kev, total - sum(by_severity.values()))
 
 
 def concluded(tracked: Tracked, tracking: Tracking, now: datetime) -> list[str]:
