@@ -55,9 +55,10 @@ def test_first_use_builds_the_starter_database_at_the_default_path(
         assert matching.judge is not None
         database, date, warnings = describe(info)
         assert (matching.database, matching.database_date) == (database, date)
-        # the starter's Debian tracker data (2023) is always older than the default max age
-        assert matching.warnings[:-1] == warnings
-        assert matching.warnings[-1].startswith("the Debian security tracker data is")
+        # the starter's Debian (2023) and Ubuntu (2021) data are older than the default max age
+        assert matching.warnings[:-2] == warnings
+        assert matching.warnings[-2].startswith("the Debian security tracker data is")
+        assert matching.warnings[-1].startswith("Canonical's Ubuntu data for ")
     assert f"building the bundled starter vulnerability database at {no_default_db}" in caplog.text
     with VulnDb.open(no_default_db) as db:
         assert db.info().cves == info.cves
@@ -121,8 +122,8 @@ def test_describe_a_full_database_without_dates(info: DbInfo) -> None:
 
 
 def nvd_only(info: DbInfo) -> DbInfo:
-    """The database without its Debian data's dates (the NVD age alone is checked)."""
-    return replace(info, debian_dsa_date=None, debian_dla_date=None)
+    """The database without its distribution data's dates (the NVD age alone is checked)."""
+    return replace(info, debian_dsa_date=None, debian_dla_date=None, ubuntu=())
 
 
 def test_fresh_data_gives_no_warning(info: DbInfo) -> None:
@@ -177,7 +178,7 @@ def test_old_debian_data_gives_its_own_warning(
 ) -> None:
     assert info.nvd_timestamp is not None and info.debian_dsa_date is not None
     with caplog.at_level(logging.WARNING):
-        (warning,) = Freshness().check(info, info.nvd_timestamp)  # NVD fresh, Debian not
+        (warning,) = Freshness().check(replace(info, ubuntu=()), info.nvd_timestamp)
     newest = max(filter(None, (info.debian_dsa_date, info.debian_dla_date)))
     assert warning.startswith("the Debian security tracker data is ")
     assert f"(advisories to {newest}), older than the 7 days allowed by --max-db-age" in warning
@@ -191,7 +192,8 @@ def test_open_matching_adds_the_age_warning_after_the_database_ones(
     assert info.nvd_timestamp is not None
     late = info.nvd_timestamp + timedelta(days=100)
     with open_matching(starter_db, Freshness(max_age=timedelta(days=60)), now=late) as matching:
-        first, second, debian = matching.warnings
+        first, second, debian, ubuntu = matching.warnings
+    assert ubuntu.startswith("Canonical's Ubuntu data for ")
     assert debian.startswith("the Debian security tracker data is")
     assert first.startswith(STARTER_WARNING)
     assert second.startswith("the vulnerability data is 100 days old")
@@ -215,3 +217,19 @@ def test_source_dates_name_canonicals_newest_ubuntu_data(info: DbInfo) -> None:
     assert set(dates) == {"nvd", "kev", "epss", "debian", "ubuntu"}
     assert dates["ubuntu"] == "2021-08-31T04:30:18+00:00"  # xenial's file, the newest of four
     assert "ubuntu" not in {s.source for s in source_dates(replace(info, ubuntu=()))}
+
+
+def test_old_ubuntu_data_gives_its_own_warning(
+    info: DbInfo, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert info.nvd_timestamp is not None and info.ubuntu
+    no_debian = replace(info, debian_dsa_date=None, debian_dla_date=None)
+    with caplog.at_level(logging.WARNING):
+        (warning,) = Freshness().check(no_debian, info.nvd_timestamp)  # NVD fresh, Ubuntu not
+    oldest = min(data.generated for data in info.ubuntu)[:10]
+    releases = {data.release for data in info.ubuntu}
+    named = warning.removeprefix("Canonical's Ubuntu data for ").split(" is up to ")[0]
+    assert set(named.split(", ")) == releases
+    assert f"(generated {oldest} at the oldest), older than the 7 days allowed" in warning
+    assert warning in caplog.text
+    assert Freshness(max_age=timedelta(days=36500)).check(no_debian, info.nvd_timestamp) == ()

@@ -93,7 +93,10 @@ class Freshness:
     def check(self, info: DbInfo, now: datetime) -> tuple[str, ...]:
         """A warning when the data is too old; DatabaseError instead when freshness is required."""
         age = info.age(now)
-        debian = _debian_age(info, now, self.max_age)
+        debian = (
+            *_debian_age(info, now, self.max_age),
+            *_ubuntu_age(info, now, self.max_age),
+        )
         if age <= self.max_age:
             return debian
         stamp = info.nvd_timestamp
@@ -120,6 +123,27 @@ def _debian_age(info: DbInfo, now: datetime, max_age: timedelta) -> tuple[str, .
         f"{newest}), older than the {duration_text(max_age)} allowed by --max-db-age: Debian's "
         "later fixes are not known, so more findings stay unverified backports; update the "
         "database (brulee db update)"
+    )
+    log.warning(message)
+    return (message,)
+
+
+def _ubuntu_age(info: DbInfo, now: datetime, max_age: timedelta) -> tuple[str, ...]:
+    """One warning naming the Ubuntu releases whose Canonical data is older than ``max_age``."""
+    old = sorted(
+        (when, data.release)
+        for data in info.ubuntu
+        if (when := parse_instant(data.generated)) is not None and now - when > max_age
+    )
+    if not old:
+        return ()
+    oldest = old[0][0]
+    message = (
+        f"Canonical's Ubuntu data for {', '.join(release for _, release in old)} is up to "
+        f"{duration_text(now - oldest)} old (generated {oldest:%Y-%m-%d} at the oldest), older "
+        f"than the {duration_text(max_age)} allowed by --max-db-age: Ubuntu's later fixes are "
+        "not known, so more findings stay unverified backports; update the database (brulee db "
+        "update)"
     )
     log.warning(message)
     return (message,)
