@@ -49,7 +49,8 @@ def test_the_timing_nmap_applies(
 
 
 def test_default_scan_runs_workers_and_shows_nmaps_progress(lab: Lab, tmp_path: Path) -> None:
-    """On a terminal the bar shows Nmap's phase and percentage before any host is complete."""
+    """On a terminal the bar shows Nmap's phase and follows its percentage, not only the hosts
+    completed (a bar at hosts/5 would stand still while Nmap works on them)."""
     argv = [BRULEE, "scan", *lab.addresses, "--nmap-args", "-n -p 21,22,25,80", "-f", "json",
             "-o", str(tmp_path), "--no-history"]  # fmt: skip
     env = {**os.environ, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "200"}
@@ -60,7 +61,9 @@ def test_default_scan_runs_workers_and_shows_nmaps_progress(lab: Lab, tmp_path: 
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", done.stderr)  # colours and cursor moves
     frames = re.findall(r"(\d+)% (Service scan \d+%)[^\r\n]*? (\d+)/5 hosts", shown)
     assert frames, shown[-3000:]
-    moving = [int(bar) for bar, _, hosts in frames if hosts == "0" and 0 < int(bar) < 100]
+    # e.g. ('82', 'Service scan 60%', '2'): 82% with 2 of 5 hosts done. How many frames come
+    # before the first host is done depends on the machine's load, so any frame will do.
+    moving = [bar for bar, _, hosts in frames if 0 < int(bar) < 100 and int(bar) != 20 * int(hosts)]
     assert moving, frames
     xml = sorted((tmp_path / "nmap").glob("scan-*.xml"))
     assert len(xml) == min(default_workers([]), len(lab.addresses))
