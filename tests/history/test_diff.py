@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from brulee.core.history import LISTED, Changes, FindingChange, PortChange
+from brulee.core.vulnerability import ESTABLISHED
 from brulee.errors import ParseError, UsageError
 from brulee.history.diff import diff_scans
 from brulee.history.store import HistoryStore
@@ -103,6 +104,12 @@ def test_most_urgent_first_and_the_first_locations_listed(
     assert kinds == sorted(kinds, key=("new", "reappeared", "fixed").index)
     fixed = changes.groups("fixed")
     assert fixed[0].kev and fixed[0].id in TRAVERSALS  # known exploited first
+    mixed = 0
+    for change in ("new", "reappeared", "fixed"):
+        possible = [g.confidence not in ESTABLISHED for g in changes.groups(change)]
+        assert possible == sorted(possible), change  # established findings first
+        mixed += any(possible) and not all(possible)
+    assert mixed  # the lab's changes hold both
     for g in changes.findings:
         streamed = tuple(changes.detail.finding_locations(g))
         assert len(streamed) == g.count and g.locations == streamed[:LISTED]

@@ -31,12 +31,14 @@ from brulee.core.history import (
 from brulee.core.ports import PortSet
 from brulee.core.report import Report
 from brulee.core.suppression import Suppression
+from brulee.core.vulnerability import Confidence
 from brulee.history.suppressions import Suppressions, parse_suppression
 from brulee.report.changes import changes_html, changes_markdown
 from brulee.report.html import HtmlRenderer
 from brulee.report.latex import LatexRenderer, tex_escape
 from brulee.report.markdown import MarkdownRenderer
 from brulee.report.pdf import PdfRenderer
+from brulee.report.view.changes import changes_view
 from brulee.report.view.report import build_view
 from tests.report.conftest import HOSTILE
 from tests.report.test_html import CHROMIUM, CHROMIUM_ARGS
@@ -88,9 +90,9 @@ NOTE = "Not used as the baseline: scan 10 (failed (Nmap reported an error))."
 
 
 def _group(change: FindingChange, cve: str, severity: str, key: int, *, service: str = HOSTILE,
-           kev: bool = False) -> FindingGroup:  # fmt: skip
+           kev: bool = False, confidence: Confidence = "certain") -> FindingGroup:  # fmt: skip
     where = LOCATIONS[key]
-    return FindingGroup(change, cve, severity, 9.8, kev, "certain", service, len(where),  # type: ignore[arg-type]
+    return FindingGroup(change, cve, severity, 9.8, kev, confidence, service, len(where),  # type: ignore[arg-type]
                         tuple(where[:LISTED]), key)  # fmt: skip
 
 
@@ -192,6 +194,42 @@ def test_view(tracked: Report) -> None:
     # completely suppressed: gone from the services
     ids = {v.id for g in tracked.services for v in g.vulnerabilities}
     assert "CVE-2021-44790" not in ids and "CVE-2021-41773" in ids
+
+
+# A possible finding (SambaCry on Nmap's "4.6.2" label) that appeared: counted apart in the
+# headline, marked with its confidence in every format, and no alert on its own.
+SAMBACRY = _group("new", "CVE-2017-7494", "critical", 2, service="Samba smbd 4.6.2", kev=True,
+                  confidence="version-range")  # fmt: skip
+ONLY_POSSIBLE = replace(CHANGES, findings=(SAMBACRY, *CHANGES.groups("fixed")))
+
+
+def test_possible_findings_are_counted_apart_and_raise_no_alert() -> None:
+    view = changes_view(ONLY_POSSIBLE)
+    assert view.headline.startswith("1 new (1 possible), 0 reappeared, 1 fixed, 7 still open;")
+    assert not view.alert
+    (row,) = view.findings[0].rows
+    assert (row.id, row.possible, row.kev) == ("CVE-2017-7494", "version-range", True)
+    established = changes_view(replace(ONLY_POSSIBLE, findings=(SAMBACRY, CHANGES.findings[1])))
+    assert established.headline.startswith("2 new (1 possible), 0 reappeared, 0 fixed")
+    assert established.alert
+    assert changes_view(CHANGES).findings[0].rows[0].possible == ""
+
+
+def test_possible_findings_are_marked_in_every_format(report: Report, tmp_path: Path) -> None:
+    page: Any = lxml.html.fromstring(changes_html(ONLY_POSSIBLE))
+    assert "alert" not in page.xpath('//*[@id="changes"]')[0].get("class")
+    (cell,) = page.xpath('//details[@id="changes-new"]//tbody/tr/td[1]')
+    assert _texts(cell) == "CVE-2017-7494 version-range"
+    assert cell.xpath('.//span[contains(@class, "c-possible")]')
+    md = _md_html(changes_markdown(ONLY_POSSIBLE))
+    table = md.xpath("//h3[starts-with(., 'New findings')]/following::table[1]")[0]
+    assert _texts(table.xpath(".//tbody/tr[1]/td[1]")[0]) == "CVE-2017-7494 VERSION-RANGE"
+    assert "1 new (1 possible)" in _texts(md)
+    path = tmp_path / "report.tex"
+    LatexRenderer().render(replace(report, changes=ONLY_POSSIBLE), path)
+    tex = path.read_text(encoding="utf-8")
+    assert r"\textbf{CVE-2017-7494}\newline\badgeas{possible}{VERSION-RANGE}" in tex
+    assert r"\notice{c-vulnerable}" not in tex.split(r"\section*{Changes since")[1][:400]
 
 
 def test_no_sections_without_history_or_suppressions(report: Report) -> None:

@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 
 from brulee.core.ports import PortSet
 from brulee.core.scan import Outcome
-from brulee.core.vulnerability import Confidence, Severity
+from brulee.core.vulnerability import ESTABLISHED, Confidence, Severity
 
 ScanKind = Literal["scan", "report", "merge"]
 """What recorded a scan: ``brulee scan``, ``brulee report`` or ``brulee merge``."""
@@ -167,6 +167,12 @@ class Changes:
 
     def count(self, change: FindingChange) -> int:
         return sum(g.count for g in self.findings if g.change == change)
+
+    def possible_count(self, change: FindingChange) -> int:
+        """Of ``count(change)``, the findings no headline rests on (see ``ESTABLISHED``)."""
+        return sum(
+            g.count for g in self.findings if g.change == change and g.confidence not in ESTABLISHED
+        )
 
     def port_count(self, change: PortChange) -> int:
         return sum(g.count for g in self.ports if g.change == change)

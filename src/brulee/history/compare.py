@@ -31,7 +31,7 @@ from brulee.core.history import (
     PortGroup,
     ScanRef,
 )
-from brulee.core.vulnerability import SEVERITY_RANK, Confidence, Severity
+from brulee.core.vulnerability import ESTABLISHED, SEVERITY_RANK, Confidence, Severity
 from brulee.history import queries
 from brulee.history.interface import Backend, Row
 
@@ -74,8 +74,10 @@ def _facts(rows: Sequence[Row]) -> dict[int, dict[str, _Fact]]:
     return found
 
 
-def _urgency(group: FindingGroup) -> tuple[int, bool, int, float, str, str]:
-    return (_CHANGES.index(group.change), not group.kev, SEVERITY_RANK[group.severity],
+def _urgency(group: FindingGroup) -> tuple[int, bool, bool, int, float, str, str]:
+    """Within each change: established findings before possible ones, then KEV, severity."""
+    possible = group.confidence not in ESTABLISHED
+    return (_CHANGES.index(group.change), possible, not group.kev, SEVERITY_RANK[group.severity],
             -(group.cvss or 0.0), group.id, group.service)  # fmt: skip
 
 

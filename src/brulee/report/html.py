@@ -123,10 +123,14 @@ def _where_cell(where: Iterable[str], more: str) -> str:
     return "<br>".join(items)
 
 
+def _possible(confidence: str) -> str:
+    return f' <span class="badge c-possible">{_text(confidence)}</span>' if confidence else ""
+
+
 def finding_rows(rows: Iterable[FindingRow]) -> Iterator[Markup]:
     """A table of new, reappeared or fixed findings (the changes section)."""
     return _batched(
-        f'<tr><td class="tight">{_text(r.id)}</td>'
+        f'<tr><td class="tight">{_text(r.id)}{_possible(r.possible)}</td>'
         f'<td class="tight"><span class="badge c-{_text(r.severity)}">{_text(r.severity)}</span>'
         f'</td><td class="tight">{_KEV if r.kev else ""}</td>'
         f'<td>{_text(r.service)}</td><td class="n">{_text(r.count)}</td>'

@@ -18,6 +18,7 @@ from brulee.core.history import (
     PortGroup,
     ScanRef,
 )
+from brulee.core.vulnerability import ESTABLISHED
 from brulee.report.view.text import age_text, date_text, time_text, where_text
 
 
@@ -33,6 +34,14 @@ def _more(count: int, listed: int) -> str:
     return f"and {count - listed:,} more" if count > listed else ""
 
 
+def _changed(changes: Changes, change: FindingChange) -> str:
+    """``12 new``, or ``12 new (3 possible)`` when some rest on no established finding."""
+    text = f"{changes.count(change):,} {change}"
+    if possible := changes.possible_count(change):
+        text += f" ({possible:,} possible)"
+    return text
+
+
 def _counted(count: int, noun: str, plural: str) -> str:
     """``1 new port``, ``32,000 new ports``."""
     return f"{count:,} {noun if count == 1 else plural}"
@@ -45,6 +54,9 @@ class FindingRow:
     id: str
     severity: str
     kev: bool
+    possible: str
+    """The confidence of a finding no headline rests on (``version-range``), shown beside its
+    id; '' for an established one."""
     service: str
     count: str
     """``8,000``."""
@@ -133,6 +145,7 @@ def _finding_row(g: FindingGroup, current: ScanRef) -> FindingRow:
         id=g.id,
         severity=g.severity,
         kev=g.kev,
+        possible="" if g.confidence in ESTABLISHED else g.confidence,
         service=g.service,
         count=f"{g.count:,}",
         where=tuple(_where(loc, g.change, current.scanned_at) for loc in g.locations),
@@ -175,15 +188,16 @@ class ChangesView:
     hosts: tuple[HostList, ...]
     empty: bool
     alert: bool
-    """New findings appeared: show the section open and highlighted."""
+    """Established findings appeared (new or reappeared): show the section open and
+    highlighted. Possible ones alone do not raise it, as they raise no other headline."""
 
 
 def changes_view(changes: Changes) -> ChangesView:
     """What every format shows about ``changes``."""
     c = changes
     headline = (
-        f"{c.count('new'):,} new, {c.count('reappeared'):,} reappeared, {c.count('fixed'):,} "
-        f"fixed, {c.still_open:,} still open; "
+        f"{_changed(c, 'new')}, {_changed(c, 'reappeared')}, {_changed(c, 'fixed')}, "
+        f"{c.still_open:,} still open; "
         f"{_counted(c.port_count('new'), 'new port', 'new ports')}, "
         f"{_counted(c.port_count('closed'), 'closed port', 'closed ports')}; "
         + _counted(c.port_count("changed"), "changed version", "changed versions")
@@ -214,5 +228,5 @@ def changes_view(changes: Changes) -> ChangesView:
         ports=ports,
         hosts=tuple(_host_list(h) for h in c.hosts),
         empty=c.empty,
-        alert=bool(c.count("new") or c.count("reappeared")),
+        alert=any(c.count(n) > c.possible_count(n) for n in ("new", "reappeared")),
     )
