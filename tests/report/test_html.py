@@ -412,9 +412,12 @@ def test_sorting_reorders_services_and_index(visit: Callable[[bool], Visit]) -> 
     assert index == articles
     page.select_option("#sort", "locations")
     assert seen.labels()[:2] == ["apache httpd 2.4.49", "openssh 8.9p1"]
-    # by certain KEV findings: the hostile service's two KEV vulnerabilities are possible
+    # by certain KEV findings, then possible ones (the hostile service's two)
     page.select_option("#sort", "kev")
-    assert seen.labels()[:3] == ["apache httpd 2.4.49", STRETCH_LABEL, urgent[2]]
+    assert seen.labels()[:3] == ["apache httpd 2.4.49", urgent[2], STRETCH_LABEL]
+    # by the highest certain CVSS, then the highest possible one
+    page.select_option("#sort", "severity")
+    assert seen.labels()[:4] == ["apache httpd 2.4.49", STRETCH_LABEL, "nginx 1.14.0", urgent[2]]
     page.select_option("#sort", "urgency")
     assert seen.labels() == urgent
     seen.assert_quiet()

@@ -72,7 +72,9 @@ def test_view_of_the_sample_report(report: Report) -> None:
     assert apache.label == "Apache httpd 2.4.49"
     assert apache.vulns[0].vuln.severity == "high"  # known exploited, so listed first
     assert apache.max_severity == "critical"
-    assert apache.max_score == 9.8
+    assert (apache.max_score, apache.possible_score) == (9.8, 5.3)
+    stretch = view.services[1]  # a 9.8 among its unverified backports: not its score
+    assert (stretch.max_score, stretch.possible_score) == (5.9, 9.8)
     assert apache.kev_count == 1
     assert apache.summary == (
         "2 vulnerabilities (1 known exploited) \u00b7 2 possible \u00b7 2 locations"

@@ -39,8 +39,8 @@
 
   var keys = {
     urgency: function (d) { return [+d.order]; },
-    kev: function (d) { return [-d.kev, +d.order]; },
-    severity: function (d) { return [-d.score, +d.order]; },
+    kev: function (d) { return [-d.kev, -d.possibleKev, +d.order]; },
+    severity: function (d) { return [-d.score, -d.possibleScore, +d.order]; },
     name: function (d) { return [d.label, +d.order]; },
     vulnerabilities: function (d) { return [-d.vulns, +d.order]; },
     locations: function (d) { return [-d.locations, +d.order]; }

@@ -204,6 +204,8 @@ class ServiceView:
     max_severity: Severity | None
     """The highest established severity: the service's badge."""
     max_score: float
+    """The highest CVSS score of the established findings (-1 for none): the "highest CVSS"
+    sort, which ranks by it first and by ``possible_score`` only after it."""
     severities: dict[Severity, int]
     """Established findings per severity."""
     summary: str
@@ -223,6 +225,8 @@ class ServiceView:
     """Possible findings per severity; None for none."""
     possible_kev: int = 0
     """Possible findings in CISA KEV."""
+    possible_score: float = -1.0
+    """The highest CVSS score of the possible findings (-1 for none)."""
 
     @property
     def key(self) -> str:
@@ -280,7 +284,7 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         vulns=vulns,
         kev_count=kev_count,
         max_severity=group.max_severity,
-        max_score=max((v.score for v in group.vulnerabilities), default=-1.0),
+        max_score=max((v.score for v in group.established), default=-1.0),
         severities=group.severity_counts(),
         summary=f"{found} \u00b7 {count_text(group.location_count, 'location')}",
         distribution=distro.label if distro else "",
@@ -290,6 +294,7 @@ def service_view(number: int, group: ServiceGroup) -> ServiceView:
         possible_severity=group.possible_severity,
         possible_severities=group.severity_counts(possible=True) if possible else None,
         possible_kev=possible_kev,
+        possible_score=max((v.score for v in group.possible), default=-1.0),
     )
 
 
