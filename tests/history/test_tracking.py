@@ -12,9 +12,13 @@ from typing import Any, ClassVar
 import pytest
 
 from brulee.cli.main import main
+from brulee.history import tracking
+from brulee.history.alerts import target_key
+from brulee.history.store import open_store
 from brulee.report.markdown import md_escape
+from brulee.util.redact import redact_url
 from tests import xmlsnippets as x
-from tests.history.test_alerts import Reply, Webhook
+from tests.history.test_alerts import SECRET, Reply, Webhook
 
 
 def ssh(version: str) -> str:
@@ -307,3 +311,29 @@ def test_an_alert_a_webhook_missed_is_sent_by_the_next_run(
     assert "CVE-2011-2523" in {f["cve"] for f in again.body["new_findings"]}
     assert report_run(tmp_path, history_url, "four", both, *notify, hours=3) == 0
     assert len(hook.received) == 2  # delivered: never sent again
+
+
+def test_owed_alerts_are_bounded_per_webhook_and_in_runs(
+    tmp_path: Path, history_url: str, hook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: a webhook gone for good was owed one more alert each night, without end, and one
+    # payload it refused held back every alert after it.
+    monkeypatch.setattr(tracking, "OWED_KEPT", 3)
+    monkeypatch.setattr(tracking, "OWED_RUNS", 2)
+    assert report_run(tmp_path, history_url, "one", x.port(22, ssh("7.4"))) == 0
+    scan = report_of(tmp_path, "one")["scan"]["history_id"]
+    url = hook.url()
+    with open_store(history_url) as store:
+        store.reported(scan, [(target_key(url), 1, json.dumps({"n": n})) for n in range(5)])
+        hook.replies = [Reply(400, b"refused")]
+        dropped, kept = tracking.send_owed(store, url)
+        assert dropped.startswith(f"2 alert(s) owed to {redact_url(url)} dropped, the oldest")
+        assert "at most 3 are kept per webhook" in dropped and SECRET not in dropped
+        assert kept.endswith("(kept: the next run that notifies it sends it again)")
+        assert [r.body["n"] for r in hook.received] == [2]
+        hook.replies = [Reply(400, b"refused")]
+        (given_up,) = tracking.send_owed(store, url)  # the second run it fails at: dropped
+        assert given_up.startswith(f"alert of scan {scan} to ") and "failed at 2 runs" in given_up
+        assert [r.body["n"] for r in hook.received] == [2, 2, 3, 4]
+        assert store.owed_alerts(target_key(url)) == []
+        assert tracking.send_owed(store, url) == [] and len(hook.received) == 4

@@ -179,8 +179,8 @@ INSERT_ALERT = (
 PENDING_ALERTS = (
     "SELECT id, scan_id, total, body, attempts FROM pending_alerts WHERE target = ? ORDER BY id"
 )
-DELIVERED = "DELETE FROM pending_alerts WHERE id = ?"
-UNDELIVERED = "UPDATE pending_alerts SET attempts = attempts + 1 WHERE id = ?"
+FORGET_ALERT = "DELETE FROM pending_alerts WHERE id = ?"
+ALERT_FAILED = "UPDATE pending_alerts SET attempts = attempts + 1 WHERE id = ?"
 
 # -- suppressions
 

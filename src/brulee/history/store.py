@@ -325,10 +325,15 @@ class HistoryStore(Resource):
         rows = self._rows(queries.PENDING_ALERTS, (target,))
         return [OwedAlert(int(a), int(s), int(t), str(b), int(n)) for a, s, t, b, n in rows]
 
-    def delivered(self, alert_id: int, done: bool = True) -> None:
-        """An owed alert was delivered (forgotten), or (``done`` False) failed once more."""
+    def forget_alerts(self, alert_ids: Sequence[int]) -> None:
+        """Owed alerts that were delivered, or that are given up on: no run sends them again."""
         with self._errors(), self._db.write():
-            self._db.execute(queries.DELIVERED if done else queries.UNDELIVERED, (alert_id,))
+            self._db.executemany(queries.FORGET_ALERT, [(a,) for a in alert_ids])
+
+    def alert_failed(self, alert_id: int) -> None:
+        """An owed alert failed at one more run."""
+        with self._errors(), self._db.write():
+            self._db.execute(queries.ALERT_FAILED, (alert_id,))
 
     # -- scans
 

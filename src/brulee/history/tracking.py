@@ -25,6 +25,7 @@ from brulee.history.alerts import alert_body, deliver, target_key
 from brulee.history.payloads import MAX_LISTED, NewFinding, NewFindings
 from brulee.history.store import HistoryStore, open_store
 from brulee.history.suppressions import Suppressions
+from brulee.util.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -199,18 +200,53 @@ def concluded(tracked: Tracked, tracking: Tracking, now: datetime) -> list[str]:
             body, _ = alert_body(url, tracked.alerts, scan=scan)
             owed.append((target_key(url), tracked.alerts.total, body.decode()))
     store.reported(scan_id, owed, now)
-    problems = []
+    problems: list[str] = []
     for url in urls:
-        for alert in store.owed_alerts(target_key(url)):
-            result = deliver(url, alert.body.encode(), total=alert.total)
-            store.delivered(alert.id, result.ok)
-            if not result.ok:  # the webhook is down: the next run tries its alerts again
-                problems.append(
-                    f"alert to {result.target} failed: {result.error} (kept: the next run "
-                    "that notifies it sends it again)"
-                )
-                log.warning(problems[-1])
-                break
+        problems += send_owed(store, url)
+    for problem in problems:
+        log.warning(problem)
+    return problems
+
+
+OWED_KEPT = 30
+"""Alerts kept for one webhook at most; beyond, the oldest are dropped: a webhook gone for good
+(or a URL no longer notified, whose secret changed) must not grow the store without end."""
+OWED_RUNS = 10
+"""Runs an owed alert is tried at, at most: one the webhook refuses for good (a payload it
+rejects) must not hold back every alert after it."""
+
+
+def send_owed(store: HistoryStore, url: str) -> list[str]:
+    """Send the alerts owed to the webhook at ``url``, oldest first, until one fails; the
+    problems, and what was given up on, as warnings."""
+    owed = store.owed_alerts(target_key(url))
+    problems = []
+    if dropped := owed[:-OWED_KEPT]:
+        store.forget_alerts([a.id for a in dropped])
+        scans = ", ".join(str(a.scan_id) for a in dropped[:5]) + (", ..." if dropped[5:] else "")
+        problems.append(
+            f"{len(dropped)} alert(s) owed to {redact_url(url)} dropped, the oldest (scans "
+            f"{scans}): at most {OWED_KEPT} are kept per webhook; their findings stay in the "
+            "history and in the reports"
+        )
+    for alert in owed[-OWED_KEPT:]:
+        result = deliver(url, alert.body.encode(), total=alert.total)
+        if result.ok:
+            store.forget_alerts([alert.id])
+        elif alert.attempts + 1 >= OWED_RUNS:  # given up on: the next ones may go through
+            store.forget_alerts([alert.id])
+            problems.append(
+                f"alert of scan {alert.scan_id} to {result.target} failed: {result.error} "
+                f"(dropped: it failed at {OWED_RUNS} runs; its findings stay in the history "
+                "and in the reports)"
+            )
+        else:  # the webhook is down: the next run tries its alerts again
+            store.alert_failed(alert.id)
+            problems.append(
+                f"alert to {result.target} failed: {result.error} (kept: the next run that "
+                "notifies it sends it again)"
+            )
+            break
     return problems
 
 
