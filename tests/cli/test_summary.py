@@ -7,15 +7,8 @@ from pathlib import Path
 import pytest
 
 from brulee.cli.main import main
-from brulee.cli.summary import counted
 from tests import xmlsnippets as x
 from tests.conftest import NMAP_XML
-
-
-def test_counted() -> None:
-    assert [counted(n, "host") for n in (0, 1, 2, 1024)] == [
-        "0 hosts", "1 host", "2 hosts", "1,024 hosts"
-    ]  # fmt: skip
 
 
 def _summary(tmp_path: Path, capsys: pytest.CaptureFixture[str], xml: Path) -> list[str]:

@@ -1,10 +1,21 @@
-"""One-line error text; other programs' messages made safe to print."""
+"""Counts in words; one-line error text; other programs' messages made safe to print."""
 
 from __future__ import annotations
 
 import urllib.error
 
-from brulee.util.text import first_lines, one_line, terminal_text
+from brulee.util.text import count_text, first_lines, one_line, plural_text, terminal_text
+
+
+def test_counts_in_words_with_thousands_separated() -> None:
+    assert [count_text(n, "host") for n in (0, 1, 2, 1024)] == [
+        "0 hosts", "1 host", "2 hosts", "1,024 hosts"
+    ]  # fmt: skip
+    assert count_text(1, "vulnerability") == "1 vulnerability"
+    assert count_text(0, "vulnerability") == "0 vulnerabilities"
+    assert count_text(7, "day") == "7 days" and count_text(1, "day") == "1 day"
+    assert plural_text(32000, "new port", "new ports") == "32,000 new ports"
+    assert plural_text(1, "host is", "hosts are") == "1 host is"
 
 
 def test_one_line_joins_lines_and_bounds_length() -> None:

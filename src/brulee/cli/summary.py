@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from brulee.pipeline import Written
-
-
-def counted(count: int, noun: str) -> str:
-    """``1 host``, ``2 hosts``, ``1,024 services``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+from brulee.util.text import count_text
 
 
 def summary(written: Written) -> list[str]:
@@ -19,7 +15,7 @@ def summary(written: Written) -> list[str]:
         else ""
     )
     lines = [
-        f"{counted(written.hosts_up, 'host')} up, {counted(written.services, 'service')}, "
+        f"{count_text(written.hosts_up, 'host')} up, {count_text(written.services, 'service')}, "
         f"{written.vulnerable:,} vulnerable{kev}{possibly}."
     ]
     if written.hosts_up == 0:

@@ -32,6 +32,7 @@ from brulee import __version__
 from brulee.core.history import ChangedLocation, FindingGroup
 from brulee.core.scan import address_order
 from brulee.core.vulnerability import ESTABLISHED, SEVERITY_RANK, Confidence, Severity
+from brulee.util.text import count_text
 
 Kind = Literal["generic", "slack", "teams"]
 
@@ -187,7 +188,7 @@ def _finding_json(f: NewFinding) -> dict[str, Any]:
 
 
 def _title(count: int) -> str:
-    return f"brulee: {count:,} new finding{'s' if count != 1 else ''}"
+    return f"brulee: {count_text(count, 'new finding')}"
 
 
 def _summary(findings: NewFindings) -> str:

@@ -16,6 +16,7 @@ from brulee.match.interface import Judge, VulnerabilitySource
 from brulee.match.nvd import NvdSource
 from brulee.match.vulners import VulnersSource
 from brulee.util.clock import utc_now
+from brulee.util.text import count_text
 from brulee.vulndb.build import ensure_starter
 from brulee.vulndb.meta import DbInfo, parse_instant
 from brulee.vulndb.store import VulnDb, default_db_path
@@ -159,9 +160,7 @@ def duration_text(age: timedelta) -> str:
         parts = [(age.days, "day"), (hours, "hour")]
     else:
         parts = [(-(-seconds // 60), "minute")]
-    return (
-        " ".join(f"{n} {unit}" + ("" if n == 1 else "s") for n, unit in parts if n) or "0 minutes"
-    )
+    return " ".join(count_text(n, unit) for n, unit in parts if n) or "0 minutes"
 
 
 @contextmanager

@@ -1,9 +1,20 @@
-"""Text for humans: an exception as one line of bounded length; any text as one line safe to
-print on a terminal; other programs' messages made safe to print."""
+"""Text for humans: counts in words; an exception as one line of bounded length; any text as
+one line safe to print on a terminal; other programs' messages made safe to print."""
 
 from __future__ import annotations
 
 import re
+
+
+def plural_text(count: int, noun: str, plural: str) -> str:
+    """``1 new port``, ``32,000 new ports``: ``noun`` for one, ``plural`` for any other count."""
+    return f"{count:,} {noun if count == 1 else plural}"
+
+
+def count_text(count: int, noun: str) -> str:
+    """``1 location``, ``3 vulnerabilities``, ``7 days``."""
+    consonant_y = noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u")
+    return plural_text(count, noun, f"{noun[:-1]}ies" if consonant_y else f"{noun}s")
 
 
 def one_line(exc: BaseException, limit: int = 160) -> str:

@@ -13,6 +13,7 @@ from typing import Literal, cast
 
 from brulee.errors import DatabaseError
 from brulee.util.clock import utc_now
+from brulee.util.text import count_text
 from brulee.vulndb import SCHEMA_VERSION
 
 SourceKind = Literal[
@@ -298,9 +299,9 @@ def read_info(conn: sqlite3.Connection, path: Path) -> DbInfo:
 
 def _age_text(age: timedelta) -> str:
     if age.days >= 1:
-        return f"{age.days} day{'s' if age.days != 1 else ''} old"
+        return f"{count_text(age.days, 'day')} old"
     hours = int(age.total_seconds() // 3600)
-    return f"{hours} hour{'s' if hours != 1 else ''} old"
+    return f"{count_text(hours, 'hour')} old"
 
 
 def _source_line(source: SourceInfo) -> str:

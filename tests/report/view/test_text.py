@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from brulee.core.vulnerability import EpssScore, Vulnerability
-from brulee.report.view.text import count_text, epss_text, kev_text, printable, safe_url
+from brulee.report.view.text import epss_text, kev_text, printable, safe_url
 from tests.report.conftest import TRAVERSAL
 
 
@@ -45,12 +45,6 @@ def test_printable_shows_controls_and_bidi_overrides() -> None:
     assert printable("one\r\ntwo\rthree\tfour") == "one\ntwo\nthree\tfour"
     assert printable(None) == ""
     assert printable(7) == "7"
-
-
-def test_count_text() -> None:
-    assert count_text(1, "vulnerability") == "1 vulnerability"
-    assert count_text(0, "vulnerability") == "0 vulnerabilities"
-    assert count_text(3, "location") == "3 locations"
 
 
 def _vuln(epss: EpssScore | None = None) -> Vulnerability:

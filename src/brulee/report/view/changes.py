@@ -20,6 +20,7 @@ from brulee.core.history import (
 )
 from brulee.core.vulnerability import ESTABLISHED
 from brulee.report.view.text import age_text, date_text, time_text, where_text
+from brulee.util.text import plural_text
 
 
 def _days_between(start: str, end: str) -> int | None:
@@ -40,11 +41,6 @@ def _changed(changes: Changes, change: FindingChange) -> str:
     if possible := changes.possible_count(change):
         text += f" ({possible:,} possible)"
     return text
-
-
-def _counted(count: int, noun: str, plural: str) -> str:
-    """``1 new port``, ``32,000 new ports``."""
-    return f"{count:,} {noun if count == 1 else plural}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +161,7 @@ def _port_row(p: PortGroup) -> PortRow:
 def _host_list(h: HostGroup) -> HostList:
     title, text = _HOST_TEXT[h.change]
     name = "missing" if h.change == "missing" else "timed-out"
-    return HostList(name, f"{title}: {_counted(h.count, 'host', 'hosts')}", text, h.addresses,
+    return HostList(name, f"{title}: {plural_text(h.count, 'host', 'hosts')}", text, h.addresses,
                     _more(h.count, len(h.addresses)))  # fmt: skip
 
 
@@ -198,14 +194,14 @@ def changes_view(changes: Changes) -> ChangesView:
     headline = (
         f"{_changed(c, 'new')}, {_changed(c, 'reappeared')}, {_changed(c, 'fixed')}, "
         f"{c.still_open:,} still open; "
-        f"{_counted(c.port_count('new'), 'new port', 'new ports')}, "
-        f"{_counted(c.port_count('closed'), 'closed port', 'closed ports')}; "
-        + _counted(c.port_count("changed"), "changed version", "changed versions")
+        f"{plural_text(c.port_count('new'), 'new port', 'new ports')}, "
+        f"{plural_text(c.port_count('closed'), 'closed port', 'closed ports')}; "
+        + plural_text(c.port_count("changed"), "changed version", "changed versions")
     )
     if missing := c.host_count("missing") + c.host_count("timed_out"):
-        headline += f"; {_counted(missing, 'host', 'hosts')} not looked at again"
+        headline += f"; {plural_text(missing, 'host', 'hosts')} not looked at again"
     if c.unknown:
-        headline += f"; {_counted(c.unknown, 'finding', 'findings')} unknown"
+        headline += f"; {plural_text(c.unknown, 'finding', 'findings')} unknown"
     findings = tuple(
         FindingTable(name, title, lead, c.count(name),
                      tuple(_finding_row(g, c.current) for g in c.groups(name)))

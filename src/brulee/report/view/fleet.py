@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from brulee.core.report import MissingShard, PartSummary
 from brulee.core.scan import Shard
-from brulee.report.view.text import count_text, ranges_text, time_text
+from brulee.report.view.text import ranges_text, time_text
+from brulee.util.text import count_text
 
 NO_SITE = "(no site)"
 """How parts merged without a ``--site`` label are named in the coverage tables."""

@@ -22,8 +22,8 @@ from brulee.report.view.services import (
     service_view,
 )
 from brulee.report.view.suppressions import SuppressionsView, suppressions_view
-from brulee.report.view.text import count_text
 from brulee.report.view.trend import TrendView, trend_view
+from brulee.util.text import count_text
 
 TITLE = "Vulnerability report"
 

@@ -12,14 +12,8 @@ from brulee.core.vulnerability import (
     established,
     vulnerability_order,
 )
-from brulee.report.view.text import (
-    count_text,
-    cvss_text,
-    epss_text,
-    fixed_text,
-    kev_text,
-    vex_text,
-)
+from brulee.report.view.text import cvss_text, epss_text, fixed_text, kev_text, vex_text
+from brulee.util.text import count_text
 
 STATUSES: tuple[Status, ...] = (
     "vulnerable", "possibly-vulnerable", "unknown", "unchecked", "unversioned", "clean",

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from brulee.core.suppression import Applied, Suppressed, Suppression
 from brulee.report.view.services import VulnView, vuln_view
-from brulee.report.view.text import count_text, plural_text, where_text
+from brulee.report.view.text import where_text
+from brulee.util.text import count_text, plural_text
 
 
 @dataclass(frozen=True, slots=True)

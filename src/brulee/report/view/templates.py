@@ -9,14 +9,8 @@ from typing import Any
 import jinja2
 
 from brulee.errors import ReportError
-from brulee.report.view.text import (
-    age_text,
-    count_text,
-    host_status,
-    open_port_text,
-    port_text,
-    safe_url,
-)
+from brulee.report.view.text import age_text, host_status, open_port_text, port_text, safe_url
+from brulee.util.text import count_text
 
 TEMPLATE_HELPERS: dict[str, Callable[..., Any]] = {
     "safe_url": safe_url,

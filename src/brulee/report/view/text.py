@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 
 from brulee.core.findings import HostRecord, OpenPort
 from brulee.core.vulnerability import VexNote, Vulnerability
+from brulee.util.text import plural_text
 
 # C0/C1 controls (but tab and newline) and bidirectional overrides: shown as U+FFFD, so a
 # banner can neither corrupt the output nor visually reorder the text around it.
@@ -93,16 +94,6 @@ def vex_text(note: VexNote) -> str:
     where = "; ".join((note.origin, *note.scope)) if note.origin else "; ".join(note.scope)
     text = f"VEX {note.status} by {note.author}" + (f" ({where})" if where else "")
     return text + (f": {note.statement}" if note.statement else "")
-
-
-def plural_text(count: int, noun: str, plural: str) -> str:
-    """``1 new port``, ``2 new ports``: ``noun`` for one, ``plural`` for any other count."""
-    return f"{count} {noun if count == 1 else plural}"
-
-
-def count_text(count: int, noun: str) -> str:
-    """``1 location``, ``3 vulnerabilities``."""
-    return plural_text(count, noun, f"{noun[:-1]}ies" if noun.endswith("y") else f"{noun}s")
 
 
 def port_text(port: int, protocol: str) -> str:
