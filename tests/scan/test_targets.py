@@ -11,6 +11,7 @@ import pytest
 
 from brulee.errors import TargetError
 from brulee.scan.targets import (
+    MAX_TARGET_LIST_BYTES,
     Interval,
     Resolution,
     build_scope,
@@ -89,6 +90,21 @@ def test_target_file_error_names_the_line(tmp_path: Path) -> None:
 def test_unreadable_target_file_is_a_target_error(tmp_path: Path) -> None:
     with pytest.raises(TargetError, match="cannot read target file"):
         read_target_file(tmp_path / "missing.txt")
+
+
+def test_an_endless_or_huge_target_file_is_refused_unread(tmp_path: Path) -> None:
+    # Before: -iL /dev/zero held 2.4 GB after 5 s and kept growing.
+    with pytest.raises(
+        TargetError, match=r"^target file /dev/zero is larger than 16 MiB, not read"
+    ):
+        read_target_file(Path("/dev/zero"))
+    huge = tmp_path / "huge.txt"
+    huge.write_bytes(b"10.0.0.1\n" * ((MAX_TARGET_LIST_BYTES >> 3) + 1))
+    with pytest.raises(TargetError, match="larger than 16 MiB"):
+        read_target_file(huge)
+    fits = tmp_path / "fits.txt"
+    fits.write_bytes(b"10.0.0.1\n" * 1000)
+    assert len(read_target_file(fits)) == 1000
 
 
 def test_exclusions_cut_holes_and_merge_neighbours() -> None:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from brulee.util.files import PART_SUFFIX, atomic_path, write_text_atomic
+from brulee.util.files import (
+    PART_SUFFIX,
+    TooLarge,
+    atomic_path,
+    read_bounded,
+    size_text,
+    write_text_atomic,
+)
 
 
 def test_the_file_appears_only_when_complete_and_private(tmp_path: Path) -> None:
@@ -57,3 +64,21 @@ def test_a_file_moved_in_by_the_block_is_private_too(tmp_path: Path) -> None:
     with atomic_path(tmp_path / "report.pdf") as part:
         built.replace(part)
     assert stat.S_IMODE((tmp_path / "report.pdf").stat().st_mode) == 0o600
+
+
+def test_read_bounded_reads_one_byte_past_its_limit_at_most(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 10)
+    assert read_bounded(path, 10) == b"x" * 10
+    with pytest.raises(TooLarge, match=r"^larger than 9 bytes$"):
+        read_bounded(path, 9)
+    with pytest.raises(TooLarge, match=r"^larger than 1 MiB$"):
+        read_bounded(Path("/dev/zero"), 1 << 20)
+    with pytest.raises(FileNotFoundError):
+        read_bounded(tmp_path / "missing", 10)
+
+
+def test_size_text_names_the_largest_whole_unit() -> None:
+    assert [size_text(n) for n in (16 << 20, 256 << 10, 1 << 30, 1000, 1536)] == [
+        "16 MiB", "256 KiB", "1 GiB", "1000 bytes", "1536 bytes"
+    ]  # fmt: skip

@@ -30,6 +30,7 @@ from typing import Any
 from rich.console import Console
 
 from brulee.errors import EXIT_OK, UsageError
+from brulee.util.files import TooLarge, read_bounded
 from brulee.util.redact import ScrubSecrets, hide_password, redact_url, scrub, url_secrets
 
 log = logging.getLogger(__name__)
@@ -204,14 +205,11 @@ def read_config(path: Path | None, catalogue: Catalogue) -> ConfigFile:
     if path is None:
         return ConfigFile()
     try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_CONFIG_BYTES + 1)
+        data = read_bounded(path, MAX_CONFIG_BYTES)
+    except TooLarge as exc:
+        raise UsageError(f"{path}: {exc}; is it the right file?") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_CONFIG_BYTES:
-        raise UsageError(
-            f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; is it the right file?"
-        )
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -22,12 +22,11 @@ from brulee.errors import OutputError, TargetError, UsageError
 from brulee.outputs import Sink, sink_from_url
 from brulee.pipeline import Written, make_output_dir
 from brulee.report.interface import FORMATS, extension_of
-from brulee.scan.targets import Spec, parse_target_lines
+from brulee.scan.targets import MAX_TARGET_LIST_BYTES, Spec, parse_target_lines
+from brulee.util.files import TooLarge
 
 log = logging.getLogger(__name__)
 STDIO = "-"
-MAX_STDIN_TARGETS = 16 << 20
-"""Largest target list read from standard input (bytes)."""
 MAX_STDIN_XML = 1 << 30
 """Largest Nmap XML read from standard input (bytes)."""
 STDOUT_NAME = Path("<standard output>")
@@ -172,13 +171,13 @@ def read_stdin(limit: int, what: str, stream: BinaryIO | None = None) -> bytes:
     """All of standard input (``stream``), at most ``limit`` bytes; UsageError beyond that."""
     data = _stdin(stream, what).read(limit + 1)
     if len(data) > limit:
-        raise UsageError(f"{what} on standard input is larger than {limit} bytes")
+        raise UsageError(f"{what} on standard input is {TooLarge(limit)}")
     return data
 
 
 def stdin_targets(stream: BinaryIO | None = None) -> list[Spec]:
     """``-iL -``: the targets listed on standard input, one per line."""
-    data = read_stdin(MAX_STDIN_TARGETS, "the target list", stream)
+    data = read_stdin(MAX_TARGET_LIST_BYTES, "the target list", stream)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

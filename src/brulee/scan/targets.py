@@ -23,6 +23,7 @@ from itertools import product
 from pathlib import Path
 
 from brulee.errors import TargetError
+from brulee.util.files import TooLarge, read_bounded
 
 DEFAULT_MAX_SCOPE = 1 << 16  # a /16
 MAX_BLOCKS_PER_SLICE = 4096
@@ -173,10 +174,16 @@ def parse_spec(text: str, where: str = "") -> Spec:
     return Spec(text, hostname=bare.lower().rstrip("."))
 
 
+MAX_TARGET_LIST_BYTES = 16 << 20
+"""Largest target list read (``-iL FILE``, ``-iL -``): about a million lines."""
+
+
 def read_target_file(path: Path) -> list[Spec]:
     """One target per line; ``#`` starts a comment; blank lines are skipped."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_TARGET_LIST_BYTES).decode("utf-8")
+    except TooLarge as exc:
+        raise TargetError(f"target file {path} is {exc}, not read") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TargetError(f"cannot read target file {path}: {exc}") from exc
     return parse_target_lines(text, str(path))

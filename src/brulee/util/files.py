@@ -10,6 +10,10 @@ in ``.part``), flushed to disk, then renamed over the destination. So:
 - a symlink at the destination is replaced by the file, never followed: its target is
   untouched;
 - the files are private to their owner (0600).
+
+Every file brulee reads whole (target lists, configuration, suppressions, VEX) is read through
+:func:`read_bounded`: at most one byte more than its limit, so ``/dev/zero`` or a huge file
+given by mistake is refused, never held in memory.
 """
 
 from __future__ import annotations
@@ -47,3 +51,29 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_path`."""
     with atomic_path(path) as part:
         part.write_text(text, encoding="utf-8")
+
+
+class TooLarge(Exception):
+    """A file holds more than its reader allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"larger than {size_text(limit)}")
+        self.limit = limit
+
+
+def size_text(size: int) -> str:
+    """``16 MiB``, ``256 KiB``, ``100 bytes``: a limit in the largest whole binary unit."""
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return f"{size >> shift} {unit}"
+    return f"{size} bytes"
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of the file at ``path``; TooLarge when it holds more than ``limit`` (only
+    ``limit + 1`` bytes are read). OSError as raised."""
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(limit)
+    return data

@@ -40,6 +40,7 @@ import yaml
 from brulee.core.suppression import Network, Suppression, ip_address_of
 from brulee.errors import UsageError
 from brulee.history.suppressions.apply import Suppressions
+from brulee.util.files import TooLarge, read_bounded
 
 MAX_FILE_BYTES = 16 << 20
 """Largest suppressions file read (about 100,000 entries, 4 s to load with libyaml)."""
@@ -313,12 +314,11 @@ def load_suppressions(path: Path) -> Suppressions:
     """Read and validate a suppressions file; SuppressionError (exit 2) naming each bad line."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = read_bounded(path, MAX_FILE_BYTES)
+    except TooLarge as exc:
+        raise SuppressionError(source, [(0, str(exc))]) from None
     except OSError as exc:
         raise SuppressionError(source, [(0, f"cannot read: {exc.strerror or exc}")]) from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise SuppressionError(source, [(0, f"larger than {MAX_FILE_BYTES >> 20} MiB")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

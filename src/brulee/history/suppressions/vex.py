@@ -42,6 +42,7 @@ from brulee.history.suppressions.apply import Suppressions
 from brulee.history.suppressions.load import SuppressionError, parse_suppression
 from brulee.match.products import nvd_products
 from brulee.util.boundedjson import JsonError, load_json
+from brulee.util.files import TooLarge, read_bounded
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +87,11 @@ def load_vex(paths: Sequence[Path]) -> Suppressions:
 
 def _read(path: Path) -> list[tuple[datetime, Suppression]]:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = read_bounded(path, MAX_FILE_BYTES)
+    except TooLarge as exc:
+        raise VexError(f"{path}: {exc}, not read") from None
     except OSError as exc:
         raise VexError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise VexError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB, not read")
     try:
         document = load_json(data, max_depth=MAX_DEPTH)
         return _document(document, str(path))
