@@ -26,6 +26,7 @@ from brulee.report.json import (
     vulnerability_dict,
 )
 from brulee.report.reader import (
+    MAX_TEXT,
     Hosts,
     Locations,
     ScanSection,
@@ -125,6 +126,18 @@ LOCATION = {"address": "192.0.2.1", "hostname": "", "port": 22, "protocol": "tcp
          "'score' is not a number: '0.5'"),
         (read_vulnerability, VULN | {"kev": {"date_added": "2024"}}, "'due_date' is missing"),
         (read_vulnerability, VULN | {"sources": ["nvd", None]}, "'sources' is not a list of str"),
+        (read_vulnerability, VULN | {"description": "A" * (MAX_TEXT + 1)},
+         "'description' is longer than 1,048,576 characters"),
+        (read_vulnerability, VULN | {"exploits": ["x" * (MAX_TEXT + 1)]},
+         "'exploits' is longer than 1,048,576 characters"),
+        (read_vulnerability, VULN | {"cvss": {"score": 99, "version": "3.1", "vector": ""}},
+         "'score' is not a number from 0 to 10: 99"),
+        (read_vulnerability, VULN | {"epss": {"score": 0.5, "percentile": 1e300}},
+         "'percentile' is not a number from 0 to 1: 1e+300"),
+        (read_vulnerability, VULN | {"epss": {"score": True, "percentile": 1}},
+         "'score' is not a number: True"),
+        (read_location, LOCATION | {"hostname": "h" * (MAX_TEXT + 1)},
+         "'hostname' is longer than 1,048,576 characters"),
         (read_host, {"address": None}, "'address' is not str: None"),
         (read_distribution, {"distro": "debian"}, "'release' is missing"),
         (read_service, {"name": 1}, "'name' is not str: 1"),
@@ -167,6 +180,20 @@ def test_errors_name_the_report_even_for_findings_read_late(tmp_path: Path, repo
         with pytest.raises(ParseError) as caught, report_errors("gone.json"):
             list(read_sections("gone.json", opener))
         assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+
+
+def test_a_value_nested_deeper_than_brulee_writes_is_refused(
+    tmp_path: Path, report: Report
+) -> None:
+    path = tmp_path / "report.json"
+    JsonRenderer().render(report, path)
+    data = json.loads(path.read_text())
+    data["services"][0]["notes"] = json.loads("[" * 40 + "]" * 40)
+    with (
+        pytest.raises(ParseError, match=r"^deep\.json: a value is nested deeper than 32$"),
+        report_errors("deep.json"),
+    ):
+        list(read_sections("deep.json", _opener(json.dumps(data).encode())))
 
 
 def test_a_report_written_before_cwes_reads_with_none(report: Report) -> None:

@@ -65,6 +65,19 @@ class ReportFormatError(ParseError):
 # -- values ----------------------------------------------------------------------------------
 
 
+MAX_TEXT = 1 << 20
+"""Longest string a report may hold, in characters: NVD's longest descriptions are a few
+thousand, an Nmap command line listing its targets some hundred thousand."""
+MAX_DEPTH = 32
+"""Deepest nesting of a value: brulee writes at most six levels."""
+
+
+def _text_checked(key: str, value: str) -> str:
+    if len(value) > MAX_TEXT:
+        raise ReportFormatError(f"{key!r} is longer than {MAX_TEXT:,} characters")
+    return value
+
+
 def _field(data: Any, key: str, kind: type[T]) -> T:
     if not isinstance(data, dict):
         raise ReportFormatError(f"expected an object holding {key!r}")
@@ -73,6 +86,8 @@ def _field(data: Any, key: str, kind: type[T]) -> T:
     value = data[key]
     if not isinstance(value, kind):
         raise ReportFormatError(f"{key!r} is not {kind.__name__}: {value!r:.60}")
+    if isinstance(value, str):
+        _text_checked(key, value)
     return value
 
 
@@ -100,13 +115,16 @@ def _strings(data: Any, key: str) -> tuple[str, ...]:
     values = _field(data, key, list)
     if not all(isinstance(v, str) for v in values):
         raise ReportFormatError(f"{key!r} is not a list of strings")
-    return tuple(values)
+    return tuple(_text_checked(key, v) for v in values)
 
 
-def _number(data: Any, key: str) -> float:
+def _number(data: Any, key: str, high: float) -> float:
+    """A number from 0 to ``high`` (a CVSS score, an EPSS probability)."""
     value = _field(data, key, object)
-    if not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ReportFormatError(f"{key!r} is not a number: {value!r:.60}")
+    if not 0 <= value <= high:
+        raise ReportFormatError(f"{key!r} is not a number from 0 to {high:g}: {value!r:.30}")
     return float(value)
 
 
@@ -131,7 +149,7 @@ def _cvss(raw: dict[str, Any] | None) -> Cvss | None:
     if raw is None:
         return None
     return Cvss(
-        _number(raw, "score"), _optional(raw, "version", str), _optional(raw, "vector", str)
+        _number(raw, "score", 10), _optional(raw, "version", str), _optional(raw, "vector", str)
     )
 
 
@@ -161,7 +179,7 @@ def read_vulnerability(raw: Any) -> Vulnerability:
         )
         if kev
         else None,
-        epss=EpssScore(_number(epss, "score"), _number(epss, "percentile")) if epss else None,
+        epss=EpssScore(_number(epss, "score", 1), _number(epss, "percentile", 1)) if epss else None,
         advisory=_text(raw, "advisory"),
         remediation=_text(raw, "remediation"),
         cwes=_strings(raw, "cwes") if "cwes" in raw else (),  # absent before it was written
@@ -440,6 +458,8 @@ def _build(events: Iterator[Event], first: str, scalar: Any) -> Any:
                 top.append(item)
             if opened:
                 stack.append(item)
+                if len(stack) > MAX_DEPTH:
+                    raise ReportFormatError(f"a value is nested deeper than {MAX_DEPTH}")
     raise ReportFormatError("the document ends inside a value")
 
 
