@@ -125,6 +125,9 @@ def test_nmap_label_is_not_the_running_version(real_scan: RealScan, name: str) -
     assert not dpkg_upstream(real_scan.versions[name]).startswith(NMAP_LABELS[name])
     if PROBES.is_file():  # Debian's nmap ships it
         assert (service["product"], service["version"]) in nmap_labels()
+    # The service itself says so, not only each finding's reason.
+    (note,) = service["notes"]
+    assert "the running version is not known" in note and NMAP_LABELS[name] in note
 
 
 @pytest.mark.parametrize("name", NO_VERSION)

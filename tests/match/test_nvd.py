@@ -213,6 +213,20 @@ def test_nmaps_samba_label_gives_version_range_findings(source: NvdSource) -> No
     assert sambacry.kev is not None  # in CISA KEV: the headlines must not take it as certain
 
 
+def test_a_label_says_so_in_the_services_note(source: NvdSource) -> None:
+    """The service's own note says the version is a label, whether CVEs apply or none does."""
+    label = source.assess(port("Samba smbd", "4.6.2", "cpe:/a:samba:samba:4.6.2"))
+    assert label.status == "vulnerable"
+    assert label.note == (
+        "Nmap's fingerprint says 4.6.2 for every Samba smbd from 4.6.2 on: the running version is "
+        "not known, so a CVE that applies to only part of that range is possible, not certain"
+    )
+    captured = source.assess(port("Samba smbd", "3.0.20", "cpe:/a:samba:samba:3.0.20"))
+    assert captured.status == "vulnerable" and captured.note == ""
+    written = source.assess(port("PostgreSQL DB", "9.6.0 or later", "cpe:/a:postgresql:postgresql"))
+    assert written.note.startswith("Nmap reports a range, 9.6.0 or later: the running version")
+
+
 def test_a_captured_samba_version_gives_certain_findings(source: NvdSource) -> None:
     captured = Service(
         name="netbios-ssn", product="Samba smbd", version="3.0.20-Debian",

@@ -84,6 +84,13 @@ def lookup(service: Service, db: VulnDb) -> Lookup:
     return Lookup(tuple(names), known, by_name, tuple(sorted(respelled)))
 
 
+def _range_text(version: NmapVersion) -> str:
+    """What a version reading that is a range stands for; '' for a single version."""
+    if not version.is_range:
+        return ""
+    return version.fingerprint or f"Nmap reports a range, {version.label}"
+
+
 def _unknown_note(service: Service, found: Lookup) -> str:
     """Why ``service`` could not be checked."""
     if found.names:
@@ -169,13 +176,21 @@ class NvdSource(VulnerabilitySource):
             applies = self.compiled(record).evaluate(evidence)
             if applies is not None:
                 vulns.append(_vulnerability(record, applies, found, service))
+        span = _range_text(evidence.version)
         if vulns:
-            return Assessment("vulnerable", vulnerabilities=tuple(vulns), nvd_names=names)
+            note = (
+                f"{span}: the running version is not known, so a CVE that applies to only "
+                "part of that range is possible, not certain"
+                if span
+                else ""
+            )
+            return Assessment("vulnerable", vulnerabilities=tuple(vulns), note=note,
+                              nvd_names=names)  # fmt: skip
         known = ", ".join(f"{vendor}:{product}" for vendor, product in found.known)
+        scope = f"any version of that range ({span})" if span else f"version {service.version}"
         return Assessment(
             "clean",
-            note=f"none of the {len(records)} CVEs recorded for {known} applies to version "
-            f"{service.version}",
+            note=f"none of the {len(records)} CVEs recorded for {known} applies to {scope}",
             nvd_names=names,
         )
 
