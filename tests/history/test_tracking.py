@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -337,3 +338,23 @@ def test_owed_alerts_are_bounded_per_webhook_and_in_runs(
         assert [r.body["n"] for r in hook.received] == [2, 2, 3, 4]
         assert store.owed_alerts(target_key(url)) == []
         assert tracking.send_owed(store, url) == [] and len(hook.received) == 4
+
+
+def test_alerts_owed_for_more_than_a_month_are_dropped_whatever_the_webhook(
+    tmp_path: Path, history_url: str
+) -> None:
+    # Before: an alert owed to a URL no longer notified (its secret rotated) stayed for good.
+    assert report_run(tmp_path, history_url, "one", x.port(22, ssh("7.4"))) == 0
+    scan = report_of(tmp_path, "one")["scan"]["history_id"]
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    old, recent = now - timedelta(days=31), now - timedelta(days=29)
+    with open_store(history_url) as store:
+        store.reported(scan, [("gone", 1, "{}"), ("gone", 1, "{}")], old)
+        store.reported(scan, [("gone", 1, "{}")], recent)
+        (warning,) = tracking.drop_stale(store, now)
+        assert warning == (
+            f"2 alert(s) owed for more than 30 days dropped (scans {scan}); their "
+            "findings stay in the history and in the reports"
+        )
+        assert len(store.owed_alerts("gone")) == 1
+        assert tracking.drop_stale(store, now) == []

@@ -180,6 +180,7 @@ PENDING_ALERTS = (
     "SELECT id, scan_id, total, body, attempts FROM pending_alerts WHERE target = ? ORDER BY id"
 )
 FORGET_ALERT = "DELETE FROM pending_alerts WHERE id = ?"
+DROP_STALE_ALERTS = "DELETE FROM pending_alerts WHERE created_at < ? RETURNING scan_id"
 ALERT_FAILED = "UPDATE pending_alerts SET attempts = attempts + 1 WHERE id = ?"
 
 # -- suppressions

@@ -330,6 +330,13 @@ class HistoryStore(Resource):
         with self._errors(), self._db.write():
             self._db.executemany(queries.FORGET_ALERT, [(a,) for a in alert_ids])
 
+    def drop_stale_alerts(self, before: datetime) -> list[int]:
+        """Forget the alerts owed since before ``before``, to whatever webhook; the scans they
+        told of."""
+        with self._errors(), self._db.write():
+            rows = self._db.execute(queries.DROP_STALE_ALERTS, (_stamp(before),))
+        return sorted(int(scan) for (scan,) in rows)
+
     def alert_failed(self, alert_id: int) -> None:
         """An owed alert failed at one more run."""
         with self._errors(), self._db.write():

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from brulee.core.history import Changes, FindingGroup, ScanKind
 from brulee.core.report import Report
@@ -200,7 +200,7 @@ def concluded(tracked: Tracked, tracking: Tracking, now: datetime) -> list[str]:
             body, _ = alert_body(url, tracked.alerts, scan=scan)
             owed.append((target_key(url), tracked.alerts.total, body.decode()))
     store.reported(scan_id, owed, now)
-    problems: list[str] = []
+    problems = drop_stale(store, now)
     for url in urls:
         problems += send_owed(store, url)
     for problem in problems:
@@ -208,12 +208,28 @@ def concluded(tracked: Tracked, tracking: Tracking, now: datetime) -> list[str]:
     return problems
 
 
+OWED_DAYS = 30
+"""Days an alert is owed at most, whatever its webhook: one owed to a URL no longer notified (a
+rotated secret) is never sent, and goes then."""
 OWED_KEPT = 30
 """Alerts kept for one webhook at most; beyond, the oldest are dropped: a webhook gone for good
 (or a URL no longer notified, whose secret changed) must not grow the store without end."""
 OWED_RUNS = 10
 """Runs an owed alert is tried at, at most: one the webhook refuses for good (a payload it
 rejects) must not hold back every alert after it."""
+
+
+def drop_stale(store: HistoryStore, now: datetime) -> list[str]:
+    """Forget the alerts owed for more than ``OWED_DAYS``; a warning saying so, if any."""
+    scans = store.drop_stale_alerts(now - timedelta(days=OWED_DAYS))
+    if not scans:
+        return []
+    distinct = sorted(set(scans))
+    named = ", ".join(map(str, distinct[:5])) + (", ..." if distinct[5:] else "")
+    return [
+        f"{len(scans)} alert(s) owed for more than {OWED_DAYS} days dropped (scans {named}); "
+        "their findings stay in the history and in the reports"
+    ]
 
 
 def send_owed(store: HistoryStore, url: str) -> list[str]:
