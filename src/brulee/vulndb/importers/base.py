@@ -109,6 +109,16 @@ def checked_text(value: object, limit: int, what: str) -> str:
     return text
 
 
+def checked_release(
+    date: object, date_what: str, label: object, label_what: str, limit: int = 64
+) -> None:
+    """A snapshot's release: its date (when it gives one, see :func:`checked_date`) and its
+    version label of at most ``limit`` characters; ValueError naming the field otherwise."""
+    if date is not None:
+        checked_date(date, date_what)
+    checked_text(label, limit, label_what)
+
+
 def short(value: object) -> str:
     """``value`` for an error message: its repr, cut to 40 characters."""
     text = repr(value)

@@ -18,9 +18,8 @@ from brulee.vulndb.importers.base import (
     Outcome,
     Progress,
     bounded_lines,
-    checked_date,
+    checked_release,
     checked_score,
-    checked_text,
     is_older,
     short,
 )
@@ -48,9 +47,7 @@ def _import_rows(
     info, first_row = _header(reader)
     score_date, model = info.get("score_date"), info.get("model_version")
     try:
-        if score_date is not None:
-            checked_date(score_date, "score_date")
-        checked_text(model, 64, "model_version")
+        checked_release(score_date, "score_date", model, "model_version")
     except ValueError as exc:
         raise Malformed(f"line 1: {exc}") from exc
     rows = _rows(reader, first_row)

@@ -16,6 +16,7 @@ from brulee.vulndb.importers.base import (
     Outcome,
     as_text,
     checked_date,
+    checked_release,
     checked_text,
     is_older,
 )
@@ -42,9 +43,7 @@ def import_kev(
     """Replace the KEV catalog, unless the database holds a newer one."""
     released, version = as_text(header.get("dateReleased")), as_text(header.get("catalogVersion"))
     try:
-        if released is not None:
-            checked_date(released, "dateReleased")
-        checked_text(version, 64, "catalogVersion")
+        checked_release(released, "dateReleased", version, "catalogVersion")
     except ValueError as exc:
         raise Malformed(f"the KEV catalog's {exc}") from exc
     items = iter_items(stream, "vulnerabilities.item", max_depth=JSON_DEPTH, max_string=MAX_FIELD)

@@ -37,7 +37,7 @@ from typing import IO, Literal
 from lxml import etree
 
 from brulee.util.xmlsafe import Element, forget, pull_parser, refusal
-from brulee.vulndb.importers.base import CVE_ID, MAX_VERSION, Malformed, checked_date, checked_text
+from brulee.vulndb.importers.base import CVE_ID, MAX_VERSION, Malformed, checked_release
 
 Status = Literal[
     "released", "not-affected", "pending", "needed", "needs-triage", "deferred", "ignored"
@@ -249,8 +249,8 @@ def _generator(element: Element) -> tuple[str, str, str]:
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}", stamp):
         raise Malformed(f"generator timestamp {stamp[:40]!r} is not YYYY-MM-DDTHH:MM:SS")
     try:
-        checked_date(stamp, "generator timestamp")
-        checked_text(version, MAX_VERSION, "generator product_version")
+        checked_release(stamp, "generator timestamp", version, "generator product_version",
+                        MAX_VERSION)  # fmt: skip
     except ValueError as exc:
         raise Malformed(str(exc)) from exc
     return product, version, f"{stamp}+00:00"
