@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -110,35 +108,18 @@ def test_invalid_suppression_file_names_the_line(
     assert f"{rules}:4" in capsys.readouterr().err
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Hook.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
 @pytest.fixture
-def webhook() -> Iterator[str]:
-    _Hook.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/hook/secret-token"
-    server.shutdown()
-    server.server_close()
+def hook() -> Iterator[Webhook]:
+    server = Webhook()
+    yield server
+    server.close()
 
 
-def test_alerts_carry_only_new_findings(tmp_path: Path, webhook: str) -> None:
-    run(tmp_path, "one", x.port(22, ssh("7.4")), "--notify", webhook)
-    assert _Hook.received == []  # first scan of the scope: nothing is "new" yet
-    run(tmp_path, "two", x.port(22, ssh("7.4")) + x.port(21, FTP), "--notify", webhook)
-    (payload,) = _Hook.received
+def test_alerts_carry_only_new_findings(tmp_path: Path, hook: Webhook) -> None:
+    run(tmp_path, "one", x.port(22, ssh("7.4")), "--notify", hook.url())
+    assert hook.received == []  # first scan of the scope: nothing is "new" yet
+    run(tmp_path, "two", x.port(22, ssh("7.4")) + x.port(21, FTP), "--notify", hook.url())
+    (payload,) = [r.body for r in hook.received]
     assert payload["source"] == "brulee"
     assert {f["cve"] for f in payload["new_findings"]} >= {"CVE-2011-2523"}
     assert all(f["port"] == 21 for f in payload["new_findings"])
@@ -256,13 +237,6 @@ def report_run(
 def report_of(tmp_path: Path, name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((tmp_path / name / "report.json").read_text("utf-8"))
     return data
-
-
-@pytest.fixture
-def hook() -> Iterator[Webhook]:
-    server = Webhook()
-    yield server
-    server.close()
 
 
 def test_a_run_that_fails_after_recording_leaves_its_findings_new(
