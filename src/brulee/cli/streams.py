@@ -23,7 +23,7 @@ from brulee.outputs import Sink, sink_from_url
 from brulee.pipeline import Written, make_output_dir
 from brulee.report.interface import FORMATS, extension_of
 from brulee.scan.targets import MAX_TARGET_LIST_BYTES, Spec, parse_target_lines
-from brulee.util.files import TooLarge
+from brulee.util.files import size_text
 
 log = logging.getLogger(__name__)
 STDIO = "-"
@@ -171,7 +171,7 @@ def read_stdin(limit: int, what: str, stream: BinaryIO | None = None) -> bytes:
     """All of standard input (``stream``), at most ``limit`` bytes; UsageError beyond that."""
     data = _stdin(stream, what).read(limit + 1)
     if len(data) > limit:
-        raise UsageError(f"{what} on standard input is {TooLarge(limit)}")
+        raise UsageError(f"{what} on standard input is larger than {size_text(limit)}")
     return data
 
 

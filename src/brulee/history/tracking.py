@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -219,15 +219,20 @@ OWED_RUNS = 10
 rejects) must not hold back every alert after it."""
 
 
+def _scans_text(scans: Iterable[int]) -> str:
+    """``3, 7, 12, 15, 20, ...``: the first five distinct scan ids, in order."""
+    distinct = sorted(set(scans))
+    return ", ".join(map(str, distinct[:5])) + (", ..." if distinct[5:] else "")
+
+
 def drop_stale(store: HistoryStore, now: datetime) -> list[str]:
     """Forget the alerts owed for more than ``OWED_DAYS``; a warning saying so, if any."""
     scans = store.drop_stale_alerts(now - timedelta(days=OWED_DAYS))
     if not scans:
         return []
-    distinct = sorted(set(scans))
-    named = ", ".join(map(str, distinct[:5])) + (", ..." if distinct[5:] else "")
     return [
-        f"{len(scans)} alert(s) owed for more than {OWED_DAYS} days dropped (scans {named}); "
+        f"{len(scans)} alert(s) owed for more than {OWED_DAYS} days dropped (scans "
+        f"{_scans_text(scans)}); "
         "their findings stay in the history and in the reports"
     ]
 
@@ -239,11 +244,10 @@ def send_owed(store: HistoryStore, url: str) -> list[str]:
     problems = []
     if dropped := owed[:-OWED_KEPT]:
         store.forget_alerts([a.id for a in dropped])
-        scans = ", ".join(str(a.scan_id) for a in dropped[:5]) + (", ..." if dropped[5:] else "")
         problems.append(
             f"{len(dropped)} alert(s) owed to {redact_url(url)} dropped, the oldest (scans "
-            f"{scans}): at most {OWED_KEPT} are kept per webhook; their findings stay in the "
-            "history and in the reports"
+            f"{_scans_text(a.scan_id for a in dropped)}): at most {OWED_KEPT} are kept per "
+            "webhook; their findings stay in the history and in the reports"
         )
     for alert in owed[-OWED_KEPT:]:
         result = deliver(url, alert.body.encode(), total=alert.total)
